@@ -1,0 +1,97 @@
+/**
+ * One @clickhouse/client code path for both transports: a ClickHouse server over HTTP when a
+ * URL is configured, otherwise the real ClickHouse engine embedded in-process through chDB
+ * (`chdb/connection`). Everything above this file only sees a ClickHouseClient.
+ *
+ * The embedded engine locks its data directory: one process at a time. A second process gets
+ * EmbeddedClickHouseLockedError, whose message says how to read instead.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+
+export interface ClickHouseOptions {
+  /** HTTP(S) URL of a ClickHouse server; when absent the embedded engine is used. */
+  readonly url?: string | undefined;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  /** Data directory of the embedded engine (ignored with a URL). */
+  readonly dataDir: string;
+  /** Session default database; our own SQL always qualifies names, this is for ad-hoc SQL. */
+  readonly database?: string | undefined;
+  readonly requestTimeoutMs?: number | undefined;
+}
+
+export type Transport = 'http' | 'embedded';
+
+/**
+ * chdb/connection is typed against @clickhouse/client-common, of which @clickhouse/client 1.23
+ * bundles its own copy: the declarations are identical, but TypeScript treats the two copies'
+ * classes as distinct types. The cast bridges exactly that and nothing else.
+ */
+type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
+
+export interface ClickHouseHandle {
+  readonly client: ClickHouseClient;
+  readonly transport: Transport;
+  /** Human-readable target, for logs: the URL (without password) or the data directory. */
+  readonly target: string;
+  close(): Promise<void>;
+}
+
+/** Settings that make both transports answer the same way. */
+export const COMMON_SETTINGS: ClickHouseSettings = {
+  // The HTTP server quotes (U)Int64 in JSON by default and chDB does not; pick one.
+  output_format_json_quote_64bit_integers: 0,
+  date_time_output_format: 'simple',
+};
+
+export class EmbeddedClickHouseLockedError extends Error {
+  readonly dataDir: string;
+  constructor(dataDir: string, cause: unknown) {
+    super(
+      `the embedded ClickHouse data directory ${dataDir} is in use by another process ` +
+        '(a running `sessionizer run`?). The embedded engine allows one process per directory. ' +
+        'Read through that process instead (`sessionizer query --endpoint http://127.0.0.1:<METRICS_PORT>`), ' +
+        'stop it first, or use a ClickHouse server (CLICKHOUSE_URL) which has no such limit.',
+      { cause },
+    );
+    this.name = 'EmbeddedClickHouseLockedError';
+    this.dataDir = dataDir;
+  }
+}
+
+export function createClickHouse(options: ClickHouseOptions): ClickHouseHandle {
+  const common = {
+    clickhouse_settings: COMMON_SETTINGS,
+    request_timeout: options.requestTimeoutMs ?? 30_000,
+    application: 'sessionizer',
+  };
+  if (options.url !== undefined && options.url !== '') {
+    const client = createClient({
+      ...common,
+      url: options.url,
+      username: options.username ?? 'default',
+      password: options.password ?? '',
+      ...(options.database === undefined ? {} : { database: options.database }),
+    });
+    const shown = new URL(options.url);
+    shown.password = '';
+    return { client, transport: 'http', target: shown.toString(), close: () => client.close() };
+  }
+
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  let connection: ReturnType<typeof createChdbConnection>;
+  try {
+    connection = createChdbConnection({ path: dataDir });
+  } catch (err) {
+    if (err instanceof Error && /Cannot lock file|already running/.test(err.message)) {
+      throw new EmbeddedClickHouseLockedError(dataDir, err);
+    }
+    throw err;
+  }
+  const client = createClient({ ...common, connection: connection as unknown as ClientConnection });
+  return { client, transport: 'embedded', target: `embedded chDB at ${dataDir}`, close: () => client.close() };
+}

@@ -1,0 +1,2 @@
+export * from './brokers.js';
+export * from './local-broker.js';

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { checkBoundaries, importsOf } from './boundaries.js';
+
+const ws = new Map([
+  ['@sessionizer/core', 'packages/core'],
+  ['@sessionizer/kafka', 'packages/kafka'],
+  ['@sessionizer/clickhouse', 'packages/clickhouse'],
+  ['@sessionizer/service', 'services/sessionizer'],
+  ['@sessionizer/loadgen', 'services/loadgen'],
+]);
+const check = (path: string, text: string) => checkBoundaries([{ path, text }], ws).map((v) => v.rule);
+
+describe('importsOf', () => {
+  it('finds static, side-effect, dynamic and type imports and re-exports', () => {
+    const text = `import a from 'a';\nimport type { B } from "b";\nimport 'c';\nexport * from './d.js';\nconst e = await import('e');\nimport {\n  f,\n} from 'f';`;
+    expect([...importsOf(text)].sort()).toEqual(['./d.js', 'a', 'b', 'c', 'e', 'f']);
+  });
+});
+
+describe('checkBoundaries', () => {
+  it('keeps the core pure', () => {
+    expect(check('packages/core/src/x.ts', "import { readFile } from 'node:fs';")).toHaveLength(1);
+    expect(check('packages/core/src/x.ts', "import fs from 'fs';")).toHaveLength(1);
+    expect(check('packages/core/src/x.ts', "import kafkajs from 'kafkajs';")).toHaveLength(1);
+    expect(check('packages/core/src/x.ts', "import { createClient } from '@clickhouse/client';")).toHaveLength(1);
+    expect(check('packages/core/src/x.ts', "import { k } from '@sessionizer/kafka';")).toHaveLength(1);
+    expect(check('packages/core/src/x.ts', "import { z } from 'zod';\nimport { y } from './y.js';")).toEqual([]);
+  });
+  it('lets core tests use node built-ins', () => {
+    expect(check('packages/core/src/x.test.ts', "import { readFileSync } from 'node:fs';")).toEqual([]);
+  });
+  it('forbids packages → services, by name and by path', () => {
+    expect(check('packages/kafka/src/a.ts', "import { x } from '@sessionizer/service';")).toHaveLength(1);
+    expect(check('packages/kafka/src/a.ts', "import { x } from '../../../services/sessionizer/src/main.js';")).toHaveLength(1);
+  });
+  it('forbids adapter → adapter', () => {
+    expect(check('packages/kafka/src/a.ts', "import { x } from '@sessionizer/clickhouse';")).toHaveLength(1);
+    expect(check('packages/kafka/src/a.ts', "import { x } from '@sessionizer/core';")).toEqual([]);
+  });
+  it('forbids service → service', () => {
+    expect(check('services/loadgen/src/a.ts', "import { x } from '@sessionizer/service';")).toHaveLength(1);
+    expect(check('services/loadgen/src/a.ts', "import { x } from '@sessionizer/core';")).toEqual([]);
+  });
+  it('forbids production code → test helpers, allows tests', () => {
+    expect(check('services/sessionizer/src/a.ts', "import { x } from '../../../test/support/names.js';")).toHaveLength(1);
+    expect(check('services/sessionizer/src/a.test.ts', "import { x } from '../../../test/support/names.js';")).toEqual([]);
+  });
+});

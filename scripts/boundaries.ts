@@ -1,0 +1,95 @@
+/**
+ * Import boundaries, checked in the lint step. One-way dependencies:
+ *   services → packages; adapters (kafka, clickhouse) → core; never the reverse;
+ *   never service → service; never production code → test helpers;
+ *   the pure core imports nothing from kafkajs, @clickhouse/client, chdb or node:*.
+ */
+import { builtinModules } from 'node:module';
+import { posix } from 'node:path';
+
+export interface SourceFile {
+  /** Repo-relative path with forward slashes. */
+  readonly path: string;
+  readonly text: string;
+}
+
+export interface Violation {
+  readonly path: string;
+  readonly specifier: string;
+  readonly rule: string;
+}
+
+const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;(=])import\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|[\s;])import\s*['"]([^'"]+)['"]|require\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+export function importsOf(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(IMPORT_RE)) {
+    const spec = m[1] ?? m[2] ?? m[3] ?? m[4];
+    if (spec !== undefined) out.push(spec);
+  }
+  return out;
+}
+
+const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+const CORE_FORBIDDEN = [/^kafkajs$/, /^@clickhouse\//, /^chdb(\/|$)/, /^testcontainers$/, /^node:/];
+
+type Area =
+  | { kind: 'package'; name: string }
+  | { kind: 'service'; name: string }
+  | { kind: 'test' }
+  | { kind: 'other' };
+
+function areaOf(path: string): Area {
+  const parts = path.split('/');
+  if (parts[0] === 'packages' && parts[1] !== undefined) return { kind: 'package', name: parts[1] };
+  if (parts[0] === 'services' && parts[1] !== undefined) return { kind: 'service', name: parts[1] };
+  if (parts[0] === 'test') return { kind: 'test' };
+  return { kind: 'other' };
+}
+
+/** The workspace directory a bare specifier names: @sessionizer/core → packages/core, etc. */
+export type WorkspaceMap = ReadonlyMap<string, string>;
+
+function targetOf(from: string, spec: string, workspaces: WorkspaceMap): string | undefined {
+  if (spec.startsWith('.')) return posix.normalize(posix.join(posix.dirname(from), spec));
+  for (const [name, dir] of workspaces) {
+    if (spec === name || spec.startsWith(`${name}/`)) return dir;
+  }
+  return undefined;
+}
+
+const isTestFile = (p: string): boolean => /\.test\.ts$/.test(p) || p.startsWith('test/');
+
+export function checkBoundaries(files: readonly SourceFile[], workspaces: WorkspaceMap): Violation[] {
+  const violations: Violation[] = [];
+  for (const file of files) {
+    const from = areaOf(file.path);
+    for (const spec of importsOf(file.text)) {
+      const add = (rule: string): void => {
+        violations.push({ path: file.path, specifier: spec, rule });
+      };
+      const target = targetOf(file.path, spec, workspaces);
+      const to = target === undefined ? undefined : areaOf(target);
+
+      if (from.kind === 'package' && from.name === 'core' && !isTestFile(file.path)) {
+        if (CORE_FORBIDDEN.some((re) => re.test(spec)) || NODE_BUILTINS.has(spec)) {
+          add('the pure core imports no I/O: not kafkajs, @clickhouse/*, chdb, testcontainers or node built-ins');
+        }
+        if (to?.kind === 'package' && to.name !== 'core') add('the core imports no other package (adapters depend on core)');
+      }
+      if (from.kind === 'package' && to?.kind === 'service') add('packages never import services');
+      if (
+        from.kind === 'package' &&
+        from.name !== 'core' &&
+        to?.kind === 'package' &&
+        to.name !== 'core' &&
+        to.name !== from.name
+      ) {
+        add('adapters depend on the core only, not on each other');
+      }
+      if (from.kind === 'service' && to?.kind === 'service' && to.name !== from.name) add('services never import other services');
+      if (!isTestFile(file.path) && to?.kind === 'test') add('production code never imports test helpers');
+    }
+  }
+  return violations;
+}
