@@ -1,0 +1,381 @@
+/**
+ * The ClickHouse channel type expression against the TypeScript reference, on the real engine
+ * (embedded chDB): every rule branch, the precedence cases, a cross product of representative
+ * values and a few thousand seeded random inputs, each row evaluated in ClickHouse and compared
+ * with channelType().
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CHANNEL_TYPES,
+  MEDIUM_TYPE_BY_KEY,
+  SECOND_LEVEL_SUFFIXES,
+  SOURCE_CATEGORY_BY_KEY,
+  attributionSites,
+  channelType,
+  registrableDomain,
+  type ChannelInput,
+  type ChannelType,
+} from '@sessionizer/core';
+import { channelTypeSql, type ChannelSqlColumns } from '@sessionizer/clickhouse';
+import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
+
+const FIELDS = ['utmSource', 'utmMedium', 'utmCampaign', 'referringDomain', 'gclid', 'gadSource', 'fbclid'] as const;
+
+const COLUMNS: ChannelSqlColumns = {
+  utmSource: 'utm_source',
+  utmMedium: 'utm_medium',
+  utmCampaign: 'utm_campaign',
+  referringDomain: 'referring_domain',
+  gclid: 'gclid',
+  gadSource: 'gad_source',
+  fbclid: 'fbclid',
+  sourceSite: 'source_site',
+  referringSite: 'referring_site',
+};
+
+interface Row {
+  id: number;
+  utm_source: string | null;
+  utm_medium: string | null;
+  utm_campaign: string | null;
+  referring_domain: string | null;
+  gclid: string | null;
+  gad_source: string | null;
+  fbclid: string | null;
+  source_site: string | null;
+  referring_site: string | null;
+}
+
+function toRow(id: number, input: ChannelInput): Row {
+  const sites = attributionSites(input);
+  return {
+    id,
+    utm_source: input.utmSource,
+    utm_medium: input.utmMedium,
+    utm_campaign: input.utmCampaign,
+    referring_domain: input.referringDomain,
+    gclid: input.gclid,
+    gad_source: input.gadSource,
+    fbclid: input.fbclid,
+    source_site: sites.sourceSite,
+    referring_site: sites.referringSite,
+  };
+}
+
+function input(fields: Partial<ChannelInput>): ChannelInput {
+  return { utmSource: null, utmMedium: null, utmCampaign: null, referringDomain: null, gclid: null, gadSource: null, fbclid: null, ...fields };
+}
+
+/** Hand-written: every branch of the rules and their precedence. */
+const BRANCH_CASES: Partial<ChannelInput>[] = [
+  { utmCampaign: 'pmax_cross-network_2024' },
+  { utmCampaign: 'Cross-Network', utmMedium: 'cpc', utmSource: 'google', gclid: 'x' },
+  { utmMedium: 'cpc', utmSource: 'google' },
+  { utmMedium: 'CPC', utmSource: 'Google' },
+  { utmMedium: 'Paid_Social', utmSource: 'ig' },
+  { utmMedium: 'paidsearch' },
+  { utmMedium: 'unpaid' },
+  { gclid: 'abc' },
+  { gclid: '' },
+  { gclid: 'null' },
+  { gclid: 'NULL' },
+  { gadSource: '1' },
+  { gadSource: '2' },
+  { gadSource: 'null' },
+  { gadSource: 'NULL' },
+  { gadSource: '' },
+  { utmMedium: 'cpv', utmSource: 'youtube' },
+  { utmMedium: 'cpc', utmSource: 'amazon.de' },
+  { utmMedium: 'cpc', utmSource: 'www.google.co.uk' },
+  { utmMedium: 'cpc', utmSource: 'https://l.facebook.com/l.php' },
+  { utmMedium: 'cpc', utmSource: 'google', utmCampaign: 'shopping' },
+  { utmMedium: 'cpm', utmCampaign: 'summer-shop' },
+  { gclid: 'x', utmSource: 'newsletter', utmCampaign: 'eshop' },
+  { utmMedium: 'cpm' },
+  { utmMedium: 'banner', gclid: 'x' },
+  { utmMedium: 'social', gadSource: '3' },
+  { utmMedium: 'video', gclid: 'x' },
+  { utmMedium: 'email', gclid: 'x' },
+  { utmMedium: 'cpm', referringDomain: 'google.com' },
+  { utmMedium: 'cpc', referringDomain: 'www.google.co.uk' },
+  { gclid: 'x', referringDomain: 'l.facebook.com' },
+  { gclid: 'x', referringDomain: 'Google.com' },
+  { utmMedium: 'cpc', utmSource: 'email', referringDomain: 'youtube.com' },
+  { utmMedium: 'cpc', utmSource: 'mail.google.com' },
+  { utmMedium: 'cpc', utmSource: 'sms' },
+  { gadSource: '1', utmCampaign: 'video', fbclid: 'f' },
+  { gadSource: '1', referringDomain: 'facebook.com' },
+  { utmMedium: 'cpc', utmCampaign: 'Spring_VIDEO_ads' },
+  { gclid: 'x', utmCampaign: 'video', fbclid: 'f' },
+  { gclid: 'x', fbclid: 'f' },
+  { fbclid: 'f' },
+  { gclid: 'x', referringDomain: '$direct' },
+  { referringDomain: '$direct' },
+  { referringDomain: '$direct', utmSource: '(direct)' },
+  { referringDomain: '$direct', utmSource: 'DIRECT' },
+  { referringDomain: '$direct', utmSource: '$direct' },
+  { referringDomain: '$direct', utmSource: 'null', utmMedium: '' },
+  { referringDomain: '$direct', fbclid: 'f' },
+  { referringDomain: '$direct', fbclid: 'null' },
+  { referringDomain: '$direct', utmMedium: 'email' },
+  { referringDomain: '$direct', utmSource: 'google' },
+  { referringDomain: '$direct', utmSource: 'foo' },
+  { referringDomain: '$direct', utmMedium: 'NULL' },
+  { referringDomain: '$direct', utmSource: 'foo', utmCampaign: 'video' },
+  { referringDomain: '$DIRECT' },
+  { utmSource: 'google' },
+  { utmSource: 'DuckDuckGo' },
+  { utmSource: 'www.google.co.uk' },
+  { utmSource: 'WWW.GOOGLE.CO.UK' },
+  { utmSource: 'lm.facebook.com' },
+  { utmSource: 'https://www.youtube.com/watch?v=1' },
+  { utmSource: 'etsy' },
+  { utmSource: 'Email' },
+  { utmSource: 'e mail' },
+  { utmSource: 'mail.google.com' },
+  { utmSource: 'SMS' },
+  { utmSource: 'google', utmMedium: 'email' },
+  { utmSource: 'NULL', referringDomain: 'google.com' },
+  { utmCampaign: 'shop' },
+  { utmCampaign: 'eshop' },
+  { utmCampaign: 'x_shop_y' },
+  { utmCampaign: 'bookshopping' },
+  { utmCampaign: 'workshop' },
+  { utmCampaign: 'WORKSHOP' },
+  { utmCampaign: 'éshop' },
+  { utmCampaign: '😀shop' },
+  { utmCampaign: 'shop', utmMedium: 'email' },
+  { utmMedium: 'Social' },
+  { utmMedium: 'social media' },
+  { utmMedium: 'affiliate' },
+  { utmMedium: 'referral' },
+  { utmMedium: 'display' },
+  { utmMedium: 'e_mail' },
+  { utmMedium: 'audio' },
+  { utmMedium: 'push' },
+  { utmMedium: 'notification' },
+  { utmMedium: 'web-push' },
+  { utmMedium: 'push', utmCampaign: 'video' },
+  { utmMedium: 'web-push', utmCampaign: 'video' },
+  { utmMedium: 'pushy' },
+  { utmMedium: 'push\n' },
+  { utmMedium: 'x\npush' },
+  { utmMedium: 'referral', referringDomain: 'google.com' },
+  { referringDomain: 'www.google.com' },
+  { referringDomain: 'l.facebook.com' },
+  { referringDomain: 'mail.google.com' },
+  { referringDomain: 't.co' },
+  { referringDomain: 'Google.com' },
+  { referringDomain: 'google.com', utmCampaign: 'video' },
+  { utmCampaign: 'Launch-Video' },
+  { utmCampaign: 'a\nvideo\nb' },
+  { utmCampaign: 'cross-\nnetwork' },
+  { fbclid: 'f', referringDomain: 'example.com' },
+  { fbclid: '', referringDomain: 'example.com' },
+  { referringDomain: 'example.com' },
+  { referringDomain: '' },
+  { referringDomain: 'null' },
+  { referringDomain: 'NULL' },
+  {},
+  { utmSource: '', utmMedium: '', utmCampaign: '', gclid: '', gadSource: '', fbclid: '' },
+  { utmSource: 'newsletter' },
+  { utmSource: '\u212Aick' },
+  // KELVIN SIGN: String#toLowerCase makes it 'k', ClickHouse lower() keeps it
+  { utmMedium: 'LIN\u212A' },
+  { utmCampaign: 'cross-networ\u212A' },
+  { utmSource: "it's", utmMedium: 'back\\slash', utmCampaign: "'; DROP TABLE x; --", referringDomain: '\\' },
+  { utmSource: 'nul\u0000', utmCampaign: 'vid\u0000eo', referringDomain: 'a\u0000b.com' },
+];
+
+/** The cross product of a few representative values per field. */
+function crossProduct(): ChannelInput[] {
+  const values: Record<(typeof FIELDS)[number], (string | null)[]> = {
+    utmSource: [null, '', 'null', 'NULL', 'google', 'WWW.Google.CO.UK', 'mail.google.com', 'email', '(direct)', 'foo'],
+    utmMedium: [null, 'null', 'cpc', 'Paid-social', 'cpm', 'email', 'web-push', 'affiliate', 'zzz'],
+    utmCampaign: [null, 'cross-network', 'shop', 'video', 'workshop'],
+    referringDomain: [null, '', '$direct', 'www.youtube.com', 'Google.com', 'example.com'],
+    gclid: [null, 'g'],
+    gadSource: [null, '1', '5'],
+    fbclid: [null, 'null', 'f'],
+  };
+  let out: Partial<ChannelInput>[] = [{}];
+  for (const field of FIELDS) out = out.flatMap((partial) => values[field].map((v) => ({ ...partial, [field]: v })));
+  return out.map(input);
+}
+
+/** Seeded random inputs drawn from the list keys and their variants, and arbitrary strings. */
+function randomInputs(count: number): ChannelInput[] {
+  const sourceKeys = [...SOURCE_CATEGORY_BY_KEY.keys()];
+  const mediums = [...MEDIUM_TYPE_BY_KEY.keys(), 'cpc', 'cpm', 'cpv', 'cpa', 'ppc', 'retargeting', 'paid', 'paid_search'];
+  const specials = ['', 'null', 'NULL', 'Null', '$direct', '$DIRECT', '(direct)', 'direct', 'Direct', ' ', '1', 'www.', '.'];
+  const flipCase = (s: string, mask: number): string =>
+    s.replace(/[a-z]/g, (c, i: number) => ((mask >> i % 30) & 1 ? c.toUpperCase() : c));
+  const wellFormed = (s: string): boolean => !/\p{Surrogate}/u.test(s);
+  const keyVariant = fc
+    .tuple(
+      fc.constantFrom(...sourceKeys),
+      fc.constantFrom('', 'www.', 'sub.', 'a.b.', 'WWW.', 'https://', 'https://www.', 'http://user@m.'),
+      fc.constantFrom('', '', '/', '/path?q=1', ':8080', '.', '#x'),
+      fc.nat(),
+      fc.boolean(),
+    )
+    .map(([key, prefix, suffix, mask, flip]) => {
+      const value = `${prefix}${key}${suffix}`;
+      return flip ? flipCase(value, mask) : value;
+    });
+  const arbitrary = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 8 })).filter(wellFormed);
+  const word = fc.constantFrom('shop', 'shopping', 'video', 'VIDEO', 'cross-network', 'push', 'e', 'work', '-', '_', ' ', '\n', 'é', 'x', '😀');
+  const campaign = fc.array(word, { maxLength: 4 }).map((parts) => parts.join(''));
+  const value = (...arbs: fc.Arbitrary<string>[]): fc.Arbitrary<string | null> =>
+    fc.oneof(fc.constant(null), fc.constantFrom(...specials), ...arbs);
+  const medium = fc.tuple(fc.constantFrom(...mediums), fc.nat(), fc.boolean()).map(([m, mask, flip]) => (flip ? flipCase(m, mask) : m));
+  const record = fc.record({
+    utmSource: value(keyVariant, keyVariant, fc.constantFrom(...mediums), arbitrary),
+    utmMedium: value(medium, medium, fc.constantFrom('web-push', 'push\n', 'app_push', 'pushy'), arbitrary),
+    utmCampaign: value(campaign, campaign, arbitrary),
+    referringDomain: value(keyVariant, keyVariant, arbitrary),
+    gclid: value(fc.constantFrom('abc', 'NULL', 'x'), arbitrary),
+    gadSource: value(fc.constantFrom('1', '2', '5', ' 1', '01'), arbitrary),
+    fbclid: value(fc.constantFrom('abc', 'NULL', 'x'), arbitrary),
+  });
+  return fc.sample(record, { numRuns: count, seed: 0x5e55 });
+}
+
+describe('channelTypeSql on the real ClickHouse engine', () => {
+  let db: TestDatabase;
+  let table: string;
+
+  beforeAll(async () => {
+    db = await testDatabase('channel_sql');
+    table = `${db.database}.attribution`;
+    await db.handle.client.command({
+      query: `CREATE TABLE ${table} (
+        id UInt32,
+        utm_source Nullable(String), utm_medium Nullable(String), utm_campaign Nullable(String),
+        referring_domain Nullable(String), gclid Nullable(String), gad_source Nullable(String),
+        fbclid Nullable(String), source_site Nullable(String), referring_site Nullable(String)
+      ) ENGINE = MergeTree ORDER BY id`,
+    });
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  async function evaluate(inputs: readonly ChannelInput[], firstId: number): Promise<Map<number, string>> {
+    const rows = inputs.map((i, n) => toRow(firstId + n, i));
+    await db.handle.client.insert({ table, values: rows, format: 'JSONEachRow' });
+    const rs = await db.handle.client.query({
+      query: `SELECT id, ${channelTypeSql(COLUMNS)} AS channel FROM ${table}
+              WHERE id >= ${firstId} AND id < ${firstId + inputs.length} ORDER BY id`,
+      format: 'JSONEachRow',
+    });
+    const out = await rs.json<{ id: number; channel: string }>();
+    return new Map(out.map((r) => [r.id, r.channel]));
+  }
+
+  async function expectAgreement(inputs: readonly ChannelInput[], firstId: number): Promise<Set<ChannelType>> {
+    const actual = await evaluate(inputs, firstId);
+    expect(actual.size).toBe(inputs.length);
+    const seen = new Set<ChannelType>();
+    const mismatches: { input: ChannelInput; sites: object; ts: ChannelType; sql: string | undefined }[] = [];
+    inputs.forEach((i, n) => {
+      const ts = channelType(i);
+      seen.add(ts);
+      const sql = actual.get(firstId + n);
+      if (sql !== ts) mismatches.push({ input: i, sites: attributionSites(i), ts, sql });
+    });
+    expect(mismatches.slice(0, 20), `${mismatches.length} of ${inputs.length} rows disagree`).toEqual([]);
+    return seen;
+  }
+
+  it('is a String expression', async () => {
+    const columns = Object.values(COLUMNS)
+      .map((c) => `CAST(NULL, 'Nullable(String)') AS ${c}`)
+      .join(', ');
+    const rs = await db.handle.client.query({
+      query: `SELECT toTypeName(${channelTypeSql(COLUMNS)}) AS t FROM (SELECT ${columns})`,
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([{ t: 'String' }]);
+  });
+
+  it('agrees with channelType on every rule branch and precedence case', async () => {
+    const seen = await expectAgreement(BRANCH_CASES.map(input), 1_000);
+    // the table reaches every channel type
+    expect([...CHANNEL_TYPES].filter((t) => !seen.has(t))).toEqual([]);
+  });
+
+  it('agrees with channelType on a cross product of representative values', async () => {
+    const inputs = crossProduct();
+    expect(inputs.length).toBeGreaterThan(10_000);
+    await expectAgreement(inputs, 100_000);
+  });
+
+  it('agrees with channelType on 5000 seeded random inputs', async () => {
+    const inputs = randomInputs(5_000);
+    const seen = await expectAgreement(inputs, 1_000_000);
+    expect(seen.size).toBeGreaterThanOrEqual(CHANNEL_TYPES.length - 2);
+  });
+
+  it('evaluates over literal NULLs and non-Nullable columns too', async () => {
+    const nulls = Object.fromEntries(Object.keys(COLUMNS).map((k) => [k, 'NULL'])) as unknown as ChannelSqlColumns;
+    const strings = Object.fromEntries(Object.keys(COLUMNS).map((k) => [k, "toString('')"])) as unknown as ChannelSqlColumns;
+    const rs = await db.handle.client.query({
+      query: `SELECT ${channelTypeSql(nulls)} AS a, ${channelTypeSql({ ...strings, referringDomain: "'$direct'" })} AS b`,
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([{ a: channelType(input({})), b: channelType(input({ utmSource: '', referringDomain: '$direct' })) }]);
+  });
+});
+
+describe('the ClickHouse behaviour the reference relies on', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await testDatabase('channel_sql_semantics');
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  async function one(query: string): Promise<Record<string, unknown>> {
+    const rs = await db.handle.client.query({ query, format: 'JSONEachRow' });
+    const [row] = await rs.json<Record<string, unknown>>();
+    return row ?? {};
+  }
+
+  it('match() is RE2 with . matching newline and $ only at the end; lower() is ASCII-only', async () => {
+    expect(
+      await one(`SELECT match('a\\nvideo\\nb', '^(.*video.*)$') AS dotall, match('push\\n', 'push$') AS dollar,
+                 lower('ÄBC\u212A') AS lowered, match('éshop', '^(.*(([^a-df-z]|^)shop|shopping).*)$') AS shop`),
+    ).toEqual({ dotall: 1, dollar: 0, lowered: 'Äbc\u212A', shop: 1 });
+  });
+
+  it('NULL operands make conditions NULL, and NOT NULL is NULL', async () => {
+    const n = "CAST(NULL, 'Nullable(String)')";
+    expect(
+      await one(`SELECT ${n} IN ('cpc') AS inn, startsWith(${n}, 'paid') AS sw, match(${n}, 'x') AS m,
+                 ${n} = '$direct' AS eq, (${n} = 'x') OR 0 AS orr, NOT (${n} = 'x') AS nott,
+                 multiIf(${n} = 'x', 'then', 'else') AS mi`),
+    ).toEqual({ inn: null, sw: null, m: null, eq: null, orr: null, nott: null, mi: 'else' });
+  });
+
+  it('registrableDomain agrees with cutToFirstSignificantSubdomain on the listed sites and suffixes', async () => {
+    // Not used by the SQL (it reads the precomputed sites), but PostHog uses the ClickHouse
+    // function: on our own keys and suffixes the approximation must give the same answer.
+    const hosts = [
+      ...[...SOURCE_CATEGORY_BY_KEY.keys()].filter((k) => k.includes('.')).flatMap((k) => [k, `www.${k}`, `sub.${k}`, `https://a.b.${k}/x`]),
+      ...SECOND_LEVEL_SUFFIXES.flatMap((s) => [`y.${s}`, `x.y.${s}`]),
+    ];
+    const rs = await db.handle.client.query({
+      query: 'SELECT h, cutToFirstSignificantSubdomain(h) AS c FROM (SELECT arrayJoin({hosts:Array(String)}) AS h)',
+      query_params: { hosts },
+      format: 'JSONEachRow',
+    });
+    const rows = await rs.json<{ h: string; c: string }>();
+    expect(rows.length).toBe(hosts.length);
+    const differ = rows.filter((r) => r.c !== registrableDomain(r.h)).map((r) => ({ ...r, ours: registrableDomain(r.h) }));
+    // com.bd and com.be are not public suffixes for ClickHouse either, see domains.ts
+    expect(differ).toEqual([]);
+  });
+});
