@@ -1,0 +1,123 @@
+/**
+ * The step both input formats end in: from the fields of one message to a SessionEvent, or a
+ * rejection with a reason. The session-id rules live here, once for both formats:
+ *
+ *   $session_id must be a UUIDv7, and the event time t must satisfy
+ *   uuid_ms - tolerance <= t < uuid_ms + 24h   (tolerance defaults to 0: the strict rule).
+ */
+import type { z } from 'zod';
+import { reject, type Normalized, type NormalizeWarning, type SessionEvent } from '../event.js';
+import { DEFAULT_LIMITS, truncate, wellFormed, type Limits } from '../limits.js';
+import { MICROS_PER_HOUR, MICROS_PER_MS } from '../time.js';
+import { canonicalUuid, isUuidV7, uuidV7Millis } from '../uuid.js';
+
+export interface NormalizeOptions {
+  readonly limits?: Limits;
+  /** Milliseconds by which an event may precede its session id's timestamp (client clock skew). */
+  readonly sessionIdToleranceMs?: number;
+  /** posthog-capture: project API token → team id, for messages without team_id. */
+  readonly tokenTeams?: ReadonlyMap<string, number>;
+}
+
+export const SESSION_MAX_AGE_MICROS = 24 * MICROS_PER_HOUR;
+
+export type Properties = Record<string, unknown>;
+
+export interface CoreFields {
+  readonly uuid: string;
+  readonly event: string;
+  readonly teamId: number;
+  readonly distinctId: string;
+  readonly timestamp: number;
+}
+
+/** First zod issue as `path: message`, short enough for a log line or a DLQ header. */
+export function describeZodError(error: z.ZodError, prefix = ''): string {
+  const issue = error.issues[0];
+  if (issue === undefined) return `${prefix}invalid`;
+  const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+  return `${prefix}${path}: ${issue.message}`;
+}
+
+export function parseJson(text: string, what: string): { ok: true; value: unknown } | { ok: false; message: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    return { ok: false, message: `${what} is not valid JSON: ${detail.slice(0, 200)}` };
+  }
+}
+
+export function isPlainObject(value: unknown): value is Properties {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function toDistinctId(value: string | number): string {
+  return typeof value === 'string' ? value : String(value);
+}
+
+export function finishEvent(
+  core: CoreFields,
+  properties: Properties,
+  options: NormalizeOptions,
+  warnings: NormalizeWarning[],
+): Normalized {
+  const uuid = canonicalUuid(core.uuid);
+  if (uuid === null) return reject('schema_invalid', `uuid: not a UUID (${JSON.stringify(core.uuid.slice(0, 64))})`);
+
+  const rawSessionId = properties['$session_id'];
+  if (rawSessionId === undefined || rawSessionId === null || rawSessionId === '') {
+    return reject('no_session_id', 'the event has no $session_id property');
+  }
+  if (typeof rawSessionId !== 'string') {
+    return reject('session_id_not_uuidv7', `$session_id is a ${typeof rawSessionId}, not a UUIDv7 string`);
+  }
+  const sessionId = canonicalUuid(rawSessionId);
+  if (sessionId === null || !isUuidV7(sessionId)) {
+    return reject('session_id_not_uuidv7', `$session_id ${JSON.stringify(rawSessionId.slice(0, 64))} is not a UUIDv7`);
+  }
+  const sessionMicros = uuidV7Millis(sessionId) * MICROS_PER_MS;
+  const tolerance = (options.sessionIdToleranceMs ?? 0) * MICROS_PER_MS;
+  if (core.timestamp < sessionMicros - tolerance) {
+    return reject('session_id_in_future', `$session_id ${sessionId} starts after the event's timestamp`);
+  }
+  if (core.timestamp >= sessionMicros + SESSION_MAX_AGE_MICROS) {
+    return reject('session_id_expired', `$session_id ${sessionId} is more than 24h older than the event`);
+  }
+
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const str = (key: string, max: number): string | null => {
+    const v = properties[key];
+    if (typeof v !== 'string' || v === '') return null;
+    if (v.length > max) {
+      if (!warnings.includes('field_truncated')) warnings.push('field_truncated');
+      return wellFormed(truncate(v, max));
+    }
+    return wellFormed(v);
+  };
+  let distinctId = wellFormed(core.distinctId);
+  if (distinctId.length > limits.maxFieldLength) {
+    distinctId = truncate(distinctId, limits.maxFieldLength);
+    if (!warnings.includes('field_truncated')) warnings.push('field_truncated');
+  }
+  const f = limits.maxFieldLength;
+  const event: SessionEvent = {
+    uuid,
+    event: wellFormed(core.event),
+    teamId: core.teamId,
+    distinctId,
+    sessionId,
+    timestamp: core.timestamp,
+    currentUrl: str('$current_url', limits.maxUrlLength),
+    referringDomain: str('$referring_domain', f),
+    utmSource: str('utm_source', f),
+    utmMedium: str('utm_medium', f),
+    utmCampaign: str('utm_campaign', f),
+    utmTerm: str('utm_term', f),
+    utmContent: str('utm_content', f),
+    gclid: str('gclid', f),
+    gadSource: str('gad_source', f),
+    fbclid: str('fbclid', f),
+  };
+  return { ok: true, event, warnings };
+}

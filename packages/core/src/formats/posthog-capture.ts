@@ -1,0 +1,124 @@
+/**
+ * `posthog-capture`: the raw message capture writes to Kafka. The client's event is the JSON
+ * string `data` (event, properties, timestamp, offset); the server adds `now`, `sent_at`, `ip`,
+ * `token` and sometimes `team_id`. The event time follows PostHog's clock-skew rule:
+ *
+ *   timestamp and sent_at (unless properties.$ignore_sent_at): t = now + (timestamp - sent_at)
+ *   else offset:                                              t = now - offset
+ *   else timestamp:                                           t = timestamp
+ *   else:                                                     t = now
+ *   and a t more than 23h after now becomes now (warning timestamp_in_future_clamped).
+ */
+import { z } from 'zod';
+import { reject, type Normalized, type NormalizeWarning } from '../event.js';
+import { DEFAULT_LIMITS } from '../limits.js';
+import { MICROS_PER_HOUR, MICROS_PER_MS, parseTimestamp } from '../time.js';
+import {
+  describeZodError,
+  finishEvent,
+  isPlainObject,
+  parseJson,
+  toDistinctId,
+  type NormalizeOptions,
+  type Properties,
+} from './common.js';
+
+export const FUTURE_CUTOFF_MICROS = 23 * MICROS_PER_HOUR;
+
+export const CaptureMessageSchema = z.object({
+  uuid: z.string(),
+  distinct_id: z.union([z.string(), z.number()]),
+  now: z.string(),
+  sent_at: z.string().nullish(),
+  token: z.string().nullish(),
+  team_id: z.number().int().positive().nullish(),
+  data: z.union([z.string(), z.record(z.string(), z.unknown())]),
+});
+
+export const CaptureDataSchema = z.object({
+  event: z.string().min(1),
+  properties: z.record(z.string(), z.unknown()).nullish(),
+  timestamp: z.string().nullish(),
+  offset: z.number().nullish(),
+});
+
+export interface EventTime {
+  readonly timestamp: number;
+  readonly warnings: NormalizeWarning[];
+}
+
+/** The clock-skew rule, on microseconds. `null` when a given timestamp cannot be parsed. */
+export function captureEventTime(
+  now: number,
+  timestamp: string | null | undefined,
+  sentAt: string | null | undefined,
+  offsetMs: number | null | undefined,
+  ignoreSentAt: boolean,
+): EventTime | { error: string } {
+  const warnings: NormalizeWarning[] = [];
+  let ts: number | null = null;
+  if (timestamp !== null && timestamp !== undefined && timestamp !== '') {
+    ts = parseTimestamp(timestamp);
+    if (ts === null) return { error: `data.timestamp ${JSON.stringify(timestamp.slice(0, 64))} is not a valid timestamp` };
+  }
+  let sent: number | null = null;
+  if (!ignoreSentAt && sentAt !== null && sentAt !== undefined && sentAt !== '') {
+    sent = parseTimestamp(sentAt);
+    if (sent === null) warnings.push('sent_at_invalid_ignored');
+  }
+  let t: number;
+  if (ts !== null && sent !== null) t = now + (ts - sent);
+  else if (offsetMs !== null && offsetMs !== undefined) t = now - Math.round(offsetMs * MICROS_PER_MS);
+  else if (ts !== null) t = ts;
+  else t = now;
+  if (t - now > FUTURE_CUTOFF_MICROS) {
+    t = now;
+    warnings.push('timestamp_in_future_clamped');
+  }
+  return { timestamp: t, warnings };
+}
+
+export function normalizeCaptureMessage(text: string, options: NormalizeOptions = {}): Normalized {
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  if (text.length > limits.maxMessageBytes) {
+    return reject('event_too_large', `message of ${text.length} characters exceeds ${limits.maxMessageBytes} bytes`);
+  }
+  const parsed = parseJson(text, 'message');
+  if (!parsed.ok) return reject('malformed_json', parsed.message);
+  const result = CaptureMessageSchema.safeParse(parsed.value);
+  if (!result.success) return reject('schema_invalid', describeZodError(result.error));
+  const msg = result.data;
+
+  let dataValue: unknown = msg.data;
+  if (typeof msg.data === 'string') {
+    const data = parseJson(msg.data, 'data');
+    if (!data.ok) return reject('malformed_json', data.message);
+    dataValue = data.value;
+  }
+  const dataResult = CaptureDataSchema.safeParse(dataValue);
+  if (!dataResult.success) return reject('schema_invalid', describeZodError(dataResult.error, 'data.'));
+  const data = dataResult.data;
+  const properties: Properties = isPlainObject(data.properties) ? data.properties : {};
+
+  let teamId = msg.team_id ?? undefined;
+  if (teamId === undefined) {
+    const token = msg.token ?? '';
+    if (token === '') return reject('unknown_token', 'the message has neither team_id nor token');
+    teamId = options.tokenTeams?.get(token);
+    if (teamId === undefined) {
+      return reject('unknown_token', `token ${JSON.stringify(token.slice(0, 64))} maps to no team (configure the token→team mapping)`);
+    }
+  }
+
+  const now = parseTimestamp(msg.now);
+  if (now === null) return reject('timestamp_invalid', `now ${JSON.stringify(msg.now.slice(0, 64))} is not a valid timestamp`);
+  const time = captureEventTime(now, data.timestamp, msg.sent_at, data.offset, Boolean(properties['$ignore_sent_at']));
+  if ('error' in time) return reject('timestamp_invalid', time.error);
+
+  return finishEvent(
+    { uuid: msg.uuid, event: data.event, teamId, distinctId: toDistinctId(msg.distinct_id), timestamp: time.timestamp },
+    properties,
+    options,
+    time.warnings,
+  );
+}

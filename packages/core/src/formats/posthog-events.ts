@@ -1,0 +1,66 @@
+/**
+ * `posthog-events`: the processed-event JSON that PostHog's ingestion writes for ClickHouse
+ * (the clickhouse_events_json topic). `properties` is a JSON *string*; `timestamp` is
+ * `YYYY-MM-DD HH:MM:SS[.ffffff]` UTC (ISO 8601 accepted too). Unknown fields are ignored.
+ */
+import { z } from 'zod';
+import { reject, type Normalized, type NormalizeWarning } from '../event.js';
+import { DEFAULT_LIMITS } from '../limits.js';
+import { parseTimestamp } from '../time.js';
+import {
+  describeZodError,
+  finishEvent,
+  isPlainObject,
+  parseJson,
+  toDistinctId,
+  type NormalizeOptions,
+  type Properties,
+} from './common.js';
+
+const teamId = z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d{0,15}$/).transform(Number)]);
+
+export const PostHogEventSchema = z.object({
+  uuid: z.string(),
+  event: z.string().min(1),
+  team_id: teamId,
+  distinct_id: z.union([z.string(), z.number()]),
+  timestamp: z.string(),
+  properties: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish(),
+});
+
+export function normalizePostHogEvent(text: string, options: NormalizeOptions = {}): Normalized {
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  if (text.length > limits.maxMessageBytes) {
+    return reject('event_too_large', `message of ${text.length} characters exceeds ${limits.maxMessageBytes} bytes`);
+  }
+  const parsed = parseJson(text, 'message');
+  if (!parsed.ok) return reject('malformed_json', parsed.message);
+  const result = PostHogEventSchema.safeParse(parsed.value);
+  if (!result.success) return reject('schema_invalid', describeZodError(result.error));
+  const msg = result.data;
+
+  const timestamp = parseTimestamp(msg.timestamp);
+  if (timestamp === null) {
+    return reject('timestamp_invalid', `timestamp ${JSON.stringify(msg.timestamp.slice(0, 64))} is not a valid timestamp`);
+  }
+
+  let properties: Properties = {};
+  if (typeof msg.properties === 'string') {
+    if (msg.properties !== '') {
+      const props = parseJson(msg.properties, 'properties');
+      if (!props.ok) return reject('malformed_json', props.message);
+      if (!isPlainObject(props.value)) return reject('schema_invalid', 'properties: expected a JSON object');
+      properties = props.value;
+    }
+  } else if (msg.properties !== null && msg.properties !== undefined) {
+    properties = msg.properties;
+  }
+
+  const warnings: NormalizeWarning[] = [];
+  return finishEvent(
+    { uuid: msg.uuid, event: msg.event, teamId: msg.team_id, distinctId: toDistinctId(msg.distinct_id), timestamp },
+    properties,
+    options,
+    warnings,
+  );
+}

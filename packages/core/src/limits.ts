@@ -1,0 +1,40 @@
+/**
+ * Bounds on what one message may put into memory. A message over maxMessageBytes is rejected
+ * before it is parsed (`event_too_large`); strings kept in session state are cut to these
+ * lengths (counted as the `field_truncated` warning), so a 1 MiB URL costs at most 8 KiB.
+ */
+export interface Limits {
+  /** Largest message accepted, in bytes (UTF-8). Kafka's own default limit is ~1 MiB. */
+  readonly maxMessageBytes: number;
+  /** Longest URL kept, in UTF-16 code units. */
+  readonly maxUrlLength: number;
+  /** Longest other string kept (UTMs, referrer, click ids, distinct_id). */
+  readonly maxFieldLength: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxMessageBytes: 1_048_576,
+  maxUrlLength: 8_192,
+  maxFieldLength: 1_024,
+};
+
+/** Cut to at most `max` UTF-16 units without splitting a surrogate pair. */
+export function truncate(value: string, max: number): string {
+  if (value.length <= max) return value;
+  let end = max;
+  const last = value.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return value.slice(0, end);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Replace lone UTF-16 surrogates (which JSON input can carry as `\ud800` escapes) with U+FFFD.
+ * ClickHouse rejects them on insert (CANNOT_PARSE_ESCAPE_SEQUENCE), which would stop a whole
+ * batch for one bad string.
+ */
+export function wellFormed(value: string): string {
+  LONE_SURROGATE.lastIndex = 0;
+  return LONE_SURROGATE.test(value) ? value.replace(LONE_SURROGATE, '\uFFFD') : value;
+}
