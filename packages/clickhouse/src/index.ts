@@ -1,1 +1,7 @@
 export * from './client.js';
+export * from './errors.js';
+export * from './rows.js';
+export * from './sink.js';
+export * from './schema/channel-sql.js';
+export * from './schema/ddl.js';
+export * from './schema/migrate.js';

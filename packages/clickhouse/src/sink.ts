@@ -1,0 +1,151 @@
+/**
+ * The ClickHouse sink: session partials → inserts into `session_partials_in`.
+ *
+ * `write()` resolves only when every row is durably in ClickHouse; that resolution is the
+ * source's permission to commit offsets (end-to-end acknowledgement). It splits large writes
+ * into inserts of bounded rows and bytes, retries transient failures with exponential backoff
+ * and full jitter, and never retries bad-data errors. Re-inserting a partial after an insert
+ * whose outcome was unknown is harmless: merging partial states is idempotent.
+ */
+import { Readable } from 'node:stream';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { SessionState } from '@sessionizer/core';
+import { classify, type SinkError } from './errors.js';
+import { toPartialRow, type PartialRow } from './rows.js';
+import { names, type SchemaContext } from './schema/ddl.js';
+
+export interface RetryPolicy {
+  /** Attempts per insert, including the first; Infinity retries until success or abort. */
+  readonly maxAttempts: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, initialDelayMs: 200, maxDelayMs: 30_000 };
+
+export interface SinkOptions {
+  readonly schema: SchemaContext;
+  readonly maxRowsPerInsert?: number;
+  readonly maxBytesPerInsert?: number;
+  readonly retry?: RetryPolicy;
+  /** Called before each retry: for logs, metrics and readiness. */
+  readonly onRetry?: (error: SinkError, attempt: number, delayMs: number) => void;
+  /** Randomness for jitter (tests pass a fixed one). */
+  readonly random?: () => number;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface WriteStats {
+  readonly rows: number;
+  readonly bytes: number;
+  readonly inserts: number;
+  readonly attempts: number;
+  readonly durationMs: number;
+}
+
+export interface SessionSink {
+  write(states: readonly SessionState[], signal?: AbortSignal): Promise<WriteStats>;
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(abortError(signal));
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortError(signal as AbortSignal));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Exponential backoff with full jitter: uniform in [0, min(max, initial·2^(attempt-1))]. */
+export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number): number {
+  const cap = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(random() * cap);
+}
+
+export class ClickHouseSessionSink implements SessionSink {
+  readonly #client: ClickHouseClient;
+  readonly #table: string;
+  readonly #maxRows: number;
+  readonly #maxBytes: number;
+  readonly #retry: RetryPolicy;
+  readonly #options: SinkOptions;
+
+  constructor(client: ClickHouseClient, options: SinkOptions) {
+    this.#client = client;
+    this.#table = names(options.schema).input;
+    this.#maxRows = options.maxRowsPerInsert ?? 50_000;
+    this.#maxBytes = options.maxBytesPerInsert ?? 64 * 1024 * 1024;
+    this.#retry = options.retry ?? DEFAULT_RETRY;
+    this.#options = options;
+  }
+
+  async write(states: readonly SessionState[], signal?: AbortSignal): Promise<WriteStats> {
+    const started = performance.now();
+    let bytes = 0;
+    let inserts = 0;
+    let attempts = 0;
+    let chunk: string[] = [];
+    let chunkBytes = 0;
+    const flushChunk = async (): Promise<void> => {
+      if (chunk.length === 0) return;
+      attempts += await this.#insertWithRetry(chunk, signal);
+      inserts += 1;
+      bytes += chunkBytes;
+      chunk = [];
+      chunkBytes = 0;
+    };
+    for (const state of states) {
+      const line = JSON.stringify(toPartialRow(state));
+      if (chunk.length > 0 && (chunk.length >= this.#maxRows || chunkBytes + line.length + 1 > this.#maxBytes)) {
+        await flushChunk();
+      }
+      chunk.push(line);
+      chunkBytes += line.length + 1;
+    }
+    await flushChunk();
+    return { rows: states.length, bytes, inserts, attempts, durationMs: performance.now() - started };
+  }
+
+  /** Insert one chunk (pre-serialised JSONEachRow lines); returns the attempts it took. */
+  async #insertWithRetry(lines: readonly string[], signal?: AbortSignal): Promise<number> {
+    const body = lines.join('\n') + '\n';
+    const random = this.#options.random ?? Math.random;
+    const wait = this.#options.sleep ?? sleep;
+    for (let attempt = 1; ; attempt += 1) {
+      signal?.throwIfAborted();
+      try {
+        // exec with a raw (non-object-mode) stream: the rows are already JSONEachRow text, and
+        // insert() would serialise them a second time.
+        const result = await this.#client.exec({
+          query: `INSERT INTO ${this.#table} FORMAT JSONEachRow`,
+          values: Readable.from([body], { objectMode: false }),
+          ...(signal === undefined ? {} : { abort_signal: signal }),
+        });
+        result.stream.destroy();
+        return attempt;
+      } catch (err) {
+        signal?.throwIfAborted();
+        const error = classify(err, `insert of ${lines.length} session partials into ${this.#table}`);
+        if (!error.retriable || attempt >= this.#retry.maxAttempts) throw error;
+        const delay = backoffDelay(attempt, this.#retry, random);
+        this.#options.onRetry?.(error, attempt, delay);
+        await wait(delay, signal);
+      }
+    }
+  }
+}
+
+export type { PartialRow };

@@ -1,0 +1,210 @@
+/**
+ * ClickHouse storage against the real (embedded) engine: partial flushes in random order, with
+ * duplicates and re-inserted partials, give exactly the oracle's sessions, column by column.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SESSION_COLUMNS, SessionBuffer, sessionize, type SessionEvent } from '@sessionizer/core';
+import {
+  ClickHouseSessionSink,
+  migrate,
+  MIGRATIONS,
+  MigrationError,
+  names,
+  SinkError,
+  type Migration,
+} from '@sessionizer/clickhouse';
+import { eventFor } from '../support/arbitraries.js';
+import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
+import { faults, faultyClient } from '../support/faults.js';
+import { readSessions } from '../support/sessions.js';
+
+function generate(seed: number, sessions: number, perSession: number): SessionEvent[] {
+  const rnd = fc.sample(fc.array(fc.nat(), { minLength: sessions * 3, maxLength: sessions * 3 }), { seed, numRuns: 1 })[0] ?? [];
+  const events: SessionEvent[] = [];
+  for (let s = 0; s < sessions; s += 1) {
+    const team = 1 + ((rnd[s] ?? 0) % 3);
+    const n = 1 + ((rnd[sessions + s] ?? 0) % perSession);
+    for (let i = 0; i < n; i += 1) events.push(eventFor(team, s, i, { teams: [1, 2, 3], sessions, uuids: perSession, timeSlots: 40 }));
+  }
+  return events;
+}
+
+function shuffle<T>(items: readonly T[], seed: number): T[] {
+  return fc.sample(fc.shuffledSubarray([...items], { minLength: items.length }), { seed, numRuns: 1 })[0] ?? [];
+}
+
+describe('sessions in ClickHouse equal the oracle', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await testDatabase('storage');
+    const report = await migrate(db.handle.client, { database: db.database });
+    expect(report.applied).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('after many partial flushes in random order, with duplicates and re-inserted partials', async () => {
+    const events = generate(42, 400, 12);
+    const duplicates = shuffle(events, 1).slice(0, 500);
+    const stream = shuffle([...events, ...duplicates], 2);
+    const sink = new ClickHouseSessionSink(db.handle.client, { schema: { database: db.database }, maxRowsPerInsert: 97 });
+
+    // 25 flushes of uneven size, like a consumer flushing by time
+    const cuts = [...new Set(fc.sample(fc.integer({ min: 1, max: stream.length - 1 }), { seed: 3, numRuns: 24 }))].sort((a, b) => a - b);
+    let from = 0;
+    let inserts = 0;
+    let replayed = 0;
+    for (const [i, to] of [...cuts, stream.length].entries()) {
+      const buffer = new SessionBuffer();
+      for (const e of stream.slice(from, to)) buffer.add(e);
+      const states = buffer.drain();
+      const stats = await sink.write(states);
+      inserts += stats.inserts;
+      expect(stats.rows).toBe(states.length);
+      if (i % 5 === 0) {
+        // a crash between write and commit replays the same partials
+        await sink.write(states);
+        replayed += states.length;
+      }
+      from = to;
+    }
+    const expected = sessionize(events);
+    const actual = await readSessions(db.handle.client, db.database);
+    console.log(
+      `${events.length} events (+${duplicates.length} duplicates) → ${cuts.length + 1} flushes, ${inserts} inserts, ` +
+        `${replayed} partials re-inserted → ${actual.length} sessions (oracle ${expected.length})`,
+    );
+    expect(actual.map((s) => Object.keys(s))).toEqual(expected.map(() => [...SESSION_COLUMNS]));
+    for (const column of SESSION_COLUMNS) {
+      expect(actual.map((s) => s[column]), column).toEqual(expected.map((s) => s[column]));
+    }
+    expect(actual).toEqual(expected);
+    expect(new Set(expected.map((s) => s.channel_type)).size).toBeGreaterThan(3);
+    expect(expected.some((s) => s.is_bounce === null) && expected.some((s) => s.is_bounce === true)).toBe(true);
+  });
+
+  it('is unchanged by OPTIMIZE FINAL (background merges keep the result)', async () => {
+    const before = await readSessions(db.handle.client, db.database);
+    await db.handle.client.command({ query: `OPTIMIZE TABLE ${names({ database: db.database }).raw} FINAL` });
+    expect(await readSessions(db.handle.client, db.database)).toEqual(before);
+  });
+});
+
+describe('migrations', () => {
+  it('applying twice is a no-op', async () => {
+    const db = await testDatabase('migrate');
+    try {
+      const first = await migrate(db.handle.client, { database: db.database });
+      const second = await migrate(db.handle.client, { database: db.database });
+      expect(first.applied).toEqual(['0001', 'R__sessions_view']);
+      expect(second.applied).toEqual([]);
+      expect(second.unchanged).toEqual(['0001', 'R__sessions_view']);
+      const rs = await db.handle.client.query({ query: `SELECT count() AS n FROM ${db.database}.schema_migrations`, format: 'JSONEachRow' });
+      expect(await rs.json()).toEqual([{ n: 2 }]);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('re-creates the view when its definition changes (repeatable) and refuses an edited versioned one', async () => {
+    const db = await testDatabase('migrate');
+    try {
+      await migrate(db.handle.client, { database: db.database });
+      const changed = await migrate(db.handle.client, { database: db.database, bounceThresholdSeconds: 30 });
+      expect(changed.applied).toEqual(['R__sessions_view']);
+      const rs = await db.handle.client.query({
+        query: `SELECT create_table_query AS q FROM system.tables WHERE database = '${db.database}' AND name = 'sessions'`,
+        format: 'JSONEachRow',
+      });
+      const [row] = await rs.json<{ q: string }>();
+      expect(row?.q).toContain('< 30');
+
+      const edited: Migration[] = MIGRATIONS.map((m) =>
+        m.version === '0001' ? { ...m, statements: (ctx) => [...m.statements(ctx), 'SELECT 1'] } : m,
+      );
+      await expect(migrate(db.handle.client, { database: db.database }, { migrations: edited })).rejects.toBeInstanceOf(MigrationError);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('the sink against a flaky ClickHouse (fault-injecting wrapper around the real client)', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await testDatabase('sinkfaults');
+    await migrate(db.handle.client, { database: db.database });
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  const states = (): ReturnType<SessionBuffer['drain']> => {
+    const buffer = new SessionBuffer();
+    for (const e of generate(7, 30, 5)) buffer.add(e);
+    return buffer.drain();
+  };
+
+  it('retries transient failures with backoff, then lands every row once', async () => {
+    const faulty = faultyClient(db.handle.client);
+    const retries: { attempt: number; delay: number; code: string | undefined }[] = [];
+    const sink = new ClickHouseSessionSink(faulty.client, {
+      schema: { database: db.database },
+      retry: { maxAttempts: 5, initialDelayMs: 10, maxDelayMs: 40 },
+      onRetry: (e, attempt, delay) => retries.push({ attempt, delay, code: e.code }),
+    });
+    faulty.failNextInserts(2, faults.connectionReset());
+    const batch = states();
+    const stats = await sink.write(batch);
+    expect(stats.attempts).toBe(3);
+    expect(faulty.inserts()).toBe(3);
+    expect(retries.map((r) => r.attempt)).toEqual([1, 2]);
+    expect(retries.every((r) => r.code === 'ECONNRESET' && r.delay >= 0 && r.delay <= 40)).toBe(true);
+
+    faulty.failNextInserts(1, faults.server(241, 'MEMORY_LIMIT_EXCEEDED'));
+    expect((await sink.write(batch)).attempts).toBe(2);
+
+    const events = generate(7, 30, 5);
+    expect(await readSessions(db.handle.client, db.database)).toEqual(sessionize(events));
+  });
+
+  it('does not retry bad data, and reports the ClickHouse code', async () => {
+    const faulty = faultyClient(db.handle.client);
+    const sink = new ClickHouseSessionSink(faulty.client, { schema: { database: db.database }, retry: { maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 1 } });
+    faulty.failNextInserts(1, faults.server(117, 'INCORRECT_DATA'));
+    const err = await sink.write(states()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SinkError);
+    expect(err).toMatchObject({ retriable: false, code: '117' });
+    expect(faulty.inserts()).toBe(1);
+  });
+
+  it('gives up after maxAttempts of transient failures, as a retriable error', async () => {
+    const faulty = faultyClient(db.handle.client);
+    const sink = new ClickHouseSessionSink(faulty.client, { schema: { database: db.database }, retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2 } });
+    faulty.failInsertsUntilHealed(faults.server(202, 'TOO_MANY_SIMULTANEOUS_QUERIES'));
+    await expect(sink.write(states())).rejects.toMatchObject({ retriable: true, code: '202' });
+    expect(faulty.inserts()).toBe(3);
+  });
+
+  it('stops retrying when aborted', async () => {
+    const faulty = faultyClient(db.handle.client);
+    const sink = new ClickHouseSessionSink(faulty.client, { schema: { database: db.database }, retry: { maxAttempts: Infinity, initialDelayMs: 50, maxDelayMs: 50 } });
+    faulty.failInsertsUntilHealed(faults.connectionReset());
+    const controller = new AbortController();
+    setTimeout(() => {
+      controller.abort(new Error('shutting down'));
+    }, 120);
+    await expect(sink.write(states(), controller.signal)).rejects.toThrow('shutting down');
+  });
+
+  it('a real bad-data error from the engine is not retried', async () => {
+    const sink = new ClickHouseSessionSink(db.handle.client, { schema: { database: db.database }, retry: { maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 1 } });
+    const [state] = states();
+    if (state === undefined) throw new Error('no state');
+    // a session id that is not a UUID cannot be parsed by ClickHouse
+    const broken = { ...state, sessionId: 'not-a-uuid' };
+    await expect(sink.write([broken])).rejects.toMatchObject({ retriable: false });
+  });
+});
