@@ -18,6 +18,23 @@ export const DEFAULT_LIMITS: Limits = {
   maxFieldLength: 1_024,
 };
 
+/**
+ * Whether `text` encodes to more than `maxBytes` bytes of UTF-8, without encoding it. A UTF-16
+ * unit is 1–3 bytes (a surrogate pair is 4 bytes for 2 units), so most texts are decided by
+ * their length alone.
+ */
+export function exceedsUtf8Bytes(text: string, maxBytes: number): boolean {
+  if (text.length > maxBytes) return true;
+  if (text.length * 3 <= maxBytes) return false;
+  let bytes = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdbff ? 2 : 3; // a pair: 2 + 2
+    if (bytes > maxBytes) return true;
+  }
+  return false;
+}
+
 /** Cut to at most `max` UTF-16 units without splitting a surrogate pair. */
 export function truncate(value: string, max: number): string {
   if (value.length <= max) return value;

@@ -91,7 +91,8 @@ export function finishEvent(
     if (typeof v !== 'string' || v === '') return null;
     if (v.length > max) {
       if (!warnings.includes('field_truncated')) warnings.push('field_truncated');
-      return wellFormed(truncate(v, max));
+      const cut = truncate(v, max);
+      return cut === '' ? null : wellFormed(cut);
     }
     return wellFormed(v);
   };

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { reject, type Normalized, type NormalizeWarning } from '../event.js';
-import { DEFAULT_LIMITS } from '../limits.js';
+import { DEFAULT_LIMITS, exceedsUtf8Bytes } from '../limits.js';
 import { MICROS_PER_HOUR, MICROS_PER_MS, parseTimestamp } from '../time.js';
 import {
   describeZodError,
@@ -80,8 +80,8 @@ export function captureEventTime(
 
 export function normalizeCaptureMessage(text: string, options: NormalizeOptions = {}): Normalized {
   const limits = options.limits ?? DEFAULT_LIMITS;
-  if (text.length > limits.maxMessageBytes) {
-    return reject('event_too_large', `message of ${text.length} characters exceeds ${limits.maxMessageBytes} bytes`);
+  if (exceedsUtf8Bytes(text, limits.maxMessageBytes)) {
+    return reject('event_too_large', `message exceeds ${limits.maxMessageBytes} bytes`);
   }
   const parsed = parseJson(text, 'message');
   if (!parsed.ok) return reject('malformed_json', parsed.message);

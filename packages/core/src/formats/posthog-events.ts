@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { reject, type Normalized, type NormalizeWarning } from '../event.js';
-import { DEFAULT_LIMITS } from '../limits.js';
+import { DEFAULT_LIMITS, exceedsUtf8Bytes } from '../limits.js';
 import { parseTimestamp } from '../time.js';
 import {
   describeZodError,
@@ -17,7 +17,11 @@ import {
   type Properties,
 } from './common.js';
 
-const teamId = z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d{0,15}$/).transform(Number)]);
+// A digit string must stay the same number: beyond 2^53 it would silently become another team.
+const teamId = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^[1-9]\d{0,15}$/).transform(Number).pipe(z.number().max(Number.MAX_SAFE_INTEGER)),
+]);
 
 export const PostHogEventSchema = z.object({
   uuid: z.string(),
@@ -30,8 +34,8 @@ export const PostHogEventSchema = z.object({
 
 export function normalizePostHogEvent(text: string, options: NormalizeOptions = {}): Normalized {
   const limits = options.limits ?? DEFAULT_LIMITS;
-  if (text.length > limits.maxMessageBytes) {
-    return reject('event_too_large', `message of ${text.length} characters exceeds ${limits.maxMessageBytes} bytes`);
+  if (exceedsUtf8Bytes(text, limits.maxMessageBytes)) {
+    return reject('event_too_large', `message exceeds ${limits.maxMessageBytes} bytes`);
   }
   const parsed = parseJson(text, 'message');
   if (!parsed.ok) return reject('malformed_json', parsed.message);
