@@ -9,3 +9,4 @@ export * from './session.js';
 export * from './derive.js';
 export * from './oracle.js';
 export * from './buffer.js';
+export * from './flush-policy.js';
