@@ -6,8 +6,8 @@
  * The embedded engine locks its data directory: one process at a time. A second process gets
  * EmbeddedClickHouseLockedError, whose message says how to read instead.
  */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 
@@ -45,20 +45,49 @@ export const COMMON_SETTINGS: ClickHouseSettings = {
   // The HTTP server quotes (U)Int64 in JSON by default and chDB does not; pick one.
   output_format_json_quote_64bit_integers: 0,
   date_time_output_format: 'simple',
+  // An insert returns once its rows are in the table: the sink's success is the permission to
+  // commit offsets. (chDB defaults to async_insert=1, with which every insert also fails as soon
+  // as the process's stdin is a pipe or a file: "both inlined and external data".)
+  async_insert: 0,
 };
 
 export class EmbeddedClickHouseLockedError extends Error {
   readonly dataDir: string;
-  constructor(dataDir: string, cause: unknown) {
+  readonly holderPid: number | undefined;
+  constructor(dataDir: string, cause: unknown, holderPid?: number) {
     super(
-      `the embedded ClickHouse data directory ${dataDir} is in use by another process ` +
+      `the embedded ClickHouse data directory ${dataDir} is in use by another process${holderPid === undefined ? '' : ` (pid ${holderPid})`} ` +
         '(a running `sessionizer run`?). The embedded engine allows one process per directory. ' +
-        'Read through that process instead (`sessionizer query --endpoint http://127.0.0.1:<METRICS_PORT>`), ' +
-        'stop it first, or use a ClickHouse server (CLICKHOUSE_URL) which has no such limit.',
+        '`sessionizer query` reads through a running `sessionizer run` by itself (its loopback /query endpoint); ' +
+        'otherwise stop that process first, or use a ClickHouse server (CLICKHOUSE_URL), which has no such limit.',
       { cause },
     );
     this.name = 'EmbeddedClickHouseLockedError';
     this.dataDir = dataDir;
+    this.holderPid = holderPid;
+  }
+}
+
+/**
+ * The pid of another live process holding the embedded engine's directory, if any. chDB's
+ * error for a held directory carries no code (the lock message only goes to stderr), but
+ * the holder writes `<dir>/status` with its PID while it runs.
+ */
+export function embeddedHolder(dataDir: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dataDir, 'status'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(/PID:\s*(\d+)/.exec(text)?.[1]);
+  if (!Number.isInteger(pid) || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    // EPERM: alive but not ours to signal
+    return (err as { code?: string }).code === 'EPERM' ? pid : undefined;
   }
 }
 
@@ -87,8 +116,9 @@ export function createClickHouse(options: ClickHouseOptions): ClickHouseHandle {
   try {
     connection = createChdbConnection({ path: dataDir });
   } catch (err) {
-    if (err instanceof Error && /Cannot lock file|already running/.test(err.message)) {
-      throw new EmbeddedClickHouseLockedError(dataDir, err);
+    const holder = embeddedHolder(dataDir);
+    if (holder !== undefined || (err instanceof Error && /Cannot lock file|already running/.test(err.message))) {
+      throw new EmbeddedClickHouseLockedError(dataDir, err, holder);
     }
     throw err;
   }

@@ -1,0 +1,113 @@
+/** EventSource over a kafkajs consumer group: eachBatch, manual commits, pause/resume. */
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { CommitOffset, EventSource, PartitionBatch, RebalanceListener, SourceRecord, TopicPartition } from './source.js';
+
+export interface KafkaJsSourceOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly fromBeginning: boolean;
+  readonly sessionTimeoutMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  readonly maxBytesPerPartition?: number;
+}
+
+export class KafkaJsSource implements EventSource {
+  readonly #consumer: Consumer;
+  readonly #options: KafkaJsSourceOptions;
+  #assignment: TopicPartition[] = [];
+  readonly #rebalance: RebalanceListener[] = [];
+  readonly #fatal: ((e: Error) => void)[] = [];
+  #handlerError: Error | undefined;
+
+  constructor(kafka: Kafka, options: KafkaJsSourceOptions) {
+    this.#options = options;
+    this.#consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+      rebalanceTimeout: 60_000,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+      maxWaitTimeInMs: 500,
+      retry: {
+        retries: 10,
+        // A retriable Kafka error restarts the consumer; an error thrown by our own handler is a
+        // bug, and restarting would only loop over the same batch: stop instead.
+        restartOnFailure: (error: Error) => Promise.resolve(error !== this.#handlerError),
+      },
+    });
+    const { GROUP_JOIN, REBALANCING, CRASH } = this.#consumer.events;
+    this.#consumer.on(GROUP_JOIN, (e) => {
+      const assignment: TopicPartition[] = [];
+      for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) {
+        for (const partition of partitions) assignment.push({ topic, partition });
+      }
+      this.#assignment = assignment;
+      for (const l of this.#rebalance) l({ phase: 'assigned', assignment });
+    });
+    this.#consumer.on(REBALANCING, () => {
+      for (const l of this.#rebalance) l({ phase: 'rebalancing' });
+    });
+    this.#consumer.on(CRASH, (e) => {
+      if (!e.payload.restart) for (const l of this.#fatal) l(e.payload.error);
+    });
+  }
+
+  async start(handler: (batch: PartitionBatch) => Promise<void>): Promise<void> {
+    await this.#consumer.connect();
+    await this.#consumer.subscribe({ topics: [...this.#options.topics], fromBeginning: this.#options.fromBeginning });
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async (payload: EachBatchPayload) => {
+        const { batch } = payload;
+        if (batch.messages.length === 0) return;
+        const records: SourceRecord[] = batch.messages.map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key,
+          value: m.value,
+          headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
+        }));
+        try {
+          await handler({ topic: batch.topic, partition: batch.partition, records, lagAfter: Number(batch.offsetLag()) });
+        } catch (err) {
+          this.#handlerError = err instanceof Error ? err : new Error(String(err));
+          throw this.#handlerError;
+        }
+        // Resolve is not commit: it only moves kafkajs's fetch position past this batch.
+        payload.resolveOffset(batch.lastOffset());
+      },
+    });
+  }
+
+  pause(): void {
+    this.#consumer.pause(this.#options.topics.map((topic) => ({ topic })));
+  }
+
+  resume(): void {
+    this.#consumer.resume(this.#options.topics.map((topic) => ({ topic })));
+  }
+
+  async commit(offsets: readonly CommitOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.#consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
+  }
+
+  assignment(): readonly TopicPartition[] {
+    return this.#assignment;
+  }
+
+  onRebalance(listener: RebalanceListener): void {
+    this.#rebalance.push(listener);
+  }
+
+  onFatal(listener: (error: Error) => void): void {
+    this.#fatal.push(listener);
+  }
+
+  async disconnect(): Promise<void> {
+    await this.#consumer.disconnect();
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * `sessionizer replay [FILE|-] --format F`: NDJSON through the same normalise → aggregate →
+ * write path as the service. Bad lines are counted by reason (and written to --rejects);
+ * only fatal errors (unreadable input, ClickHouse failing after retries) exit non-zero.
+ */
+import { createReadStream, createWriteStream, statSync, type WriteStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { once } from 'node:events';
+import {
+  DEFAULT_LIMITS,
+  flushReason,
+  normalize,
+  REJECT_REASONS,
+  SessionBuffer,
+  type FlushPolicy,
+  type InputFormat,
+  type NormalizeOptions,
+  type RejectReason,
+} from '@sessionizer/core';
+import type { SessionSink } from '@sessionizer/clickhouse';
+import { readLines } from '../lines.js';
+import type { Progress } from '../progress.js';
+
+export interface ReplayOptions {
+  readonly input: string; // a path or '-'
+  readonly stdin: Readable;
+  readonly format: InputFormat;
+  readonly normalize: NormalizeOptions;
+  readonly sink: SessionSink;
+  readonly policy: FlushPolicy;
+  readonly rejectsPath: string | undefined;
+  readonly progress: Progress;
+}
+
+export interface ReplaySummary {
+  input: string;
+  format: InputFormat;
+  lines: number;
+  blank: number;
+  accepted: number;
+  rejected: Record<RejectReason, number>;
+  warnings: Record<string, number>;
+  flushes: number;
+  sessionsWritten: number;
+  inserts: number;
+  bytesWritten: number;
+  seconds: number;
+  eventsPerSecond: number;
+}
+
+export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
+  const started = performance.now();
+  const maxBytes = o.normalize.limits?.maxMessageBytes ?? DEFAULT_LIMITS.maxMessageBytes;
+  let totalBytes: number | undefined;
+  if (o.input !== '-') {
+    try {
+      const stat = statSync(o.input);
+      if (!stat.isFile()) throw new Error('not a regular file');
+      totalBytes = stat.size;
+    } catch (err) {
+      throw new Error(`cannot read ${o.input}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+  const source: Readable = o.input === '-' ? o.stdin : createReadStream(o.input, { highWaterMark: 1 << 20 });
+  let rejects: WriteStream | undefined;
+  if (o.rejectsPath !== undefined) {
+    rejects = createWriteStream(o.rejectsPath);
+    await once(rejects, 'open');
+  }
+  const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
+  const warnings: Record<string, number> = {};
+  const summary: ReplaySummary = {
+    input: o.input,
+    format: o.format,
+    lines: 0,
+    blank: 0,
+    accepted: 0,
+    rejected,
+    warnings,
+    flushes: 0,
+    sessionsWritten: 0,
+    inserts: 0,
+    bytesWritten: 0,
+    seconds: 0,
+    eventsPerSecond: 0,
+  };
+  let buffer = new SessionBuffer();
+  let lastFlush = performance.now();
+  let bytesRead = 0;
+
+  const flush = async (): Promise<void> => {
+    const states = buffer.drain();
+    buffer = new SessionBuffer();
+    lastFlush = performance.now();
+    if (states.length === 0) return;
+    const stats = await o.sink.write(states);
+    summary.flushes += 1;
+    summary.sessionsWritten += stats.rows;
+    summary.inserts += stats.inserts;
+    summary.bytesWritten += stats.bytes;
+  };
+  const writeReject = async (record: object): Promise<void> => {
+    if (rejects !== undefined && !rejects.write(`${JSON.stringify(record)}\n`)) await once(rejects, 'drain');
+  };
+  const snapshot = () => ({
+    events: summary.lines - summary.blank,
+    accepted: summary.accepted,
+    rejected,
+    bytesRead,
+    totalBytes,
+    sessionsWritten: summary.sessionsWritten,
+  });
+
+  try {
+    for await (const line of readLines(source, maxBytes)) {
+      summary.lines += 1;
+      bytesRead += line.bytes + 1;
+      if (line.oversized) {
+        rejected.event_too_large += 1;
+        await writeReject({ line: line.number, reason: 'event_too_large', message: `line of ${line.bytes} bytes exceeds ${maxBytes}`, raw: null });
+      } else if (line.text.trim() === '') {
+        summary.blank += 1;
+      } else {
+        const result = normalize(o.format, line.text, o.normalize);
+        if (result.ok) {
+          summary.accepted += 1;
+          buffer.add(result.event);
+          for (const w of result.warnings) warnings[w] = (warnings[w] ?? 0) + 1;
+        } else {
+          rejected[result.reason] += 1;
+          await writeReject({ line: line.number, reason: result.reason, message: result.message, raw: line.text });
+        }
+      }
+      if (flushReason(o.policy, buffer, performance.now() - lastFlush) !== null) await flush();
+      o.progress.update(snapshot());
+    }
+    await flush();
+    o.progress.update(snapshot(), true);
+  } finally {
+    o.progress.done();
+    if (rejects !== undefined) {
+      rejects.end();
+      await once(rejects, 'close');
+    }
+  }
+  summary.seconds = (performance.now() - started) / 1000;
+  summary.eventsPerSecond = Math.round((summary.lines - summary.blank) / Math.max(summary.seconds, 0.001));
+  return summary;
+}
+
+export function formatSummary(s: ReplaySummary): string {
+  const rejected = Object.entries(s.rejected).filter(([, n]) => n > 0);
+  const total = rejected.reduce((a, [, n]) => a + n, 0);
+  const lines = [
+    `replayed ${s.input === '-' ? 'stdin' : s.input} (${s.format}): ${s.lines - s.blank} events in ${s.seconds.toFixed(2)} s (${s.eventsPerSecond}/s)`,
+    `  accepted: ${s.accepted}`,
+    `  rejected: ${total}${rejected.length === 0 ? '' : ` (${rejected.map(([r, n]) => `${r}: ${n}`).join(', ')})`}`,
+    `  written:  ${s.sessionsWritten} session partials in ${s.inserts} inserts over ${s.flushes} flushes`,
+  ];
+  const warnings = Object.entries(s.warnings);
+  if (warnings.length > 0) lines.push(`  warnings: ${warnings.map(([w, n]) => `${w}: ${n}`).join(', ')}`);
+  return `${lines.join('\n')}\n`;
+}

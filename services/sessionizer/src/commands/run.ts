@@ -1,0 +1,69 @@
+/**
+ * The service's lifecycle: start, serve until SIGTERM/SIGINT or a failure, then stop cleanly:
+ * stop fetching, flush, commit, leave the group, within the shutdown timeout.
+ */
+import type { Logger } from '../log.js';
+import type { SessionConsumer } from '../service/consumer.js';
+
+export interface Signals {
+  on(signal: 'SIGTERM' | 'SIGINT', listener: () => void): unknown;
+  removeListener(signal: 'SIGTERM' | 'SIGINT', listener: () => void): unknown;
+}
+
+export interface RunOptions {
+  readonly consumer: SessionConsumer;
+  readonly log: Logger;
+  readonly shutdownTimeoutMs: number;
+  readonly signals: Signals;
+  /** Resolving it also stops the service (the demo uses it). */
+  readonly until?: Promise<unknown>;
+  /** Runs after the consumer stopped, whatever happened (close HTTP, ClickHouse, files). */
+  readonly cleanup: () => Promise<void>;
+}
+
+/** Resolves with the process exit code. */
+export async function runUntilStopped(o: RunOptions): Promise<number> {
+  let onSignal: (() => void) | undefined;
+  let signalled = false;
+  const stopRequested = new Promise<string>((resolve) => {
+    // Stays installed until the end: a second Ctrl-C must not kill a flush in progress (the
+    // shutdown timeout bounds how long stopping takes).
+    onSignal = () => {
+      if (signalled) {
+        o.log.warn('already stopping; waiting for the final flush (bounded by the shutdown timeout)');
+        return;
+      }
+      signalled = true;
+      resolve('signal');
+    };
+    o.signals.on('SIGTERM', onSignal);
+    o.signals.on('SIGINT', onSignal);
+  });
+  const failed = new Promise<string>((resolve) => {
+    o.consumer.onFailure(() => {
+      resolve('failure');
+    });
+  });
+  let code = 1;
+  try {
+    await Promise.race([o.consumer.start(), failed]);
+    if (o.consumer.state !== 'failed') o.log.info('sessionizer running');
+    const why = await Promise.race([stopRequested, failed, ...(o.until === undefined ? [] : [o.until.then(() => 'done')])]);
+    o.log.info('stopping', { why, timeoutMs: o.shutdownTimeoutMs });
+    const clean = await o.consumer.stop(o.shutdownTimeoutMs);
+    code = why === 'failure' || o.consumer.failure !== undefined ? 1 : clean ? 0 : 1;
+    o.log.info(code === 0 ? 'stopped cleanly: everything consumed is written and committed' : 'stopped with work left uncommitted', { exitCode: code });
+  } catch (err) {
+    o.log.error('could not start', { error: err });
+    await o.consumer.stop(Math.min(o.shutdownTimeoutMs, 10_000)).catch(() => false);
+  } finally {
+    if (onSignal !== undefined) {
+      o.signals.removeListener('SIGTERM', onSignal);
+      o.signals.removeListener('SIGINT', onSignal);
+    }
+    await o.cleanup().catch((err: unknown) => {
+      o.log.warn('cleanup failed', { error: err });
+    });
+  }
+  return code;
+}

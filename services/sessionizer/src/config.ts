@@ -1,0 +1,262 @@
+/**
+ * Configuration, parsed once. Every setting has an environment variable and a flag; a flag wins
+ * over the environment, which wins over the default. The result is a frozen, typed object.
+ * Errors name the key as the user wrote it (the flag or the variable) and the allowed values.
+ * Unknown flags are rejected by the CLI parser; unknown SESSIONIZER_* variables are rejected here.
+ * Nothing reads process.env anywhere else.
+ */
+import { z } from 'zod';
+import { INPUT_FORMATS, type InputFormat } from '@sessionizer/core';
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly format: InputFormat;
+}
+
+export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+export interface Config {
+  readonly clickhouse: {
+    readonly url: string | undefined;
+    readonly username: string;
+    readonly password: string;
+    readonly database: string;
+    readonly cluster: string | undefined;
+    readonly dataDir: string;
+  };
+  readonly session: {
+    readonly bounceThresholdSeconds: number;
+    readonly sessionIdToleranceMs: number;
+    readonly maxMessageBytes: number;
+    readonly tokenTeams: ReadonlyMap<string, number>;
+  };
+  readonly kafka: {
+    readonly brokers: string | undefined;
+    readonly topics: readonly TopicSpec[];
+    readonly groupId: string;
+    readonly clientId: string;
+    readonly dlqTopic: string | undefined;
+    readonly dlqExcluded: boolean;
+    readonly fromBeginning: boolean;
+    readonly sasl: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string } | undefined;
+    readonly ssl: boolean;
+    readonly sslCaFile: string | undefined;
+    readonly sslRejectUnauthorized: boolean;
+  };
+  readonly flush: {
+    readonly intervalMs: number;
+    readonly maxSessions: number;
+    readonly maxBytes: number;
+  };
+  readonly http: { readonly port: number; readonly host: string };
+  readonly log: { readonly level: LogLevel };
+  readonly shutdownTimeoutMs: number;
+}
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an identifier (letters, digits, underscore)');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be >= ${min}`).max(max, `must be <= ${max}`));
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const topicName = /^[A-Za-z0-9._-]{1,249}$/;
+
+const topics = z.string().transform((value, ctx): TopicSpec[] => {
+  const out: TopicSpec[] = [];
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [topic = '', format = 'posthog-events', ...rest] = part.split(':');
+    if (!topicName.test(topic) || rest.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `'${part}' is not topic[:format] with a valid topic name` });
+      continue;
+    }
+    if (!(INPUT_FORMATS as readonly string[]).includes(format)) {
+      ctx.addIssue({ code: 'custom', message: `format '${format}' of topic '${topic}' is not one of ${INPUT_FORMATS.join(', ')}` });
+      continue;
+    }
+    out.push({ topic, format: format as InputFormat });
+  }
+  if (out.length === 0 && ctx.issues.length === 0) ctx.addIssue({ code: 'custom', message: 'names no topic' });
+  return out;
+});
+
+const tokenTeams = z.string().transform((value, ctx): ReadonlyMap<string, number> => {
+  const map = new Map<string, number>();
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([^=\s]+)=([1-9]\d{0,15})$/.exec(part);
+    if (m?.[1] === undefined || m[2] === undefined) {
+      ctx.addIssue({ code: 'custom', message: `'${part}' is not token=team_id` });
+      continue;
+    }
+    map.set(m[1], Number(m[2]));
+  }
+  return map;
+});
+
+interface Setting {
+  readonly env: string;
+  readonly flag: string;
+  readonly schema: z.ZodType<unknown, string>;
+  readonly default?: string;
+  readonly help: string;
+  /** Not echoed in error messages. */
+  readonly secret?: boolean;
+}
+
+/** Every setting; the CLI's --help and the README list them from here. */
+export const SETTINGS = {
+  clickhouseUrl: { env: 'CLICKHOUSE_URL', flag: 'clickhouse', schema: z.url({ protocol: /^https?$/ }), help: 'ClickHouse server URL (http/https); without it the embedded engine is used' },
+  clickhouseUser: { env: 'CLICKHOUSE_USER', flag: 'clickhouse-user', schema: nonEmpty, default: 'default', help: 'ClickHouse user' },
+  clickhousePassword: { env: 'CLICKHOUSE_PASSWORD', flag: 'clickhouse-password', schema: z.string(), default: '', help: 'ClickHouse password', secret: true },
+  database: { env: 'CLICKHOUSE_DATABASE', flag: 'database', schema: identifier, default: 'sessionizer', help: 'ClickHouse database' },
+  cluster: { env: 'CLICKHOUSE_CLUSTER', flag: 'cluster', schema: identifier, help: 'ClickHouse cluster name: migrations ON CLUSTER, Replicated engines, Distributed tables' },
+  dataDir: { env: 'SESSIONIZER_DATA_DIR', flag: 'data-dir', schema: nonEmpty, default: './.sessionizer', help: 'data directory of the embedded ClickHouse engine (one process at a time)' },
+  bounceThreshold: { env: 'BOUNCE_THRESHOLD_SECONDS', flag: 'bounce-threshold', schema: int(0, 86_400), default: '10', help: 'a one-page session shorter than this many seconds is a bounce' },
+  sessionIdTolerance: { env: 'SESSION_ID_TOLERANCE_MS', flag: 'session-id-tolerance-ms', schema: int(0, 86_400_000), default: '0', help: 'how far an event may precede its $session_id time (client clock skew)' },
+  maxMessageBytes: { env: 'MAX_MESSAGE_BYTES', flag: 'max-message-bytes', schema: int(1_024, 1_073_741_824), default: '1048576', help: 'larger messages are rejected as event_too_large' },
+  tokenTeams: { env: 'SESSIONIZER_TOKEN_TEAMS', flag: 'token-teams', schema: tokenTeams, default: '', help: 'posthog-capture: token=team_id[,…] for messages without team_id' },
+  brokers: { env: 'KAFKA_BROKERS', flag: 'brokers', schema: nonEmpty, help: 'Kafka bootstrap brokers host:port[,…]' },
+  topics: { env: 'KAFKA_TOPICS', flag: 'topics', schema: topics, default: 'events', help: 'topics to consume: topic[:format][,…], format posthog-events (default) or posthog-capture' },
+  groupId: { env: 'KAFKA_GROUP_ID', flag: 'group-id', schema: nonEmpty, default: 'sessionizer', help: 'Kafka consumer group' },
+  clientId: { env: 'KAFKA_CLIENT_ID', flag: 'client-id', schema: nonEmpty, default: 'sessionizer', help: 'Kafka client id' },
+  dlqTopic: { env: 'KAFKA_DLQ_TOPIC', flag: 'dlq-topic', schema: z.string().regex(topicName, 'must be a valid topic name'), help: 'dead-letter topic for invalid messages (unset: counted and logged only)' },
+  dlqExcluded: { env: 'KAFKA_DLQ_EXCLUDED', flag: 'dlq-excluded', schema: bool, default: 'false', help: 'also dead-letter events excluded by a session rule (e.g. no $session_id)' },
+  fromBeginning: { env: 'KAFKA_FROM_BEGINNING', flag: 'from-beginning', schema: bool, default: 'true', help: 'a new consumer group starts at the earliest offset (false: latest)' },
+  saslMechanism: { env: 'KAFKA_SASL_MECHANISM', flag: 'sasl-mechanism', schema: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), help: 'Kafka SASL mechanism: plain, scram-sha-256 or scram-sha-512' },
+  saslUsername: { env: 'KAFKA_SASL_USERNAME', flag: 'sasl-username', schema: nonEmpty, help: 'Kafka SASL user' },
+  saslPassword: { env: 'KAFKA_SASL_PASSWORD', flag: 'sasl-password', schema: z.string(), help: 'Kafka SASL password', secret: true },
+  ssl: { env: 'KAFKA_SSL', flag: 'ssl', schema: bool, default: 'false', help: 'connect to Kafka over TLS' },
+  sslCaFile: { env: 'KAFKA_SSL_CA_FILE', flag: 'ssl-ca-file', schema: nonEmpty, help: 'PEM file of CA certificates for Kafka TLS' },
+  sslRejectUnauthorized: { env: 'KAFKA_SSL_REJECT_UNAUTHORIZED', flag: 'ssl-reject-unauthorized', schema: bool, default: 'true', help: 'verify the Kafka broker certificate' },
+  flushInterval: { env: 'FLUSH_INTERVAL_MS', flag: 'flush-interval-ms', schema: int(10, 3_600_000), default: '5000', help: 'flush buffered sessions at least this often' },
+  flushMaxSessions: { env: 'FLUSH_MAX_SESSIONS', flag: 'flush-max-sessions', schema: int(1), default: '100000', help: 'flush when this many sessions are buffered' },
+  flushMaxBytes: { env: 'FLUSH_MAX_BYTES', flag: 'flush-max-bytes', schema: int(1_024), default: String(128 * 1024 * 1024), help: 'flush when buffered state reaches this many bytes' },
+  metricsPort: { env: 'METRICS_PORT', flag: 'metrics-port', schema: int(0, 65_535), default: '9464', help: 'port of /metrics, /healthz, /readyz (0: any free port)' },
+  metricsHost: { env: 'METRICS_HOST', flag: 'metrics-host', schema: nonEmpty, default: '0.0.0.0', help: 'address the HTTP endpoint binds' },
+  logLevel: { env: 'LOG_LEVEL', flag: 'log-level', schema: z.enum(LOG_LEVELS), default: 'info', help: `log level: ${LOG_LEVELS.join(', ')}` },
+  shutdownTimeout: { env: 'SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', schema: int(1_000, 600_000), default: '30000', help: 'on SIGTERM: stop fetching, flush, commit within this time' },
+} as const satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof SETTINGS;
+export type Flags = Readonly<Record<string, string | boolean | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
+
+const KNOWN_ENV = new Set<string>(Object.values(SETTINGS).map((s) => s.env));
+
+function read<N extends SettingName>(name: N, flags: Flags, env: Env): z.output<(typeof SETTINGS)[N]['schema']> | undefined {
+  const s: Setting = SETTINGS[name];
+  const flag = flags[s.flag];
+  const fromFlag = typeof flag === 'boolean' ? String(flag) : flag;
+  const raw = fromFlag ?? env[s.env] ?? s.default;
+  if (raw === undefined) return undefined;
+  const source = fromFlag !== undefined ? `--${s.flag}` : env[s.env] !== undefined ? s.env : `default of ${s.env}`;
+  const result = s.schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]?.message ?? 'invalid';
+    const shown = 'secret' in s && s.secret === true ? '' : `='${raw.length > 80 ? `${raw.slice(0, 80)}…` : raw}'`;
+    throw new ConfigError(`${source}${shown}: ${issue}`);
+  }
+  return result.data as z.output<(typeof SETTINGS)[N]['schema']>;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !(value instanceof Map) && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Parse the configuration from flags and the environment. Throws ConfigError naming the key. */
+export function loadConfig(flags: Flags, env: Env): Config {
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('SESSIONIZER_') && !key.startsWith('SESSIONIZER_INTERNAL_') && !KNOWN_ENV.has(key)) {
+      const known = [...KNOWN_ENV].filter((k) => k.startsWith('SESSIONIZER_')).join(', ');
+      throw new ConfigError(`${key}: unknown setting (known SESSIONIZER_* settings: ${known})`);
+    }
+  }
+  const r = <N extends SettingName>(n: N) => read(n, flags, env);
+  const mechanism = r('saslMechanism');
+  const saslUsername = r('saslUsername');
+  const saslPassword = r('saslPassword');
+  if (mechanism !== undefined && (saslUsername === undefined || saslPassword === undefined)) {
+    throw new ConfigError('KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required');
+  }
+  if (mechanism === undefined && (saslUsername !== undefined || saslPassword !== undefined)) {
+    throw new ConfigError('KAFKA_SASL_USERNAME/PASSWORD are set without KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512)');
+  }
+  const config: Config = {
+    clickhouse: {
+      url: r('clickhouseUrl'),
+      username: r('clickhouseUser') ?? 'default',
+      password: r('clickhousePassword') ?? '',
+      database: r('database') ?? 'sessionizer',
+      cluster: r('cluster'),
+      dataDir: r('dataDir') ?? './.sessionizer',
+    },
+    session: {
+      bounceThresholdSeconds: r('bounceThreshold') ?? 10,
+      sessionIdToleranceMs: r('sessionIdTolerance') ?? 0,
+      maxMessageBytes: r('maxMessageBytes') ?? 1_048_576,
+      tokenTeams: r('tokenTeams') ?? new Map<string, number>(),
+    },
+    kafka: {
+      brokers: r('brokers'),
+      topics: r('topics') ?? [],
+      groupId: r('groupId') ?? 'sessionizer',
+      clientId: r('clientId') ?? 'sessionizer',
+      dlqTopic: r('dlqTopic'),
+      dlqExcluded: r('dlqExcluded') ?? false,
+      fromBeginning: r('fromBeginning') ?? true,
+      sasl:
+        mechanism === undefined || saslUsername === undefined || saslPassword === undefined
+          ? undefined
+          : { mechanism, username: saslUsername, password: saslPassword },
+      ssl: r('ssl') ?? false,
+      sslCaFile: r('sslCaFile'),
+      sslRejectUnauthorized: r('sslRejectUnauthorized') ?? true,
+    },
+    flush: {
+      intervalMs: r('flushInterval') ?? 5_000,
+      maxSessions: r('flushMaxSessions') ?? 100_000,
+      maxBytes: r('flushMaxBytes') ?? 128 * 1024 * 1024,
+    },
+    http: { port: r('metricsPort') ?? 9464, host: r('metricsHost') ?? '0.0.0.0' },
+    log: { level: r('logLevel') ?? 'info' },
+    shutdownTimeoutMs: r('shutdownTimeout') ?? 30_000,
+  };
+  if (config.kafka.dlqTopic !== undefined && config.kafka.topics.some((t) => t.topic === config.kafka.dlqTopic)) {
+    throw new ConfigError(`KAFKA_DLQ_TOPIC '${config.kafka.dlqTopic}' is also an input topic in KAFKA_TOPICS`);
+  }
+  return deepFreeze(config);
+}
+
+/** Flags of the given settings for node:util parseArgs (all take a string value). */
+export function settingFlags(names: readonly SettingName[]): Record<string, { type: 'string' }> {
+  return Object.fromEntries(names.map((n) => [SETTINGS[n].flag, { type: 'string' as const }]));
+}
+
+export function settingsHelp(names: readonly SettingName[]): string {
+  return names
+    .map((n) => {
+      const s: Setting = SETTINGS[n];
+      const def = s.default === undefined || s.default === '' ? '' : ` (default ${s.default})`;
+      return `  --${s.flag.padEnd(24)} ${s.env.padEnd(30)} ${s.help}${def}`;
+    })
+    .join('\n');
+}

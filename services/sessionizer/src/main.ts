@@ -1,0 +1,409 @@
+/**
+ * The CLI, and the only place where adapters are wired together: configuration → ClickHouse
+ * handle, sink, Kafka source → commands. Commands receive what they need; they build nothing.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Readable, Writable } from 'node:stream';
+import { INPUT_FORMATS, type InputFormat } from '@sessionizer/core';
+import { createKafkaClient, KafkaJsDeadLetters, KafkaJsSource } from '@sessionizer/kafka';
+import {
+  ClickHouseSessionSink,
+  createClickHouse,
+  EmbeddedClickHouseLockedError,
+  migrate,
+  type ClickHouseHandle,
+  type SchemaContext,
+} from '@sessionizer/clickhouse';
+import { ConfigError, loadConfig, settingFlags, settingsHelp, type Config, type Env, type SettingName } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { Progress } from './progress.js';
+import { formatMigrationReport, runMigrate } from './commands/migrate.js';
+import { runQuery } from './commands/query.js';
+import { formatSummary, replay } from './commands/replay.js';
+import { runUntilStopped, type Signals } from './commands/run.js';
+import { SessionConsumer } from './service/consumer.js';
+import { readEndpointFile, writeEndpointFile } from './service/endpoint-file.js';
+import { startHttp, type HttpEndpoint } from './service/http.js';
+import { Metrics } from './service/metrics.js';
+
+export interface Io {
+  readonly stdin: Readable;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly env: Env;
+  readonly stderrIsTty: boolean;
+  readonly signals: Signals;
+}
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const CLICKHOUSE: readonly SettingName[] = ['clickhouseUrl', 'clickhouseUser', 'clickhousePassword', 'database', 'dataDir', 'cluster', 'logLevel'];
+const MODEL: readonly SettingName[] = ['bounceThreshold', 'sessionIdTolerance', 'maxMessageBytes', 'tokenTeams'];
+const FLUSH: readonly SettingName[] = ['flushInterval', 'flushMaxSessions', 'flushMaxBytes'];
+const KAFKA: readonly SettingName[] = [
+  'brokers', 'topics', 'groupId', 'clientId', 'dlqTopic', 'dlqExcluded', 'fromBeginning',
+  'saslMechanism', 'saslUsername', 'saslPassword', 'ssl', 'sslCaFile', 'sslRejectUnauthorized',
+];
+const SERVICE: readonly SettingName[] = [...KAFKA, ...CLICKHOUSE, ...MODEL, ...FLUSH, 'metricsPort', 'metricsHost', 'shutdownTimeout'];
+
+interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  readonly settings: readonly SettingName[];
+  readonly options: NonNullable<ParseArgsConfig['options']>;
+  readonly optionsHelp: string;
+  run(args: { config: Config; values: Record<string, string | boolean | undefined>; positionals: string[]; io: Io }): Promise<number>;
+}
+
+function schemaOf(config: Config): SchemaContext {
+  return { database: config.clickhouse.database, cluster: config.clickhouse.cluster, bounceThresholdSeconds: config.session.bounceThresholdSeconds };
+}
+
+function openClickHouse(config: Config, database?: string): ClickHouseHandle {
+  return createClickHouse({
+    url: config.clickhouse.url,
+    username: config.clickhouse.username,
+    password: config.clickhouse.password,
+    dataDir: config.clickhouse.dataDir,
+    database,
+  });
+}
+
+export interface Service {
+  readonly consumer: SessionConsumer;
+  readonly http: HttpEndpoint;
+  readonly metrics: Metrics;
+  readonly clickhouse: ClickHouseHandle;
+  close(): Promise<void>;
+}
+
+function normalizeOptionsOf(config: Config) {
+  return {
+    limits: { maxMessageBytes: config.session.maxMessageBytes, maxUrlLength: 8_192, maxFieldLength: 1_024 },
+    sessionIdToleranceMs: config.session.sessionIdToleranceMs,
+    tokenTeams: config.session.tokenTeams,
+  };
+}
+
+/** Wire the service: ClickHouse (migrated), Kafka source and dead letters, sink, consumer, HTTP. */
+export async function startService(
+  config: Config,
+  deps: { brokers: string; log: Logger; clickhouse?: ClickHouseHandle },
+): Promise<Service> {
+  const { log } = deps;
+  // A handle passed in (tests, the demo) stays open: its owner closes it.
+  const ch = deps.clickhouse ?? openClickHouse(config);
+  const closeClickHouse = deps.clickhouse === undefined ? () => ch.close() : () => Promise.resolve();
+  try {
+    const schema = schemaOf(config);
+    await migrate(ch.client, schema, { log: (m) => { log.info(m); } });
+    // Ad-hoc reads through the /query endpoint see the database's tables unqualified.
+    if (ch.transport === 'embedded') await ch.client.command({ query: `USE ${config.clickhouse.database}` });
+    const kafka = createKafkaClient({
+      brokers: deps.brokers,
+      clientId: config.kafka.clientId,
+      sasl: config.kafka.sasl,
+      ssl: config.kafka.ssl,
+      sslCaFile: config.kafka.sslCaFile,
+      sslRejectUnauthorized: config.kafka.sslRejectUnauthorized,
+      log: (level, message, extra) => {
+        log[level === 'debug' ? 'debug' : level](message, extra);
+      },
+    });
+    const metrics = new Metrics();
+    const holder: { consumer?: SessionConsumer } = {};
+    const sink = new ClickHouseSessionSink(ch.client, {
+      schema,
+      retry: { maxAttempts: Infinity, initialDelayMs: 200, maxDelayMs: 30_000 },
+      onRetry: (error, attempt, delayMs) => {
+        log.warn('ClickHouse write failed, retrying', { error, attempt, delayMs });
+        holder.consumer?.onWriteRetry(error);
+      },
+    });
+    const consumer = new SessionConsumer({
+      source: new KafkaJsSource(kafka, {
+        groupId: config.kafka.groupId,
+        topics: config.kafka.topics.map((t) => t.topic),
+        fromBeginning: config.kafka.fromBeginning,
+      }),
+      sink,
+      deadLetters: config.kafka.dlqTopic === undefined ? undefined : new KafkaJsDeadLetters(kafka, config.kafka.dlqTopic),
+      formats: new Map(config.kafka.topics.map((t) => [t.topic, t.format])),
+      normalize: normalizeOptionsOf(config),
+      policy: config.flush,
+      dlqExcluded: config.kafka.dlqExcluded,
+      metrics,
+      log,
+    });
+    holder.consumer = consumer;
+    const http = await startHttp({
+      host: config.http.host,
+      port: config.http.port,
+      metrics,
+      log,
+      health: () => ({
+        healthy: consumer.healthy,
+        ready: consumer.ready,
+        detail: { state: consumer.state, paused: consumer.paused },
+      }),
+      query: ch.transport === 'embedded' ? { client: ch.client, database: config.clickhouse.database } : undefined,
+    });
+    // Only the process that opened the data directory announces itself as its reader.
+    const removeEndpoint =
+      ch.transport === 'embedded' && deps.clickhouse === undefined
+        ? writeEndpointFile(config.clickhouse.dataDir, { pid: process.pid, url: http.url })
+        : () => undefined;
+    log.info('sessionizer configured', {
+      clickhouse: ch.target,
+      database: config.clickhouse.database,
+      brokers: deps.brokers,
+      topics: config.kafka.topics,
+      groupId: config.kafka.groupId,
+      dlqTopic: config.kafka.dlqTopic ?? null,
+      http: http.url,
+    });
+    return {
+      consumer,
+      http,
+      metrics,
+      clickhouse: ch,
+      close: async () => {
+        removeEndpoint();
+        await http.close();
+        await closeClickHouse();
+      },
+    };
+  } catch (err) {
+    await closeClickHouse();
+    throw err;
+  }
+}
+
+const COMMANDS: Record<string, Command> = {
+  migrate: {
+    summary: 'apply the ClickHouse schema migrations (idempotent)',
+    usage: 'sessionizer migrate [options]',
+    settings: [...CLICKHOUSE, 'bounceThreshold'],
+    options: {},
+    optionsHelp: '',
+    async run({ config, io }) {
+      const ch = openClickHouse(config);
+      try {
+        io.stdout.write(formatMigrationReport(await runMigrate(ch.client, schemaOf(config))));
+        return 0;
+      } finally {
+        await ch.close();
+      }
+    },
+  },
+  replay: {
+    summary: 'read NDJSON events from a file or stdin through the pipeline into ClickHouse',
+    usage: 'sessionizer replay [FILE|-] --format posthog-events|posthog-capture [options]',
+    settings: [...CLICKHOUSE, ...MODEL, ...FLUSH],
+    options: {
+      format: { type: 'string', short: 'f' },
+      rejects: { type: 'string' },
+      json: { type: 'boolean' },
+      progress: { type: 'boolean' },
+      'no-progress': { type: 'boolean' },
+    },
+    optionsHelp: [
+      `  --format, -f FORMAT      input format: ${INPUT_FORMATS.join(' or ')} (default posthog-events)`,
+      '  --rejects FILE           write rejected lines as NDJSON {line, reason, message, raw}',
+      '  --json                   print the summary as JSON on stdout',
+      '  --progress / --no-progress  force the progress bar on stderr on/off (default: on when stderr is a TTY)',
+    ].join('\n'),
+    async run({ config, values, positionals, io }) {
+      const format = (values['format'] ?? 'posthog-events') as string;
+      if (!(INPUT_FORMATS as readonly string[]).includes(format)) {
+        throw new UsageError(`--format '${format}' is not one of ${INPUT_FORMATS.join(', ')}`);
+      }
+      if (positionals.length > 1) throw new UsageError(`replay takes one input, got ${positionals.length}`);
+      const input = positionals[0] ?? '-';
+      const ch = openClickHouse(config);
+      try {
+        const schema = schemaOf(config);
+        await migrate(ch.client, schema);
+        const log = createLogger(config.log.level, (l) => io.stderr.write(l));
+        const sink = new ClickHouseSessionSink(ch.client, {
+          schema,
+          onRetry: (error, attempt, delayMs) => {
+            log.warn('ClickHouse write failed, retrying', { error, attempt, delayMs });
+          },
+        });
+        const showProgress = values['no-progress'] === true ? false : values['progress'] === true || io.stderrIsTty;
+        const summary = await replay({
+          input,
+          stdin: io.stdin,
+          format: format as InputFormat,
+          normalize: normalizeOptionsOf(config),
+          sink,
+          policy: config.flush,
+          rejectsPath: values['rejects'] as string | undefined,
+          progress: new Progress(showProgress, (s) => io.stderr.write(s)),
+        });
+        io.stdout.write(values['json'] === true ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
+        return 0;
+      } finally {
+        await ch.close();
+      }
+    },
+  },
+  run: {
+    summary: 'the service: consume Kafka, sessionize, write to ClickHouse, commit',
+    usage: 'sessionizer run [options]',
+    settings: SERVICE,
+    options: {},
+    optionsHelp: '',
+    async run({ config, io }) {
+      if (config.kafka.brokers === undefined) {
+        throw new UsageError('KAFKA_BROKERS (--brokers) is required; `sessionizer demo` starts a local broker for you');
+      }
+      const log = createLogger(config.log.level, (l) => io.stderr.write(l));
+      const service = await startService(config, { brokers: config.kafka.brokers, log });
+      return runUntilStopped({
+        consumer: service.consumer,
+        log,
+        shutdownTimeoutMs: config.shutdownTimeoutMs,
+        signals: io.signals,
+        cleanup: () => service.close(),
+      });
+    },
+  },
+  query: {
+    summary: 'run SQL against the configured ClickHouse and print JSONEachRow',
+    usage: 'sessionizer query "SQL" [options]',
+    settings: CLICKHOUSE,
+    options: {},
+    optionsHelp: '',
+    async run({ config, positionals, io }) {
+      const sql = positionals.join(' ').trim();
+      if (sql === '') throw new UsageError('query needs SQL, e.g. sessionizer query "SELECT channel_type, count() FROM sessions GROUP BY 1"');
+      let ch: ClickHouseHandle;
+      try {
+        ch = openClickHouse(config);
+      } catch (err) {
+        // The embedded engine is held by a running `sessionizer run`: read through its endpoint.
+        if (err instanceof EmbeddedClickHouseLockedError) {
+          const endpoint = readEndpointFile(config.clickhouse.dataDir);
+          if (endpoint !== undefined && (await forwardQuery(endpoint.url, sql, io.stdout))) return 0;
+        }
+        throw err;
+      }
+      try {
+        const rs = await ch.client.query({
+          query: 'SELECT count() AS n FROM system.databases WHERE name = {db:String}',
+          query_params: { db: config.clickhouse.database },
+          format: 'JSONEachRow',
+        });
+        const exists = ((await rs.json<{ n: number }>())[0]?.n ?? 0) > 0;
+        if (exists) {
+          if (ch.transport === 'embedded') await ch.client.command({ query: `USE ${config.clickhouse.database}` });
+          else {
+            await ch.close();
+            ch = openClickHouse(config, config.clickhouse.database);
+          }
+        }
+        try {
+          await runQuery(ch.client, sql, io.stdout);
+        } catch (err) {
+          if (!exists && (err as { code?: unknown }).code === '60') {
+            throw new UsageError(
+              `database ${config.clickhouse.database} does not exist yet in ${ch.target}: run \`sessionizer migrate\`, \`replay\` or \`run\` first`,
+            );
+          }
+          throw err;
+        }
+        return 0;
+      } finally {
+        await ch.close();
+      }
+    },
+  },
+};
+
+/** POST the SQL to a running service's loopback endpoint; false when nothing answers there. */
+async function forwardQuery(url: string, sql: string, out: Writable): Promise<boolean> {
+  let res: Response;
+  try {
+    res = await fetch(`${url}/query`, { method: 'POST', body: sql, headers: { 'content-type': 'text/plain' } });
+  } catch {
+    return false;
+  }
+  const text = await res.text();
+  if (!res.ok) throw new UsageError(`the running service refused the query: ${text.trim()}`);
+  const exception = /^\{"exception":(.*)\}$/m.exec(text);
+  if (exception?.[1] !== undefined) throw new Error(`query failed: ${String(JSON.parse(exception[1]))}`);
+  out.write(text);
+  return true;
+}
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    'sessionizer: streaming sessionization of PostHog events from Kafka into ClickHouse',
+    '',
+    'usage: sessionizer <command> [options]   (sessionizer <command> --help for its options)',
+    '',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Without --clickhouse/CLICKHOUSE_URL the embedded ClickHouse engine stores data in --data-dir',
+    '(default ./.sessionizer); it allows one process at a time.',
+    '',
+  ].join('\n');
+}
+
+function commandHelp(name: string, c: Command): string {
+  return [
+    c.usage,
+    '',
+    c.summary,
+    '',
+    ...(c.optionsHelp === '' ? [] : ['options:', c.optionsHelp, '']),
+    'settings (flag, environment variable):',
+    settingsHelp(c.settings),
+    '  --help, -h               show this help',
+    '',
+  ].join('\n');
+}
+
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(help());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.stderr.write(`sessionizer: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...rest],
+      options: { ...settingFlags(command.settings), ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values['help'] === true) {
+      io.stdout.write(commandHelp(name, command));
+      return 0;
+    }
+    const config = loadConfig(values, io.env);
+    return await command.run({ config, values, positionals, io });
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+      io.stderr.write(`sessionizer ${name}: ${err.message}\n(see sessionizer ${name} --help)\n`);
+      return 2;
+    }
+    if (err instanceof EmbeddedClickHouseLockedError) {
+      io.stderr.write(`sessionizer ${name}: ${err.message}\n`);
+      return 1;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr.write(`sessionizer ${name}: ${message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,400 @@
+/**
+ * The streaming main loop: Kafka batches → normalise → in-memory delta → flush → commit.
+ *
+ * INVARIANT (end-to-end acknowledgement): an offset is committed only after every message
+ * before it has been durably written to ClickHouse, dead-lettered, or deliberately excluded.
+ * A flush drains the buffer and snapshots the processed offsets in the same synchronous step,
+ * writes, and only then commits that snapshot. Messages consumed while a flush runs go into
+ * the next buffer and the next snapshot.
+ *
+ * INVARIANT (bounded memory): at most one flush is in flight; when the buffer reaches its
+ * session or byte limit while one is, fetching pauses until the flush succeeds.
+ *
+ * Rebalances only trigger an early flush: correctness never depends on seeing them in time,
+ * because replayed or foreign-written partials merge idempotently.
+ */
+import {
+  DEFAULT_LIMITS,
+  flushReason,
+  normalize,
+  SessionBuffer,
+  type FlushPolicy,
+  type FlushReason,
+  type InputFormat,
+  type NormalizeOptions,
+  type Rejected,
+} from '@sessionizer/core';
+import type { SessionSink, SinkError } from '@sessionizer/clickhouse';
+import type { DeadLetterRecord, DeadLetterSink, EventSource, PartitionBatch, SourceRecord } from '@sessionizer/kafka';
+import type { Logger } from '../log.js';
+import type { Metrics } from './metrics.js';
+import { OffsetTracker } from './offsets.js';
+
+export interface ConsumerOptions {
+  readonly source: EventSource;
+  readonly sink: SessionSink;
+  /** undefined: invalid messages are counted and logged only. */
+  readonly deadLetters: DeadLetterSink | undefined;
+  readonly formats: ReadonlyMap<string, InputFormat>;
+  readonly normalize: NormalizeOptions;
+  readonly policy: FlushPolicy;
+  readonly dlqExcluded: boolean;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** How often the flush timer looks at the clock. */
+  readonly tickMs?: number;
+  readonly now?: () => number;
+}
+
+export type ConsumerState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+const MAX_HEADER_MESSAGE = 512;
+
+function sanitizeHeader(value: string): string {
+  // Header values are bytes to Kafka; keep them short and printable for the tools that show them.
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, MAX_HEADER_MESSAGE);
+}
+
+export class SessionConsumer {
+  readonly #o: ConsumerOptions;
+  readonly #now: () => number;
+  readonly #offsets = new OffsetTracker();
+  #buffer = new SessionBuffer();
+  #dlq: DeadLetterRecord[] = [];
+  #dlqBytes = 0;
+  #dlqReasons: string[] = [];
+  #lastFlush: number;
+  #inflight: Promise<void> | undefined;
+  #inflightSessions = 0;
+  #inflightBytes = 0;
+  #paused = false;
+  #state: ConsumerState = 'starting';
+  #joined = false;
+  #writeHealthy = true;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #abort = new AbortController();
+  #failure: Error | undefined;
+  readonly #failureListeners: ((e: Error) => void)[] = [];
+  #batches = 0;
+
+  constructor(options: ConsumerOptions) {
+    this.#o = options;
+    this.#now = options.now ?? (() => performance.now());
+    this.#lastFlush = this.#now();
+    options.source.onRebalance((e) => {
+      if (e.phase === 'rebalancing') {
+        this.#o.log.info('rebalance signalled: flushing early');
+        this.#trigger('rebalance');
+      } else {
+        this.#joined = true;
+        this.#offsets.retain(e.assignment);
+        this.#o.log.info('partitions assigned', { assignment: e.assignment.map((tp) => `${tp.topic}/${tp.partition}`) });
+        this.#updateReady();
+      }
+    });
+    options.source.onFatal((e) => {
+      this.#fail(e);
+    });
+  }
+
+  get state(): ConsumerState {
+    return this.#state;
+  }
+
+  /** Ready: in the group, writing to ClickHouse works, and not shutting down. */
+  get ready(): boolean {
+    return this.#state === 'running' && this.#joined && this.#writeHealthy;
+  }
+
+  get healthy(): boolean {
+    return this.#state !== 'failed';
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Called once if the loop fails (a bug, or a fatal client error): the process must exit. */
+  onFailure(listener: (e: Error) => void): void {
+    this.#failureListeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    const tick = this.#o.tickMs ?? Math.max(50, Math.min(1_000, Math.floor(this.#o.policy.intervalMs / 4)));
+    this.#timer = setInterval(() => {
+      this.#onTick();
+    }, tick);
+    this.#timer.unref();
+    await this.#o.source.start((batch) => this.#onBatch(batch));
+    if (this.#state === 'starting') this.#state = 'running';
+    this.#updateReady();
+  }
+
+  // ---- ingestion: synchronous per batch, so a drain never splits a batch ----
+
+  #onBatch(batch: PartitionBatch): Promise<void> {
+    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#state === 'failed') return Promise.resolve();
+    const { metrics } = this.#o;
+    const format = this.#o.formats.get(batch.topic) ?? 'posthog-events';
+    const maxBytes = this.#o.normalize.limits?.maxMessageBytes ?? DEFAULT_LIMITS.maxMessageBytes;
+    let last: SourceRecord | undefined;
+    let aggregated = 0;
+    for (const record of batch.records) {
+      last = record;
+      let result;
+      if (record.value === null) {
+        result = { ok: false, reason: 'schema_invalid', action: 'dlq', message: 'message has no value (tombstone)' } as const;
+      } else if (record.value.length > maxBytes) {
+        result = { ok: false, reason: 'event_too_large', action: 'dlq', message: `message of ${record.value.length} bytes exceeds ${maxBytes}` } as const;
+      } else {
+        result = normalize(format, record.value.toString('utf8'), this.#o.normalize);
+      }
+      if (result.ok) {
+        this.#buffer.add(result.event);
+        aggregated += 1;
+        for (const w of result.warnings) metrics.warnings.inc({ warning: w });
+      } else {
+        this.#reject(record, format, result);
+      }
+    }
+    metrics.received.inc({ topic: batch.topic }, batch.records.length);
+    metrics.aggregated.inc(aggregated);
+    if (last !== undefined) this.#offsets.processed(batch.topic, batch.partition, last.offset);
+    metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, batch.lagAfter);
+    this.#batches += 1;
+
+    const due = flushReason(this.#o.policy, this.#buffer, this.#now() - this.#lastFlush);
+    if (due !== null) this.#trigger(due);
+    if (this.#overLimit() && this.#inflight !== undefined && !this.#paused) {
+      this.#paused = true;
+      this.#o.source.pause();
+      metrics.paused.set(1);
+      this.#o.log.warn('buffer full while a flush is in flight: pausing fetch', { sessions: this.#buffer.size, bytes: this.#buffer.bytes });
+    }
+    this.#updateGauges();
+    return Promise.resolve();
+  }
+
+  #reject(record: SourceRecord, format: InputFormat, r: Rejected): void {
+    const { metrics, log } = this.#o;
+    if (r.action === 'dlq') metrics.invalid.inc({ reason: r.reason });
+    else metrics.excluded.inc({ reason: r.reason });
+    const deadLetter = r.action === 'dlq' || this.#o.dlqExcluded;
+    if (deadLetter && this.#o.deadLetters !== undefined) {
+      this.#dlq.push({
+        key: record.key,
+        value: record.value,
+        headers: {
+          'sessionizer-reason': r.reason,
+          'sessionizer-message': sanitizeHeader(r.message),
+          'sessionizer-source-topic': record.topic,
+          'sessionizer-source-partition': String(record.partition),
+          'sessionizer-source-offset': record.offset,
+          'sessionizer-format': format,
+        },
+      });
+      this.#dlqReasons.push(r.reason);
+      this.#dlqBytes += (record.value?.length ?? 0) + (record.key?.length ?? 0) + 256;
+    } else if (r.action === 'dlq') {
+      log.warn('invalid message (no dead-letter topic configured)', {
+        reason: r.reason,
+        message: r.message,
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+      });
+    }
+  }
+
+  #overLimit(): boolean {
+    const p = this.#o.policy;
+    return this.#buffer.size >= p.maxSessions || this.#buffer.bytes + this.#dlqBytes >= p.maxBytes;
+  }
+
+  #onTick(): void {
+    if (this.#state !== 'running') return;
+    const since = this.#now() - this.#lastFlush;
+    const due = flushReason(this.#o.policy, { size: this.#buffer.size + this.#dlq.length, bytes: this.#buffer.bytes + this.#dlqBytes }, since);
+    if (due !== null) this.#trigger(due);
+    else if (since >= this.#o.policy.intervalMs && this.#offsets.snapshot(this.#o.source.assignment()).length > 0) this.#trigger('interval');
+  }
+
+  // ---- flushing ----
+
+  #trigger(reason: FlushReason): void {
+    if (this.#inflight !== undefined || this.#state === 'failed') return;
+    this.#inflight = this.#flush(reason)
+      .catch((err: unknown) => {
+        if (this.#abort.signal.aborted) return;
+        this.#fail(err instanceof Error ? err : new Error(String(err)));
+      })
+      .finally(() => {
+        this.#inflight = undefined;
+        this.#inflightSessions = 0;
+        this.#inflightBytes = 0;
+        if (this.#paused && !this.#overLimit() && this.#state === 'running') {
+          this.#paused = false;
+          this.#o.source.resume();
+          this.#o.metrics.paused.set(0);
+          this.#o.log.info('flush succeeded: resuming fetch');
+        }
+        this.#updateGauges();
+        if (this.#state === 'running') {
+          const due = flushReason(this.#o.policy, this.#buffer, this.#now() - this.#lastFlush);
+          if (due !== null || this.#overLimit()) this.#trigger(due ?? 'sessions');
+        }
+      });
+  }
+
+  async #flush(reason: FlushReason): Promise<void> {
+    const { metrics, log } = this.#o;
+    // One synchronous step: what is drained and what may be committed afterwards.
+    this.#inflightBytes = this.#buffer.bytes;
+    const states = this.#buffer.drain();
+    this.#inflightSessions = states.length;
+    const dlq = this.#dlq;
+    const dlqReasons = this.#dlqReasons;
+    this.#dlq = [];
+    this.#dlqReasons = [];
+    this.#dlqBytes = 0;
+    const offsets = this.#offsets.snapshot(this.#o.source.assignment());
+    this.#lastFlush = this.#now();
+    if (states.length === 0 && dlq.length === 0 && offsets.length === 0) return;
+    const started = performance.now();
+
+    const signal = this.#abort.signal;
+    const [written] = await Promise.all([
+      states.length === 0 ? undefined : this.#o.sink.write(states, signal),
+      dlq.length === 0 ? undefined : this.#sendDeadLetters(dlq, signal),
+    ]);
+    this.#setWriteHealthy(true);
+    if (written !== undefined) {
+      metrics.rowsWritten.inc(written.rows);
+      metrics.bytesWritten.inc(written.bytes);
+    }
+    for (const r of dlqReasons) metrics.deadLettered.inc({ reason: r });
+
+    let committed = false;
+    if (offsets.length > 0) {
+      const t = performance.now();
+      try {
+        await this.#o.source.commit(offsets);
+        this.#offsets.markCommitted(offsets);
+        metrics.commits.inc({ outcome: 'ok' });
+        metrics.commitDuration.observe((performance.now() - t) / 1000);
+        metrics.lastCommit.set(Date.now() / 1000);
+        committed = true;
+      } catch (err) {
+        // The data is written; the offsets stay uncommitted and the next flush commits them.
+        // If the partitions moved, their new owner re-reads from the last commit: duplicates, harmless.
+        metrics.commits.inc({ outcome: 'failed' });
+        log.warn('offset commit failed; will retry with the next flush', { error: err, partitions: offsets.length });
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    metrics.flushes.inc({ reason, outcome: 'ok' });
+    metrics.flushDuration.observe(seconds);
+    log.debug('flushed', { reason, sessions: states.length, deadLettered: dlq.length, committed, partitions: offsets.length, seconds });
+  }
+
+  async #sendDeadLetters(records: readonly DeadLetterRecord[], signal: AbortSignal): Promise<void> {
+    const sink = this.#o.deadLetters;
+    if (sink === undefined) return;
+    for (let attempt = 1; ; attempt += 1) {
+      signal.throwIfAborted();
+      try {
+        await sink.send(records);
+        return;
+      } catch (err) {
+        const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)) * Math.random();
+        this.#o.log.warn('dead-letter write failed, retrying', { error: err, attempt, delayMs: Math.round(delay) });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  /** Called by the sink before each retry. */
+  onWriteRetry(error: SinkError): void {
+    this.#o.metrics.writeRetries.inc({ code: error.code ?? 'network' });
+    this.#setWriteHealthy(false);
+  }
+
+  #setWriteHealthy(value: boolean): void {
+    if (this.#writeHealthy !== value) {
+      this.#writeHealthy = value;
+      this.#o.log[value ? 'info' : 'warn'](value ? 'ClickHouse writes recovered' : 'ClickHouse writes failing; retrying');
+      this.#updateReady();
+    }
+  }
+
+  #updateGauges(): void {
+    this.#o.metrics.bufferedSessions.set(this.#buffer.size + this.#inflightSessions);
+    this.#o.metrics.bufferedBytes.set(this.#buffer.bytes + this.#dlqBytes + this.#inflightBytes);
+  }
+
+  #updateReady(): void {
+    this.#o.metrics.ready.set(this.ready ? 1 : 0);
+  }
+
+  #fail(error: Error): void {
+    if (this.#state === 'failed' || this.#state === 'stopped') return;
+    this.#state = 'failed';
+    this.#failure = error;
+    this.#o.log.error('consumer loop failed; stopping without committing further', { error });
+    this.#updateReady();
+    for (const l of this.#failureListeners) l(error);
+  }
+
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** Batches handled so far (tests and the demo use it to wait). */
+  get batches(): number {
+    return this.#batches;
+  }
+
+  /**
+   * Graceful stop: stop fetching, finish the flush in flight, flush and commit the rest, leave
+   * the group. Resolves true when everything consumed was written and committed.
+   */
+  async stop(timeoutMs: number): Promise<boolean> {
+    if (this.#state === 'stopped') return true;
+    const failed = this.#state === 'failed';
+    this.#state = 'stopping';
+    this.#updateReady();
+    clearInterval(this.#timer);
+    this.#o.source.pause();
+    let clean = false;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      setTimeout(() => {
+        resolve('timeout');
+      }, timeoutMs).unref();
+    });
+    const drain = (async () => {
+      if (this.#inflight !== undefined) await this.#inflight;
+      if (failed) return false;
+      await this.#flush('shutdown');
+      return this.#offsets.snapshot(this.#o.source.assignment()).length === 0;
+    })();
+    const outcome = await Promise.race([drain.catch((e: unknown) => e), timeout]);
+    if (outcome === 'timeout') {
+      this.#abort.abort(new Error('shutdown timed out'));
+      this.#o.log.error('shutdown timed out: what was not written stays uncommitted and will be re-read', { timeoutMs });
+    } else if (outcome instanceof Error) {
+      this.#o.log.error('final flush failed: what was not written stays uncommitted and will be re-read', { error: outcome });
+    } else {
+      clean = outcome === true;
+    }
+    try {
+      await this.#o.source.disconnect();
+    } catch (err) {
+      this.#o.log.warn('leaving the consumer group failed', { error: err });
+    }
+    await this.#o.deadLetters?.disconnect().catch(() => undefined);
+    this.#state = 'stopped';
+    this.#updateGauges();
+    return clean && !failed;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The service's HTTP endpoint: /metrics (Prometheus), /healthz (the process and its loop are
+ * alive), /readyz (in the group and ClickHouse writes succeed), and POST /query, a read-only SQL
+ * endpoint answered only on loopback: with the embedded engine, the running service is the only
+ * process that can read its data directory, so `sessionizer query` reads through it.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from '../log.js';
+import type { Metrics } from './metrics.js';
+import { cleanSql, runQuery } from '../commands/query.js';
+
+export interface HttpOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly metrics: Metrics;
+  readonly health: () => { healthy: boolean; ready: boolean; detail: Record<string, unknown> };
+  /** Enables POST /query on loopback. */
+  readonly query?: { client: ClickHouseClient; database: string } | undefined;
+  readonly log: Logger;
+}
+
+export interface HttpEndpoint {
+  readonly port: number;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const MAX_SQL_BYTES = 256 * 1024;
+/** Statement kinds `EXPLAIN AST` reports for queries that only read. */
+const READ_ONLY_AST = /^(SelectWithUnionQuery|SelectIntersectExceptQuery|ShowTables|ShowColumns|DescribeQuery|ExistsTableQuery|ShowCreateTableQuery|Explain)\b/;
+
+/**
+ * True when `sql` holds more than one statement. The embedded engine runs every statement of a
+ * multi-statement text (and `EXPLAIN AST` only looks at the first), so the read-only endpoint
+ * must refuse them. Skips string literals, quoted identifiers and comments.
+ */
+export function hasMultipleStatements(sql: string): boolean {
+  let i = 0;
+  let sawSemicolon = false;
+  while (i < sql.length) {
+    const c = sql[i] ?? '';
+    if (c === "'" || c === '"' || c === '`') {
+      i += 1;
+      while (i < sql.length && sql[i] !== c) i += sql[i] === '\\' ? 2 : 1;
+      i += 1;
+      if (sawSemicolon) return true;
+    } else if (c === '-' && sql[i + 1] === '-') {
+      while (i < sql.length && sql[i] !== '\n') i += 1;
+    } else if (c === '#') {
+      while (i < sql.length && sql[i] !== '\n') i += 1;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end === -1 ? sql.length : end + 2;
+    } else if (c === ';') {
+      sawSemicolon = true;
+      i += 1;
+    } else {
+      if (sawSemicolon && !/\s/.test(c)) return true;
+      i += 1;
+    }
+  }
+  return false;
+}
+
+function isLoopback(req: IncomingMessage): boolean {
+  const a = req.socket.remoteAddress ?? '';
+  return a === '127.0.0.1' || a === '::1' || a === '::ffff:127.0.0.1';
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Ask ClickHouse's own parser what kind of statement this is; refuse anything but reads. */
+export async function assertReadOnly(client: ClickHouseClient, sql: string): Promise<void> {
+  if (hasMultipleStatements(sql)) throw new Error('one statement at a time');
+  if (/\bINTO\s+OUTFILE\b/i.test(sql)) throw new Error('INTO OUTFILE is not allowed');
+  const rs = await client.query({ query: `EXPLAIN AST ${sql}`, format: 'TabSeparatedRaw' });
+  const first = (await rs.text()).split('\n')[0]?.trim() ?? '';
+  if (!READ_ONLY_AST.test(first)) throw new Error(`only read-only statements are allowed here (got ${first.split(' ')[0] ?? 'nothing'})`);
+}
+
+export async function startHttp(o: HttpOptions): Promise<HttpEndpoint> {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      res.writeHead(200, { 'content-type': o.metrics.registry.contentType });
+      res.end(await o.metrics.registry.metrics());
+      return;
+    }
+    if (req.method === 'GET' && (url.pathname === '/healthz' || url.pathname === '/readyz')) {
+      const h = o.health();
+      const ok = url.pathname === '/healthz' ? h.healthy : h.ready;
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...h.detail }));
+      return;
+    }
+    if (url.pathname === '/query' && o.query !== undefined) {
+      if (!isLoopback(req)) {
+        res.writeHead(403, { 'content-type': 'text/plain' }).end('the query endpoint answers on loopback only\n');
+        return;
+      }
+      if (req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }).end('POST the SQL as the request body\n');
+        return;
+      }
+      const body = await readBody(req, MAX_SQL_BYTES);
+      if (body === undefined) {
+        res.writeHead(413, { 'content-type': 'text/plain' }).end('SQL too large\n');
+        return;
+      }
+      const sql = cleanSql(body);
+      try {
+        await assertReadOnly(o.query.client, sql);
+      } catch (err) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end(`${err instanceof Error ? err.message : String(err)}\n`);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      try {
+        await runQuery(o.query.client, sql, res);
+      } catch (err) {
+        // Headers are gone: report in-band, as ClickHouse's HTTP interface does.
+        res.write(`${JSON.stringify({ exception: err instanceof Error ? err.message : String(err) })}\n`);
+      }
+      res.end();
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  };
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      o.log.warn('http handler failed', { error: err, path: req.url });
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host;
+  return {
+    port,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}

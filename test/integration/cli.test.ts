@@ -1,0 +1,117 @@
+/**
+ * The CLI as users run it (a subprocess): replay a golden file, then query the sessions back;
+ * migrations; errors for bad input and bad configuration.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Session } from '@sessionizer/core';
+import { jsonLines, REPO_ROOT, runCli } from '../support/cli.js';
+
+const FIXTURES = join(REPO_ROOT, 'packages/core/fixtures');
+const expectedSessions = async (): Promise<Session[]> =>
+  JSON.parse(await readFile(join(FIXTURES, 'expected-sessions.json'), 'utf8')) as Session[];
+const expectedRejections = async (): Promise<Record<string, Record<string, number>>> =>
+  JSON.parse(await readFile(join(FIXTURES, 'expected-rejections.json'), 'utf8')) as Record<string, Record<string, number>>;
+
+describe('sessionizer CLI', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sessionizer-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['posthog-events', 'posthog-events.ndjson', []],
+    ['posthog-capture', 'posthog-capture.ndjson', ['--token-teams', 'phc_sessionizerGoldenToken0000000000000000=2,phc_sessionizerGoldenOtherTeam000000000000=3']],
+  ])('replays the %s golden file, then query returns the expected sessions', async (format, file, extra) => {
+    const dataDir = join(dir, format);
+    const rejects = join(dir, `${format}-rejects.ndjson`);
+    const replay = await runCli(['replay', join(FIXTURES, file), '--format', format, '--data-dir', dataDir, '--rejects', rejects, '--json', ...extra]);
+    expect(replay.stderr).toBe('');
+    expect(replay.code).toBe(0);
+    const summary = JSON.parse(replay.stdout) as { accepted: number; rejected: Record<string, number>; sessionsWritten: number };
+    const rejections = (await expectedRejections())[file] ?? {};
+    expect(summary.rejected).toEqual(rejections);
+    const rejectLines = jsonLines<{ reason: string; line: number; raw: string | null }>(await readFile(rejects, 'utf8'));
+    expect(rejectLines).toHaveLength(Object.values(rejections).reduce((a, b) => a + b, 0));
+    expect(rejectLines.every((r) => typeof r.line === 'number' && typeof r.raw === 'string')).toBe(true);
+
+    const query = await runCli(['query', 'SELECT * FROM sessions ORDER BY team_id, toString(session_id)', '--data-dir', dataDir]);
+    expect(query.code, query.stderr).toBe(0);
+    expect(jsonLines(query.stdout)).toEqual(await expectedSessions());
+
+    // replaying the same file again changes nothing (duplicates never double count)
+    expect((await runCli(['replay', join(FIXTURES, file), '--format', format, '--data-dir', dataDir, ...extra])).code).toBe(0);
+    const again = await runCli(['query', 'SELECT * FROM sessions ORDER BY team_id, toString(session_id)', '--data-dir', dataDir]);
+    expect(jsonLines(again.stdout)).toEqual(await expectedSessions());
+  });
+
+  it('replays from stdin and prints a human summary', async () => {
+    const dataDir = join(dir, 'stdin');
+    const input = await readFile(join(FIXTURES, 'posthog-events.ndjson'), 'utf8');
+    const r = await runCli(['replay', '-', '--format', 'posthog-events', '--data-dir', dataDir], {}, input);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/replayed stdin \(posthog-events\): \d+ events/);
+    expect(r.stdout).toMatch(/rejected: 4 \(/);
+    const count = await runCli(['query', 'SELECT count() AS n FROM sessions', '--data-dir', dataDir]);
+    expect(jsonLines(count.stdout)).toEqual([{ n: (await expectedSessions()).length }]);
+  });
+
+  it('bounds oversized lines instead of holding them', async () => {
+    const dataDir = join(dir, 'huge');
+    const huge = join(dir, 'huge.ndjson');
+    const good = (await readFile(join(FIXTURES, 'posthog-events.ndjson'), 'utf8')).split('\n')[0] ?? '';
+    await writeFile(huge, `${good}\n{"pad":"${'x'.repeat(10 * 1024 * 1024)}"}\n${good}\n`);
+    const r = await runCli(['replay', huge, '--format', 'posthog-events', '--data-dir', dataDir, '--json']);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout) as { accepted: number; rejected: Record<string, number> };
+    expect(s.rejected['event_too_large']).toBe(1);
+    expect(s.accepted).toBe(2);
+  });
+
+  it('migrate twice: the second run applies nothing', async () => {
+    const dataDir = join(dir, 'migrate');
+    const first = await runCli(['migrate', '--data-dir', dataDir, '--database', 'analytics']);
+    expect(first.stdout).toBe('migrations on analytics: applied 0001, R__sessions_view\n');
+    const second = await runCli(['migrate', '--data-dir', dataDir, '--database', 'analytics']);
+    expect(second.stdout).toBe('migrations on analytics: nothing to apply; up to date: 0001, R__sessions_view\n');
+  });
+
+  it('fails clearly on bad input and bad configuration', async () => {
+    const missing = await runCli(['replay', join(dir, 'nope.ndjson'), '--data-dir', join(dir, 'x')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('cannot read');
+    const format = await runCli(['replay', '--format', 'csv', '--data-dir', join(dir, 'x')]);
+    expect(format.code).toBe(2);
+    expect(format.stderr).toContain("--format 'csv' is not one of posthog-events, posthog-capture");
+    const db = await runCli(['migrate', '--database', 'bad-name;', '--data-dir', join(dir, 'x')]);
+    expect(db.code).toBe(2);
+    expect(db.stderr).toContain("--database='bad-name;': must be an identifier");
+    const env = await runCli(['migrate', '--data-dir', join(dir, 'x')], { CLICKHOUSE_DATABASE: '1x' });
+    expect(env.stderr).toContain("CLICKHOUSE_DATABASE='1x'");
+    const unknownEnv = await runCli(['migrate', '--data-dir', join(dir, 'x')], { SESSIONIZER_DATADIR: '/tmp/typo' });
+    expect(unknownEnv.code).toBe(2);
+    expect(unknownEnv.stderr).toContain('SESSIONIZER_DATADIR: unknown setting');
+    const unknownFlag = await runCli(['query', 'SELECT 1', '--nope']);
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toContain("Unknown option '--nope'");
+    const noSql = await runCli(['query', '--data-dir', join(dir, 'x')]);
+    expect(noSql.code).toBe(2);
+    const unknownCommand = await runCli(['frobnicate']);
+    expect(unknownCommand.code).toBe(2);
+  });
+
+  it('has --help on every command', async () => {
+    for (const command of ['migrate', 'replay', 'query', 'run']) {
+      const r = await runCli([command, '--help']);
+      expect(r.code, command).toBe(0);
+      expect(r.stdout, command).toContain(`sessionizer ${command}`);
+      expect(r.stdout, command).toContain('CLICKHOUSE_URL');
+    }
+    expect((await runCli(['--help'])).stdout).toContain('usage: sessionizer <command>');
+  });
+});

@@ -1,0 +1,124 @@
+/** Kafka helpers for integration tests: topics, producing, offsets, reading a topic whole. */
+import kafkajs, { type IHeaders, type Kafka } from 'kafkajs';
+import { kafkaBrokers } from './context.js';
+
+const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
+
+export function testKafka(): Kafka {
+  return new KafkaClient({ clientId: 'sessionizer-test', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
+}
+
+export async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface OutMessage {
+  readonly key: string | null;
+  readonly value: string | Buffer | null;
+}
+
+export async function produce(kafka: Kafka, topic: string, messages: readonly OutMessage[], batch = 500): Promise<void> {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += batch) {
+      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + batch).map((m) => ({ key: m.key, value: m.value })) });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** High watermarks per partition: partition → offset. */
+export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, string>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Committed offsets of a group: partition → offset ('-1' when none). */
+export async function committedOffsets(kafka: Kafka, groupId: string, topic: string): Promise<Map<number, string>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return new Map((t?.partitions ?? []).map((p) => [p.partition, p.offset]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface ReadMessage {
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: Record<string, string>;
+}
+
+function headersOf(h: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h ?? {})) {
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v) ? v.map(String).join(',') : v.toString();
+  }
+  return out;
+}
+
+/** Every message currently in the topic (reads up to the high watermarks). */
+export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 30_000): Promise<ReadMessage[]> {
+  const ends = await endOffsets(kafka, topic);
+  const total = [...ends.values()].reduce((a, b) => a + Number(b), 0);
+  const out: ReadMessage[] = [];
+  if (total === 0) return out;
+  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}-${Math.random().toString(36).slice(2)}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`read ${out.length} of ${total} messages of ${topic} in ${timeoutMs} ms`));
+      }, timeoutMs);
+      consumer
+        .run({
+          eachMessage: ({ partition, message }) => {
+            out.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value, headers: headersOf(message.headers) });
+            if (out.length >= total) {
+              clearTimeout(timer);
+              resolve();
+            }
+            return Promise.resolve();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
