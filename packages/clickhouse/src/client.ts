@@ -45,6 +45,7 @@ export const COMMON_SETTINGS: ClickHouseSettings = {
   // The HTTP server quotes (U)Int64 in JSON by default and chDB does not; pick one.
   output_format_json_quote_64bit_integers: 0,
   date_time_output_format: 'simple',
+  output_format_json_escape_forward_slashes: 0,
   // An insert returns once its rows are in the table: the sink's success is the permission to
   // commit offsets. (chDB defaults to async_insert=1, with which every insert also fails as soon
   // as the process's stdin is a pipe or a file: "both inlined and external data".)

@@ -4,3 +4,4 @@ export * from './kafkajs-dead-letters.js';
 export * from './kafkajs-source.js';
 export * from './local-broker.js';
 export * from './source.js';
+export * from './topics.js';

@@ -1,4 +1,7 @@
-/** DeadLetterSink over a kafkajs producer: acks from all in-sync replicas, idempotent. */
+/**
+ * DeadLetterSink over a kafkajs producer: acks from all in-sync replicas. At-least-once: a
+ * retried send may write a record twice, which a dead-letter topic tolerates.
+ */
 import type { Kafka, Producer } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import type { DeadLetterRecord, DeadLetterSink } from './source.js';
@@ -13,8 +16,6 @@ export class KafkaJsDeadLetters implements DeadLetterSink {
   constructor(kafka: Kafka, topic: string) {
     this.#topic = topic;
     this.#producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: true,
     });

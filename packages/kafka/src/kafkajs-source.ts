@@ -52,7 +52,7 @@ export class KafkaJsSource implements EventSource {
     });
   }
 
-  async start(handler: (batch: PartitionBatch) => Promise<void>): Promise<void> {
+  async start(handler: (batch: PartitionBatch) => Promise<boolean>): Promise<void> {
     await this.#consumer.connect();
     await this.#consumer.subscribe({ topics: [...this.#options.topics], fromBeginning: this.#options.fromBeginning });
     await this.#consumer.run({
@@ -70,14 +70,16 @@ export class KafkaJsSource implements EventSource {
           value: m.value,
           headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
         }));
+        let processed: boolean;
         try {
-          await handler({ topic: batch.topic, partition: batch.partition, records, lagAfter: Number(batch.offsetLag()) });
+          processed = await handler({ topic: batch.topic, partition: batch.partition, records, lagAfter: Number(batch.offsetLag()) });
         } catch (err) {
           this.#handlerError = err instanceof Error ? err : new Error(String(err));
           throw this.#handlerError;
         }
         // Resolve is not commit: it only moves kafkajs's fetch position past this batch.
-        payload.resolveOffset(batch.lastOffset());
+        // An unresolved batch is fetched again from its first offset.
+        if (processed) payload.resolveOffset(batch.lastOffset());
       },
     });
   }

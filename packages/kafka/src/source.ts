@@ -35,10 +35,12 @@ export type RebalanceListener = (event: { readonly phase: 'rebalancing' } | { re
 
 export interface EventSource {
   /**
-   * Join the group and deliver batches to `handler`, one at a time. Resolving the handler's
-   * promise only marks the batch as processed ("resolve"); nothing is committed until commit().
+   * Join the group and deliver batches to `handler`, one at a time. When the handler resolves
+   * `true` the batch is marked processed ("resolve": the fetch position moves past it); nothing
+   * is committed until commit(). Resolving `false` defers the batch: it is fetched again later
+   * (after resume()), so a handler that cannot take more right now loses nothing.
    */
-  start(handler: (batch: PartitionBatch) => Promise<void>): Promise<void>;
+  start(handler: (batch: PartitionBatch) => Promise<boolean>): Promise<void>;
   /** Stop fetching (all subscribed topics) until resume(). The member stays in the group. */
   pause(): void;
   resume(): void;

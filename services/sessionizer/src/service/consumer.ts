@@ -49,6 +49,7 @@ export interface ConsumerOptions {
 export type ConsumerState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 const MAX_HEADER_MESSAGE = 512;
+const DETAILED_INVALID_LOGS = 3;
 
 function sanitizeHeader(value: string): string {
   // Header values are bytes to Kafka; keep them short and printable for the tools that show them.
@@ -133,8 +134,20 @@ export class SessionConsumer {
 
   // ---- ingestion: synchronous per batch, so a drain never splits a batch ----
 
-  #onBatch(batch: PartitionBatch): Promise<void> {
-    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#state === 'failed') return Promise.resolve();
+  #onBatch(batch: PartitionBatch): Promise<boolean> {
+    // Not processed, not resolved: the batch stays unread and uncommitted.
+    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#state === 'failed') return Promise.resolve(false);
+    if (this.#overLimit()) {
+      if (this.#inflight === undefined) {
+        this.#trigger(this.#buffer.size >= this.#o.policy.maxSessions ? 'sessions' : 'bytes');
+      } else {
+        // Full, and the previous flush is still writing: take nothing more. kafkajs may already
+        // hold batches of other partitions from the same fetch; deferring them keeps memory at
+        // the limit plus one batch.
+        this.#pause();
+        return Promise.resolve(false);
+      }
+    }
     const { metrics } = this.#o;
     const format = this.#o.formats.get(batch.topic) ?? 'posthog-events';
     const maxBytes = this.#o.normalize.limits?.maxMessageBytes ?? DEFAULT_LIMITS.maxMessageBytes;
@@ -166,14 +179,17 @@ export class SessionConsumer {
 
     const due = flushReason(this.#o.policy, this.#buffer, this.#now() - this.#lastFlush);
     if (due !== null) this.#trigger(due);
-    if (this.#overLimit() && this.#inflight !== undefined && !this.#paused) {
-      this.#paused = true;
-      this.#o.source.pause();
-      metrics.paused.set(1);
-      this.#o.log.warn('buffer full while a flush is in flight: pausing fetch', { sessions: this.#buffer.size, bytes: this.#buffer.bytes });
-    }
+    if (this.#overLimit() && this.#inflight !== undefined) this.#pause();
     this.#updateGauges();
-    return Promise.resolve();
+    return Promise.resolve(true);
+  }
+
+  #pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#o.source.pause();
+    this.#o.metrics.paused.set(1);
+    this.#o.log.warn('buffer full while a flush is in flight: pausing fetch', { sessions: this.#buffer.size, bytes: this.#buffer.bytes });
   }
 
   #reject(record: SourceRecord, format: InputFormat, r: Rejected): void {
@@ -197,14 +213,36 @@ export class SessionConsumer {
       this.#dlqReasons.push(r.reason);
       this.#dlqBytes += (record.value?.length ?? 0) + (record.key?.length ?? 0) + 256;
     } else if (r.action === 'dlq') {
-      log.warn('invalid message (no dead-letter topic configured)', {
-        reason: r.reason,
-        message: r.message,
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-      });
+      // Counted in metrics always; logged in detail a few times per reason, then summarised.
+      const seen = (this.#invalidLogged.get(r.reason) ?? 0) + 1;
+      this.#invalidLogged.set(r.reason, seen);
+      if (seen <= DETAILED_INVALID_LOGS) {
+        log.warn('invalid message (no dead-letter topic configured)', {
+          reason: r.reason,
+          message: r.message,
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+          ...(seen === DETAILED_INVALID_LOGS ? { note: 'further ones of this reason are summarised once a minute' } : {}),
+        });
+      } else {
+        this.#invalidSuppressed.set(r.reason, (this.#invalidSuppressed.get(r.reason) ?? 0) + 1);
+      }
     }
+  }
+
+  readonly #invalidLogged = new Map<string, number>();
+  readonly #invalidSuppressed = new Map<string, number>();
+  #lastInvalidSummary = 0;
+
+  #logSuppressed(force = false): void {
+    const now = this.#now();
+    if (this.#invalidSuppressed.size === 0 || (!force && now - this.#lastInvalidSummary < 60_000)) return;
+    this.#lastInvalidSummary = now;
+    this.#o.log.warn('invalid messages not dead-lettered (no dead-letter topic configured)', {
+      byReason: Object.fromEntries(this.#invalidSuppressed),
+    });
+    this.#invalidSuppressed.clear();
   }
 
   #overLimit(): boolean {
@@ -214,6 +252,7 @@ export class SessionConsumer {
 
   #onTick(): void {
     if (this.#state !== 'running') return;
+    this.#logSuppressed();
     const since = this.#now() - this.#lastFlush;
     const due = flushReason(this.#o.policy, { size: this.#buffer.size + this.#dlq.length, bytes: this.#buffer.bytes + this.#dlqBytes }, since);
     if (due !== null) this.#trigger(due);
@@ -365,6 +404,7 @@ export class SessionConsumer {
     this.#state = 'stopping';
     this.#updateReady();
     clearInterval(this.#timer);
+    this.#logSuppressed(true);
     this.#o.source.pause();
     let clean = false;
     const timeout = new Promise<'timeout'>((resolve) => {

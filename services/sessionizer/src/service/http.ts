@@ -84,9 +84,11 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string | u
 export async function assertReadOnly(client: ClickHouseClient, sql: string): Promise<void> {
   if (hasMultipleStatements(sql)) throw new Error('one statement at a time');
   if (/\bINTO\s+OUTFILE\b/i.test(sql)) throw new Error('INTO OUTFILE is not allowed');
+  // The client's FORMAT clause attaches to the explained statement, not to EXPLAIN's own output,
+  // so the first line may come quoted (CSV on the embedded engine, TSV on a server).
   const rs = await client.query({ query: `EXPLAIN AST ${sql}`, format: 'TabSeparatedRaw' });
-  const first = (await rs.text()).split('\n')[0]?.trim() ?? '';
-  if (!READ_ONLY_AST.test(first)) throw new Error(`only read-only statements are allowed here (got ${first.split(' ')[0] ?? 'nothing'})`);
+  const kind = /^\s*"?([A-Za-z]+)/.exec(await rs.text())?.[1] ?? '';
+  if (!READ_ONLY_AST.test(kind)) throw new Error(`only read-only statements are allowed here (got ${kind === '' ? 'nothing' : kind})`);
 }
 
 export async function startHttp(o: HttpOptions): Promise<HttpEndpoint> {

@@ -1,0 +1,143 @@
+/**
+ * The service as a process: SIGTERM mid-stream → exit 0, and exactly what it consumed is in
+ * ClickHouse and committed; a restart finishes the stream; while it runs, `sessionizer query`
+ * reads through its loopback endpoint, which refuses anything but reads.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { normalize, sessionize, type Session } from '@sessionizer/core';
+import { jsonLines, runCli, startCli } from '../support/cli.js';
+import { kafkaBrokers } from '../support/context.js';
+import { committedOffsets, createTopic, endOffsets, produce, readTopic, testKafka, waitFor } from '../support/kafka.js';
+import { uniqueName } from '../support/names.js';
+import { buildStream } from '../support/stream.js';
+
+const kafka = testKafka();
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+function serviceEnv(topic: string, group: string, dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    KAFKA_BROKERS: kafkaBrokers().join(','),
+    KAFKA_TOPICS: topic,
+    KAFKA_GROUP_ID: group,
+    KAFKA_DLQ_TOPIC: `${topic}_dlq`,
+    SESSIONIZER_DATA_DIR: dataDir,
+    METRICS_PORT: '0',
+    METRICS_HOST: '127.0.0.1',
+    FLUSH_INTERVAL_MS: '200',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+async function sessionsIn(dataDir: string): Promise<Session[]> {
+  const r = await runCli(['query', 'SELECT * FROM sessions ORDER BY team_id, toString(session_id)', '--data-dir', dataDir]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return jsonLines<Session>(r.stdout);
+}
+
+describe('sessionizer run as a process', () => {
+  it('SIGTERM mid-stream: exits 0, and everything it consumed is in ClickHouse and committed', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'sessionizer-sigterm-'));
+    dirs.push(dataDir);
+    const topic = uniqueName('events');
+    const group = uniqueName('group');
+    const stream = buildStream({ seed: 31, sessions: 3000, maxEventsPerSession: 12, duplicates: 500, invalid: 20 });
+    await createTopic(kafka, topic, 3);
+    await produce(kafka, topic, stream.messages);
+
+    // small fetches so that the stream takes many batches and SIGTERM lands mid-stream
+    const child = startCli(['run'], serviceEnv(topic, group, dataDir, { FLUSH_MAX_SESSIONS: '500' }));
+    await waitFor('a first commit', async () => {
+      const c = await committedOffsets(kafka, group, topic);
+      return [...c.values()].some((o) => Number(o) > 0) ? true : undefined;
+    }, 60_000, 20);
+    const sent = Date.now();
+    child.kill('SIGTERM');
+    const result = await child.result;
+    const seconds = (Date.now() - sent) / 1000;
+    expect(result.code, result.stderr.slice(-2000)).toBe(0);
+    expect(result.stderr).toContain('stopped cleanly');
+
+    const committed = await committedOffsets(kafka, group, topic);
+    const ends = await endOffsets(kafka, topic);
+    const consumed = [...committed.values()].reduce((a, b) => a + Math.max(0, Number(b)), 0);
+    const total = [...ends.values()].reduce((a, b) => a + Number(b), 0);
+    console.log(`SIGTERM after the first commit: stopped in ${seconds.toFixed(2)} s having committed ${consumed} of ${total} messages`);
+
+    // exactly the committed prefix of each partition is in ClickHouse
+    const all = await readTopic(kafka, topic);
+    const prefix = all.filter((m) => Number(m.offset) < Number(committed.get(m.partition) ?? 0));
+    const accepted = prefix.flatMap((m) => {
+      const r = normalize('posthog-events', m.value?.toString() ?? '', stream.normalizeOptions);
+      return r.ok ? [r.event] : [];
+    });
+    expect(await sessionsIn(dataDir)).toEqual(sessionize(accepted));
+
+    // a restart picks up from the commit and finishes the stream exactly
+    const again = startCli(['run'], serviceEnv(topic, group, dataDir));
+    await waitFor('the rest of the stream to be committed', async () => {
+      const c = await committedOffsets(kafka, group, topic);
+      return [...ends].every(([p, end]) => c.get(p) === end) ? true : undefined;
+    }, 120_000);
+    again.kill('SIGTERM');
+    expect((await again.result).code).toBe(0);
+    expect(await sessionsIn(dataDir)).toEqual(stream.expected);
+  });
+
+  it('while it runs, `sessionizer query` reads through its loopback endpoint, read-only', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'sessionizer-endpoint-'));
+    dirs.push(dataDir);
+    const topic = uniqueName('events');
+    const group = uniqueName('group');
+    const stream = buildStream({ seed: 32, sessions: 60, maxEventsPerSession: 6 });
+    await createTopic(kafka, topic, 2);
+    await produce(kafka, topic, stream.messages);
+    const child = startCli(['run'], serviceEnv(topic, group, dataDir));
+    try {
+      const rows = await waitFor('sessions readable through the running service', async () => {
+        const r = await runCli(['query', 'SELECT * FROM sessions ORDER BY team_id, toString(session_id)', '--data-dir', dataDir]);
+        const got = r.code === 0 ? jsonLines<Session>(r.stdout) : [];
+        return got.length === stream.expected.length ? got : undefined;
+      });
+      expect(rows).toEqual(stream.expected);
+
+      const drop = await runCli(['query', 'DROP TABLE sessions', '--data-dir', dataDir]);
+      expect(drop.code).not.toBe(0);
+      expect(drop.stderr).toContain('only read-only statements are allowed');
+      const multi = await runCli(['query', 'SELECT 1; DROP TABLE sessions', '--data-dir', dataDir]);
+      expect(multi.code).not.toBe(0);
+      expect(multi.stderr).toContain('one statement at a time');
+      const outfile = await runCli(['query', "SELECT 1 INTO OUTFILE '/tmp/x'", '--data-dir', dataDir]);
+      expect(outfile.stderr).toContain('INTO OUTFILE is not allowed');
+      const count = await runCli(['query', 'SELECT count() AS n FROM sessions', '--data-dir', dataDir]);
+      expect(jsonLines(count.stdout)).toEqual([{ n: stream.expected.length }]);
+    } finally {
+      child.kill('SIGTERM');
+      expect((await child.result).code).toBe(0);
+    }
+    // after the service stopped, the data directory opens directly again
+    expect(await sessionsIn(dataDir)).toEqual(stream.expected);
+  });
+
+  it('without a running service, a held directory gives a clear message', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'sessionizer-held-'));
+    dirs.push(dataDir);
+    // this test process holds the directory
+    const { createChdbConnection } = await import('chdb/connection');
+    const conn = createChdbConnection({ path: dataDir });
+    try {
+      const r = await runCli(['query', 'SELECT 1', '--data-dir', dataDir]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`the embedded ClickHouse data directory ${dataDir} is in use by another process (pid ${process.pid})`);
+      expect(r.stderr).toContain('CLICKHOUSE_URL');
+    } finally {
+      await conn.close();
+    }
+  });
+});
