@@ -16,7 +16,7 @@ describe('docker-compose.yml', () => {
     const [cmd = '', ...pre] = composeCommand();
     const file = ['-f', `${root}docker-compose.yml`];
     execFileSync(cmd, [...pre, ...file, 'config', '-q'], { cwd: root, stdio: 'pipe' });
-    const services = execFileSync(cmd, [...pre, ...file, '--profile', 'app', 'config', '--services'], { cwd: root })
+    const services = execFileSync(cmd, [...pre, ...file, '--profile', 'load', 'config', '--services'], { cwd: root })
       .toString()
       .split('\n')
       .filter(Boolean)
