@@ -3,7 +3,7 @@
  * ClickHouse and committed; a restart finishes the stream; while it runs, `sessionizer query`
  * reads through its loopback endpoint, which refuses anything but reads.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -99,11 +99,17 @@ describe('sessionizer run as a process', () => {
     await createTopic(kafka, topic, 2);
     await produce(kafka, topic, stream.messages);
     const child = startCli(['run'], serviceEnv(topic, group, dataDir));
+    // query only once the service holds the directory and has announced its endpoint
+    await waitFor('the endpoint file', async () => ((await readFile(join(dataDir, 'sessionizer-endpoint.json'), 'utf8').catch(() => '')) === '' ? undefined : true));
+    let lastQuery = '';
     try {
       const rows = await waitFor('sessions readable through the running service', async () => {
         const r = await runCli(['query', 'SELECT * FROM sessions ORDER BY team_id, toString(session_id)', '--data-dir', dataDir]);
+        lastQuery = `exit ${r.code}: ${r.stderr.slice(-500)}`;
         const got = r.code === 0 ? jsonLines<Session>(r.stdout) : [];
         return got.length === stream.expected.length ? got : undefined;
+      }).catch((err: unknown) => {
+        throw new Error(`${String(err)}; last query ${lastQuery}`);
       });
       expect(rows).toEqual(stream.expected);
 
@@ -119,7 +125,8 @@ describe('sessionizer run as a process', () => {
       expect(jsonLines(count.stdout)).toEqual([{ n: stream.expected.length }]);
     } finally {
       child.kill('SIGTERM');
-      expect((await child.result).code).toBe(0);
+      const result = await child.result;
+      expect(result.code, result.stderr.slice(-3000)).toBe(0);
     }
     // after the service stopped, the data directory opens directly again
     expect(await sessionsIn(dataDir)).toEqual(stream.expected);

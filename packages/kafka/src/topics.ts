@@ -21,7 +21,8 @@ export interface KeyedMessage {
 
 /**
  * Send messages in batches (acks from all in-sync replicas), keyed with the Java-compatible
- * murmur2 partitioner, as PostHog's capture does. Returns the number sent.
+ * murmur2 partitioner, as PostHog's capture does. A batch stays under the broker's default
+ * message.max.bytes (~1 MB, one record batch per partition at worst). Returns the number sent.
  */
 export async function produceAll(
   kafka: Kafka,
@@ -32,19 +33,24 @@ export async function produceAll(
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const size = options.batchSize ?? 1_000;
+  const maxBytes = 900_000;
   let sent = 0;
   let batch: KeyedMessage[] = [];
+  let bytes = 0;
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     await producer.send({ topic, acks: -1, messages: batch.map((m) => ({ key: m.key, value: m.value })) });
     sent += batch.length;
     batch = [];
+    bytes = 0;
     options.onProgress?.(sent);
   };
   try {
     for (const m of messages) {
+      const b = m.value.length + (m.key?.length ?? 0) + 70; // record overhead
+      if (batch.length > 0 && (batch.length >= size || bytes + b > maxBytes)) await flush();
       batch.push(m);
-      if (batch.length >= size) await flush();
+      bytes += b;
     }
     await flush();
   } finally {

@@ -99,7 +99,7 @@ const tokenTeams = z.string().transform((value, ctx): ReadonlyMap<string, number
   const map = new Map<string, number>();
   for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
     const m = /^([^=\s]+)=([1-9]\d{0,15})$/.exec(part);
-    if (m?.[1] === undefined || m[2] === undefined) {
+    if (m?.[1] === undefined || m[2] === undefined || !Number.isSafeInteger(Number(m[2]))) {
       ctx.addIssue({ code: 'custom', message: `'${part}' is not token=team_id` });
       continue;
     }

@@ -11,13 +11,16 @@ export async function* readLines(source: AsyncIterable<Uint8Array | string>, max
   let parts: Buffer[] = [];
   let held = 0;
   let skipped = 0; // > 0 while skipping an oversized line
+  let skippedLast = -1; // last byte skipped (to drop a \r before the \n)
   let number = 0;
 
   const finish = (tail: Buffer): Line | undefined => {
     number += 1;
     if (skipped > 0) {
-      const bytes = skipped + tail.length;
+      const last = tail.length > 0 ? tail[tail.length - 1] : skippedLast;
+      const bytes = skipped + tail.length - (last === 13 ? 1 : 0);
       skipped = 0;
+      skippedLast = -1;
       return { number, text: null, bytes, oversized: true };
     }
     const buf = parts.length === 0 ? tail : Buffer.concat([...parts, tail]);
@@ -35,10 +38,13 @@ export async function* readLines(source: AsyncIterable<Uint8Array | string>, max
       const nl = buf.indexOf(10, pos);
       if (nl === -1) {
         const rest = buf.subarray(pos);
-        if (skipped > 0) skipped += rest.length;
-        else if (held + rest.length > maxBytes + 1) {
+        if (skipped > 0) {
+          skipped += rest.length;
+          skippedLast = rest[rest.length - 1] ?? skippedLast;
+        } else if (held + rest.length > maxBytes + 1) {
           // too long already: drop what we hold and skip to the newline
           skipped = held + rest.length;
+          skippedLast = rest[rest.length - 1] ?? -1;
           parts = [];
           held = 0;
         } else {

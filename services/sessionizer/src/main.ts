@@ -96,7 +96,7 @@ export async function startService(
 ): Promise<Service> {
   const { log } = deps;
   // A handle passed in (tests, the demo) stays open: its owner closes it.
-  const ch = deps.clickhouse ?? openClickHouse(config);
+  const ch = deps.clickhouse ?? (await openClickHouseWaiting(config, log));
   const closeClickHouse = deps.clickhouse === undefined ? () => ch.close() : () => Promise.resolve();
   try {
     const schema = schemaOf(config);
@@ -180,6 +180,23 @@ export async function startService(
   } catch (err) {
     await closeClickHouse();
     throw err;
+  }
+}
+
+/**
+ * Open ClickHouse; on the embedded engine, wait a while for a directory held by another process
+ * (typically a short `sessionizer query` or `migrate`) instead of failing the service at once.
+ */
+async function openClickHouseWaiting(config: Config, log: Logger, waitMs = 30_000): Promise<ClickHouseHandle> {
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return openClickHouse(config);
+    } catch (err) {
+      if (!(err instanceof EmbeddedClickHouseLockedError) || Date.now() > deadline) throw err;
+      if (attempt === 1) log.warn('data directory held by another process; waiting for it', { dataDir: err.dataDir, pid: err.holderPid ?? null, waitMs });
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * attempt)));
+    }
   }
 }
 

@@ -56,6 +56,18 @@ export function toDistinctId(value: string | number): string {
   return typeof value === 'string' ? value : String(value);
 }
 
+/** A string property as kept: null when absent, empty or not a string; cut to `max`; well-formed. */
+function stringProperty(properties: Properties, key: string, max: number, warnings: NormalizeWarning[]): string | null {
+  const v = properties[key];
+  if (typeof v !== 'string' || v === '') return null;
+  if (v.length > max) {
+    if (!warnings.includes('field_truncated')) warnings.push('field_truncated');
+    const cut = truncate(v, max);
+    return cut === '' ? null : wellFormed(cut);
+  }
+  return wellFormed(v);
+}
+
 export function finishEvent(
   core: CoreFields,
   properties: Properties,
@@ -86,16 +98,6 @@ export function finishEvent(
   }
 
   const limits = options.limits ?? DEFAULT_LIMITS;
-  const str = (key: string, max: number): string | null => {
-    const v = properties[key];
-    if (typeof v !== 'string' || v === '') return null;
-    if (v.length > max) {
-      if (!warnings.includes('field_truncated')) warnings.push('field_truncated');
-      const cut = truncate(v, max);
-      return cut === '' ? null : wellFormed(cut);
-    }
-    return wellFormed(v);
-  };
   let distinctId = wellFormed(core.distinctId);
   if (distinctId.length > limits.maxFieldLength) {
     distinctId = truncate(distinctId, limits.maxFieldLength);
@@ -109,16 +111,16 @@ export function finishEvent(
     distinctId,
     sessionId,
     timestamp: core.timestamp,
-    currentUrl: str('$current_url', limits.maxUrlLength),
-    referringDomain: str('$referring_domain', f),
-    utmSource: str('utm_source', f),
-    utmMedium: str('utm_medium', f),
-    utmCampaign: str('utm_campaign', f),
-    utmTerm: str('utm_term', f),
-    utmContent: str('utm_content', f),
-    gclid: str('gclid', f),
-    gadSource: str('gad_source', f),
-    fbclid: str('fbclid', f),
+    currentUrl: stringProperty(properties, '$current_url', limits.maxUrlLength, warnings),
+    referringDomain: stringProperty(properties, '$referring_domain', f, warnings),
+    utmSource: stringProperty(properties, 'utm_source', f, warnings),
+    utmMedium: stringProperty(properties, 'utm_medium', f, warnings),
+    utmCampaign: stringProperty(properties, 'utm_campaign', f, warnings),
+    utmTerm: stringProperty(properties, 'utm_term', f, warnings),
+    utmContent: stringProperty(properties, 'utm_content', f, warnings),
+    gclid: stringProperty(properties, 'gclid', f, warnings),
+    gadSource: stringProperty(properties, 'gad_source', f, warnings),
+    fbclid: stringProperty(properties, 'fbclid', f, warnings),
   };
   return { ok: true, event, warnings };
 }

@@ -42,6 +42,34 @@ export const CaptureDataSchema = z.object({
   offset: z.number().nullish(),
 });
 
+type CaptureMessage = z.output<typeof CaptureMessageSchema>;
+type CaptureData = z.output<typeof CaptureDataSchema>;
+
+const optionalString = (v: unknown): v is string | null | undefined => v === undefined || v === null || typeof v === 'string';
+
+/** Hot path for the envelope; undefined sends the message through the schema (see posthog-events.ts). */
+export function fastCaptureMessage(value: unknown): CaptureMessage | undefined {
+  if (!isPlainObject(value)) return undefined;
+  const { uuid, distinct_id: distinctId, now, sent_at: sentAt, token, team_id: teamId, data } = value;
+  if (typeof uuid !== 'string' || typeof now !== 'string') return undefined;
+  if (typeof distinctId !== 'string' && (typeof distinctId !== 'number' || !Number.isFinite(distinctId))) return undefined;
+  if (!optionalString(sentAt) || !optionalString(token)) return undefined;
+  if (teamId !== undefined && teamId !== null && (typeof teamId !== 'number' || !Number.isSafeInteger(teamId) || teamId <= 0)) return undefined;
+  if (typeof data !== 'string' && !isPlainObject(data)) return undefined;
+  return { uuid, distinct_id: distinctId, now, sent_at: sentAt, token, team_id: teamId, data: data };
+}
+
+/** Hot path for the client event in `data`. */
+export function fastCaptureData(value: unknown): CaptureData | undefined {
+  if (!isPlainObject(value)) return undefined;
+  const { event, properties, timestamp, offset } = value;
+  if (typeof event !== 'string' || event === '') return undefined;
+  if (properties !== undefined && properties !== null && !isPlainObject(properties)) return undefined;
+  if (!optionalString(timestamp)) return undefined;
+  if (offset !== undefined && offset !== null && (typeof offset !== 'number' || !Number.isFinite(offset))) return undefined;
+  return { event, properties: properties, timestamp, offset: offset };
+}
+
 export interface EventTime {
   readonly timestamp: number;
   readonly warnings: NormalizeWarning[];
@@ -85,9 +113,12 @@ export function normalizeCaptureMessage(text: string, options: NormalizeOptions 
   }
   const parsed = parseJson(text, 'message');
   if (!parsed.ok) return reject('malformed_json', parsed.message);
-  const result = CaptureMessageSchema.safeParse(parsed.value);
-  if (!result.success) return reject('schema_invalid', describeZodError(result.error));
-  const msg = result.data;
+  let msg = fastCaptureMessage(parsed.value);
+  if (msg === undefined) {
+    const result = CaptureMessageSchema.safeParse(parsed.value);
+    if (!result.success) return reject('schema_invalid', describeZodError(result.error));
+    msg = result.data;
+  }
 
   let dataValue: unknown = msg.data;
   if (typeof msg.data === 'string') {
@@ -95,9 +126,12 @@ export function normalizeCaptureMessage(text: string, options: NormalizeOptions 
     if (!data.ok) return reject('malformed_json', data.message);
     dataValue = data.value;
   }
-  const dataResult = CaptureDataSchema.safeParse(dataValue);
-  if (!dataResult.success) return reject('schema_invalid', describeZodError(dataResult.error, 'data.'));
-  const data = dataResult.data;
+  let data = fastCaptureData(dataValue);
+  if (data === undefined) {
+    const dataResult = CaptureDataSchema.safeParse(dataValue);
+    if (!dataResult.success) return reject('schema_invalid', describeZodError(dataResult.error, 'data.'));
+    data = dataResult.data;
+  }
   const properties: Properties = isPlainObject(data.properties) ? data.properties : {};
 
   let teamId = msg.team_id ?? undefined;

@@ -32,6 +32,24 @@ export const PostHogEventSchema = z.object({
   properties: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish(),
 });
 
+type PostHogEvent = z.output<typeof PostHogEventSchema>;
+
+/**
+ * The hot path: plain type checks that accept exactly the well-formed messages, with the values
+ * zod would produce. Anything unusual (a digit-string team_id, a missing field…) returns
+ * undefined and goes through the schema, which is the specification and writes the error.
+ * A property test holds the two equal.
+ */
+export function fastPostHogEvent(value: unknown): PostHogEvent | undefined {
+  if (!isPlainObject(value)) return undefined;
+  const { uuid, event, team_id: teamId, distinct_id: distinctId, timestamp, properties } = value;
+  if (typeof uuid !== 'string' || typeof event !== 'string' || event === '' || typeof timestamp !== 'string') return undefined;
+  if (typeof teamId !== 'number' || !Number.isSafeInteger(teamId) || teamId <= 0) return undefined;
+  if (typeof distinctId !== 'string' && (typeof distinctId !== 'number' || !Number.isFinite(distinctId))) return undefined;
+  if (properties !== undefined && properties !== null && typeof properties !== 'string' && !isPlainObject(properties)) return undefined;
+  return { uuid, event, team_id: teamId, distinct_id: distinctId, timestamp, properties: properties };
+}
+
 export function normalizePostHogEvent(text: string, options: NormalizeOptions = {}): Normalized {
   const limits = options.limits ?? DEFAULT_LIMITS;
   if (exceedsUtf8Bytes(text, limits.maxMessageBytes)) {
@@ -39,9 +57,12 @@ export function normalizePostHogEvent(text: string, options: NormalizeOptions = 
   }
   const parsed = parseJson(text, 'message');
   if (!parsed.ok) return reject('malformed_json', parsed.message);
-  const result = PostHogEventSchema.safeParse(parsed.value);
-  if (!result.success) return reject('schema_invalid', describeZodError(result.error));
-  const msg = result.data;
+  let msg = fastPostHogEvent(parsed.value);
+  if (msg === undefined) {
+    const result = PostHogEventSchema.safeParse(parsed.value);
+    if (!result.success) return reject('schema_invalid', describeZodError(result.error));
+    msg = result.data;
+  }
 
   const timestamp = parseTimestamp(msg.timestamp);
   if (timestamp === null) {

@@ -5,19 +5,11 @@
 import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { cleanSql } from './sql.js';
+
+export { cleanSql } from './sql.js';
 
 const RESULT_STATEMENT = /^(?:\(|select\b|with\b|show\b|describe\b|desc\b|explain\b|exists\b|values\b)/i;
-
-/** Strip leading comments and whitespace, and a trailing semicolon (the client appends FORMAT). */
-export function cleanSql(sql: string): string {
-  let s = sql.trim();
-  for (;;) {
-    if (s.startsWith('--')) s = s.slice(s.indexOf('\n') === -1 ? s.length : s.indexOf('\n') + 1).trimStart();
-    else if (s.startsWith('/*')) s = s.slice(s.indexOf('*/') === -1 ? s.length : s.indexOf('*/') + 2).trimStart();
-    else break;
-  }
-  return s.replace(/;\s*$/, '');
-}
 
 export function returnsRows(sql: string): boolean {
   return RESULT_STATEMENT.test(cleanSql(sql));

@@ -46,8 +46,11 @@ export async function runUntilStopped(o: RunOptions): Promise<number> {
   });
   let code = 1;
   try {
-    await Promise.race([o.consumer.start(), failed]);
-    if (o.consumer.state !== 'failed') o.log.info('sessionizer running');
+    // A signal during start-up (kafkajs may retry an unreachable broker for minutes) stops too.
+    const starting = o.consumer.start().then(() => 'started');
+    starting.catch(() => undefined); // observed by the race below; never an unhandled rejection
+    const startup = await Promise.race([starting, failed, stopRequested]);
+    if (startup === 'started') o.log.info('sessionizer running');
     const why = await Promise.race([stopRequested, failed, ...(o.until === undefined ? [] : [o.until.then(() => 'done')])]);
     o.log.info('stopping', { why, timeoutMs: o.shutdownTimeoutMs });
     const clean = await o.consumer.stop(o.shutdownTimeoutMs);

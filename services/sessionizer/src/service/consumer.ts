@@ -76,6 +76,12 @@ export class SessionConsumer {
   #timer: NodeJS.Timeout | undefined;
   readonly #abort = new AbortController();
   #failure: Error | undefined;
+  /**
+   * Set once a drained buffer was not written (its flush failed or was aborted). The processed
+   * offsets still cover its messages, so from then on nothing may be committed: those messages
+   * must be re-read after a restart.
+   */
+  #lost = false;
   readonly #failureListeners: ((e: Error) => void)[] = [];
   #batches = 0;
 
@@ -265,6 +271,7 @@ export class SessionConsumer {
     if (this.#inflight !== undefined || this.#state === 'failed') return;
     this.#inflight = this.#flush(reason)
       .catch((err: unknown) => {
+        this.#lost = true;
         if (this.#abort.signal.aborted) return;
         this.#fail(err instanceof Error ? err : new Error(String(err)));
       })
@@ -281,13 +288,22 @@ export class SessionConsumer {
         this.#updateGauges();
         if (this.#state === 'running') {
           const due = flushReason(this.#o.policy, this.#buffer, this.#now() - this.#lastFlush);
-          if (due !== null || this.#overLimit()) this.#trigger(due ?? 'sessions');
+          if (due !== null || this.#overLimit()) {
+            this.#trigger(due ?? (this.#buffer.size >= this.#o.policy.maxSessions ? 'sessions' : 'bytes'));
+          }
         }
       });
   }
 
+  /** A method, not an inline check: these flags change while a flush awaits. */
+  #mayCommit(): boolean {
+    return !this.#lost && !this.#abort.signal.aborted;
+  }
+
   async #flush(reason: FlushReason): Promise<void> {
     const { metrics, log } = this.#o;
+    // After a lost flush or an abort, writing more is pointless and committing would be wrong.
+    if (!this.#mayCommit()) return;
     // One synchronous step: what is drained and what may be committed afterwards.
     this.#inflightBytes = this.#buffer.bytes;
     const states = this.#buffer.drain();
@@ -315,7 +331,8 @@ export class SessionConsumer {
     for (const r of dlqReasons) metrics.deadLettered.inc({ reason: r });
 
     let committed = false;
-    if (offsets.length > 0) {
+    // Checked again after the awaits: a flush may have been lost or aborted meanwhile.
+    if (offsets.length > 0 && this.#mayCommit()) {
       const t = performance.now();
       try {
         await this.#o.source.commit(offsets);
@@ -414,12 +431,19 @@ export class SessionConsumer {
     });
     const drain = (async () => {
       if (this.#inflight !== undefined) await this.#inflight;
-      if (failed) return false;
-      await this.#flush('shutdown');
-      return this.#offsets.snapshot(this.#o.source.assignment()).length === 0;
+      // the flush we waited for may have failed: then nothing more is written or committed
+      if (failed || this.#failure !== undefined || this.#lost) return false;
+      try {
+        await this.#flush('shutdown');
+      } catch (err) {
+        this.#lost = true;
+        throw err;
+      }
+      return this.#mayCommit() && this.#offsets.snapshot(this.#o.source.assignment()).length === 0;
     })();
     const outcome = await Promise.race([drain.catch((e: unknown) => e), timeout]);
     if (outcome === 'timeout') {
+      this.#lost = true;
       this.#abort.abort(new Error('shutdown timed out'));
       this.#o.log.error('shutdown timed out: what was not written stays uncommitted and will be re-read', { timeoutMs });
     } else if (outcome instanceof Error) {
@@ -435,6 +459,6 @@ export class SessionConsumer {
     await this.#o.deadLetters?.disconnect().catch(() => undefined);
     this.#state = 'stopped';
     this.#updateGauges();
-    return clean && !failed;
+    return clean && !failed && this.#failure === undefined;
   }
 }

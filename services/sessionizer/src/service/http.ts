@@ -9,7 +9,10 @@ import type { AddressInfo } from 'node:net';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
-import { cleanSql, runQuery } from '../commands/query.js';
+import { runQuery } from '../commands/query.js';
+import { cleanSql, hasMultipleStatements } from '../commands/sql.js';
+
+export { hasMultipleStatements } from '../commands/sql.js';
 
 export interface HttpOptions {
   readonly host: string;
@@ -30,39 +33,6 @@ export interface HttpEndpoint {
 const MAX_SQL_BYTES = 256 * 1024;
 /** Statement kinds `EXPLAIN AST` reports for queries that only read. */
 const READ_ONLY_AST = /^(SelectWithUnionQuery|SelectIntersectExceptQuery|ShowTables|ShowColumns|DescribeQuery|ExistsTableQuery|ShowCreateTableQuery|Explain)\b/;
-
-/**
- * True when `sql` holds more than one statement. The embedded engine runs every statement of a
- * multi-statement text (and `EXPLAIN AST` only looks at the first), so the read-only endpoint
- * must refuse them. Skips string literals, quoted identifiers and comments.
- */
-export function hasMultipleStatements(sql: string): boolean {
-  let i = 0;
-  let sawSemicolon = false;
-  while (i < sql.length) {
-    const c = sql[i] ?? '';
-    if (c === "'" || c === '"' || c === '`') {
-      i += 1;
-      while (i < sql.length && sql[i] !== c) i += sql[i] === '\\' ? 2 : 1;
-      i += 1;
-      if (sawSemicolon) return true;
-    } else if (c === '-' && sql[i + 1] === '-') {
-      while (i < sql.length && sql[i] !== '\n') i += 1;
-    } else if (c === '#') {
-      while (i < sql.length && sql[i] !== '\n') i += 1;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      i = end === -1 ? sql.length : end + 2;
-    } else if (c === ';') {
-      sawSemicolon = true;
-      i += 1;
-    } else {
-      if (sawSemicolon && !/\s/.test(c)) return true;
-      i += 1;
-    }
-  }
-  return false;
-}
 
 function isLoopback(req: IncomingMessage): boolean {
   const a = req.socket.remoteAddress ?? '';
@@ -122,6 +92,8 @@ export async function startHttp(o: HttpOptions): Promise<HttpEndpoint> {
       }
       const sql = cleanSql(body);
       try {
+        // judged on what was sent: cleanSql keeps only the first statement
+        if (hasMultipleStatements(body)) throw new Error('one statement at a time');
         await assertReadOnly(o.query.client, sql);
       } catch (err) {
         res.writeHead(400, { 'content-type': 'text/plain' }).end(`${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,0 +1,67 @@
+/**
+ * Baseline A: a bare kafkajs consumer that reads a topic and JSON.parses every message, nothing
+ * else — the ceiling for our client choice. Same consumer settings as the sessionizer's source
+ * (eachBatch, 1 MiB per partition, 500 ms max wait). Measures its own window from the first
+ * message to the last expected one: events/s, CPU seconds, peak RSS. Prints one JSON line.
+ */
+import { parseArgs } from 'node:util';
+import kafkajs from 'kafkajs';
+
+const { values } = parseArgs({
+  options: { brokers: { type: 'string' }, topic: { type: 'string' }, group: { type: 'string' }, expect: { type: 'string' } },
+});
+const expected = Number(values.expect);
+const kafka = new kafkajs.Kafka({ clientId: 'bench-baseline', brokers: (values.brokers ?? '').split(','), logLevel: kafkajs.logLevel.NOTHING });
+const consumer = kafka.consumer({
+  groupId: values.group ?? 'bench-baseline',
+  sessionTimeout: 30_000,
+  heartbeatInterval: 3_000,
+  maxBytesPerPartition: 1_048_576,
+  maxWaitTimeInMs: 500,
+});
+await consumer.connect();
+await consumer.subscribe({ topics: [values.topic ?? ''], fromBeginning: true });
+
+let seen = 0;
+let parsed = 0;
+let started = 0;
+let cpuStart: NodeJS.CpuUsage | undefined;
+const done = new Promise<void>((resolve) => {
+  void consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 1,
+    eachBatch: async (payload) => {
+      const { batch } = payload;
+      if (started === 0) {
+        started = performance.now();
+        cpuStart = process.cpuUsage();
+      }
+      for (const m of batch.messages) {
+        seen += 1;
+        try {
+          if (JSON.parse(m.value?.toString('utf8') ?? 'null') !== undefined) parsed += 1;
+        } catch {
+          // counted as seen; the baseline does nothing with it
+        }
+      }
+      payload.resolveOffset(batch.lastOffset());
+      if (seen >= expected) resolve();
+      return Promise.resolve();
+    },
+  });
+});
+await done;
+const seconds = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuStart);
+console.log(
+  JSON.stringify({
+    events: seen,
+    parsed,
+    seconds,
+    eventsPerSecond: Math.round(seen / seconds),
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  }),
+);
+await consumer.disconnect();
