@@ -11,6 +11,7 @@ import {
   MIGRATIONS,
   MigrationError,
   names,
+  PARTIAL_COLUMNS,
   SinkError,
   type Migration,
 } from '@sessionizer/clickhouse';
@@ -83,6 +84,15 @@ describe('sessions in ClickHouse equal the oracle', () => {
     expect(actual).toEqual(expected);
     expect(new Set(expected.map((s) => s.channel_type)).size).toBeGreaterThan(3);
     expect(expected.some((s) => s.is_bounce === null) && expected.some((s) => s.is_bounce === true)).toBe(true);
+  });
+
+  it('the sink writes its values in the input table’s column order', async () => {
+    const rs = await db.handle.client.query({
+      query: `SELECT name FROM system.columns WHERE database = {db:String} AND table = 'session_partials_in' ORDER BY position`,
+      query_params: { db: db.database },
+      format: 'JSONEachRow',
+    });
+    expect((await rs.json<{ name: string }>()).map((c) => c.name)).toEqual([...PARTIAL_COLUMNS]);
   });
 
   it('is unchanged by OPTIMIZE FINAL (background merges keep the result)', async () => {

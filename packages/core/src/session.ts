@@ -203,9 +203,10 @@ export function merge(a: SessionState, b: SessionState): SessionState {
   return out;
 }
 
+const str = (v: string | null): number => (v === null ? 0 : 16 + v.length * 2);
+
 /** A rough count of the bytes a state holds in the V8 heap, for flush-by-bytes accounting. */
 export function estimateStateBytes(s: SessionState): number {
-  const str = (v: string | null): number => (v === null ? 0 : 16 + v.length * 2);
   const e = s.entry;
   const entryBytes =
     str(e.currentUrl) + str(e.pathname) + str(e.utmSource) + str(e.utmMedium) + str(e.utmCampaign) + str(e.utmTerm) +
