@@ -170,7 +170,11 @@ async function sessionizer(kafka: Kafka, brokers: string, topic: string, events:
       if (s.child.exitCode !== null) throw new Error(`sessionizer exited: ${s.stderr.slice(-5).join('\n')}`);
       await sleep(20);
     }
+    let consumedSeconds: number | null = null;
     for (;;) {
+      if (consumedSeconds === null && (await metric(s, 'sessionizer_received_events_total')) >= events) {
+        consumedSeconds = (performance.now() - t0) / 1000;
+      }
       const { committed, end } = await groupProgress(kafka, s.group, topic);
       if ([...end].every(([p, e]) => (committed.get(p) ?? -1n) >= e)) break;
       await sleep(50);
@@ -199,6 +203,8 @@ async function sessionizer(kafka: Kafka, brokers: string, topic: string, events:
       events,
       seconds: round(seconds),
       eventsPerSecond: Math.round(events / seconds),
+      consumedSeconds: round(consumedSeconds ?? seconds),
+      consumedEventsPerSecond: Math.round(events / (consumedSeconds ?? seconds)),
       cpuSecondsPerMillionEvents: round((cpuSeconds / events) * 1e6, 1),
       peakRssBytes,
       rowsWritten: rows,

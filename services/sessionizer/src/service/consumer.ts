@@ -128,7 +128,8 @@ export class SessionConsumer {
   }
 
   async start(): Promise<void> {
-    const tick = this.#o.tickMs ?? Math.max(50, Math.min(1_000, Math.floor(this.#o.policy.intervalMs / 4)));
+    // The interval flush is only as punctual as this tick; checking the clock is cheap.
+    const tick = this.#o.tickMs ?? Math.max(10, Math.min(100, Math.floor(this.#o.policy.intervalMs / 10)));
     this.#timer = setInterval(() => {
       this.#onTick();
     }, tick);
