@@ -1,0 +1,63 @@
+/**
+ * The benchmarks still run and report every figure (a smoke test: tiny sizes, and nothing
+ * about timing is asserted — these machines are shared and noisy).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/cli.js';
+import { kafkaBrokers } from '../support/context.js';
+
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('benchmarks (smoke)', () => {
+  let out = '';
+  afterAll(async () => {
+    if (out !== '') await rm(out, { recursive: true, force: true });
+  });
+
+  it('bench:core prints normalise/aggregate throughput and bytes per session', async () => {
+    const r = await run(['--expose-gc', '--import', 'tsx', 'test/bench/core.ts', '--events', '2000']);
+    expect(r.code, r.stderr).toBe(0);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH-CORE '));
+    const report = JSON.parse(line?.slice('BENCH-CORE '.length) ?? '{}') as Record<string, Record<string, number>>;
+    for (const format of ['posthog-events', 'posthog-capture']) {
+      expect(report[format]).toMatchObject({ messages: 2000 });
+      for (const key of ['normalizePerSecond', 'aggregatePerSecond', 'heapBytesPerSession', 'estimatedBytesPerSession']) {
+        expect(report[format]?.[key], `${format}.${key}`).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('bench: baseline, sessionizer and write volume on a small topic', async () => {
+    out = await mkdtemp(join(tmpdir(), 'bench-smoke-'));
+    const r = await run(
+      ['--import', 'tsx', 'test/bench/pipeline.ts', '--events', '3000', '--skip', 'freshness', '--skip', 'memory', '--out-dir', out],
+      { KAFKA_BROKERS: kafkaBrokers().join(',') },
+    );
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const files = await readdir(out);
+    expect(files.some((f) => f.endsWith('.svg'))).toBe(true);
+    const json = files.find((f) => f.endsWith('.json'));
+    const report = JSON.parse(await readFile(join(out, json ?? ''), 'utf8')) as Record<string, Record<string, unknown>>;
+    expect(report['baselineA']).toMatchObject({ events: 3000 });
+    expect(report['sessionizer']).toMatchObject({ events: 3000, exitCode: 0 });
+    for (const key of ['eventsPerSecond', 'cpuSecondsPerMillionEvents', 'peakRssBytes', 'rowsPer1000Events', 'onDiskBytesPer1000Events', 'flushP50Seconds']) {
+      expect(report['sessionizer']?.[key], key).toBeGreaterThan(0);
+    }
+    expect(report['writeVolume']).toMatchObject({ events: 3000, ours: { rowsInserted: expect.any(Number) as unknown }, posthog: { rowsInserted: 3000 } });
+  });
+});
