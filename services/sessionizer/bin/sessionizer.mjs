@@ -42,7 +42,7 @@ if (process.env[INPUT_FD_ENV] === undefined && stdinIsData()) {
   const { register } = await import('tsx/esm/api');
   register();
   const { main } = await import('../src/main.ts');
-  process.exitCode = await main(process.argv.slice(2), {
+  const code = await main(process.argv.slice(2), {
     stdin,
     stdout: process.stdout,
     stderr: process.stderr,
@@ -51,4 +51,9 @@ if (process.env[INPUT_FD_ENV] === undefined && stdinIsData()) {
     signals: process,
   });
   if (fd !== undefined) stdin.destroy();
+  process.exitCode = code;
+  // Everything is done (for `run`: written, committed, group left). Exit even if a client left
+  // a handle open — kafkajs can keep a socket re-opened after a broker restart past its
+  // disconnect() — after a moment for stdout and stderr to drain.
+  setTimeout(() => process.exit(code), 500).unref();
 }

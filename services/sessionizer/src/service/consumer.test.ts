@@ -186,10 +186,15 @@ class FakeDeadLetters implements DeadLetterSink {
   disconnected = 0;
   /** Rejects the next n sends. */
   failSends = 0;
+  /** Rejects every send with a Kafka error that is not retriable. */
+  failFatally = false;
   hang = false;
   #release: (() => void) | undefined;
 
   send(records: readonly DeadLetterRecord[]): Promise<void> {
+    if (this.failFatally) {
+      return Promise.reject(Object.assign(new Error('Topic authorization failed'), { retriable: false, type: 'TOPIC_AUTHORIZATION_FAILED' }));
+    }
     if (this.failSends > 0) {
       this.failSends -= 1;
       return Promise.reject(new Error('broker not available'));
@@ -752,6 +757,29 @@ describe('SessionConsumer: invalid and excluded messages', () => {
     expect(h.dlq.sent).toHaveLength(1);
     expect(h.source.commits).toEqual([[offset('events', 0, 2)]]);
     expect(h.consumer.state).toBe('running');
+  });
+
+  it('a dead-letter error that cannot be retried fails the consumer instead of stalling: no commit', async () => {
+    const h = await harness();
+    h.dlq.failFatally = true;
+    const failures: Error[] = [];
+    h.consumer.onFailure((e) => failures.push(e));
+    await h.source.deliver('events', 0, [{ value: MALFORMED }, event(1, 1)]);
+    await advance(INTERVAL + TICK);
+    await settle();
+    expect(h.consumer.state).toBe('failed');
+    expect(failures[0]?.message).toContain('cannot be retried');
+    expect(h.source.commits).toEqual([]);
+  });
+
+  it('dead-letter headers stay on one line: no C1 controls, no Unicode line or paragraph separators', async () => {
+    const h = await harness();
+    const timestamp = '2026-11-26\u2028\u2029\u0085\u009b12:00:00';
+    await h.source.deliver('events', 0, [{ value: `{"uuid":"0f0e0d0c-0b0a-4000-9000-000000000001","event":"$pageview","team_id":1,"distinct_id":"x","timestamp":"${timestamp}","properties":"{}"}` }]);
+    await advance(INTERVAL + TICK);
+    const header = String(h.dlq.sent[0]?.[0]?.headers['sessionizer-message']);
+    expect(header).toContain('is not a valid timestamp');
+    expect(header).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
   });
 
   it('reads each topic in its own format', async () => {

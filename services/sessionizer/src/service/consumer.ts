@@ -52,9 +52,10 @@ const MAX_HEADER_MESSAGE = 512;
 const DETAILED_INVALID_LOGS = 3;
 
 function sanitizeHeader(value: string): string {
-  // Header values are bytes to Kafka; keep them short and printable for the tools that show them.
+  // Header values are bytes to Kafka; keep them short and on one printable line for the tools
+  // that show them: C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
   // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, MAX_HEADER_MESSAGE);
+  return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').slice(0, MAX_HEADER_MESSAGE);
 }
 
 export class SessionConsumer {
@@ -362,8 +363,15 @@ export class SessionConsumer {
       signal.throwIfAborted();
       try {
         await sink.send(records);
+        if (attempt > 1) this.#setWriteHealthy(true);
         return;
       } catch (err) {
+        // A Kafka error that says retrying cannot help (authorisation, an invalid topic…) fails
+        // the flush: nothing is committed and the process stops, rather than stalling for ever.
+        if ((err as { retriable?: unknown }).retriable === false) {
+          throw new Error(`dead-letter write failed and cannot be retried: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        }
+        this.#setWriteHealthy(false, 'dead-letter');
         const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)) * Math.random();
         this.#o.log.warn('dead-letter write failed, retrying', { error: err, attempt, delayMs: Math.round(delay) });
         await new Promise((r) => setTimeout(r, delay));
@@ -377,10 +385,10 @@ export class SessionConsumer {
     this.#setWriteHealthy(false);
   }
 
-  #setWriteHealthy(value: boolean): void {
+  #setWriteHealthy(value: boolean, what = 'ClickHouse'): void {
     if (this.#writeHealthy !== value) {
       this.#writeHealthy = value;
-      this.#o.log[value ? 'info' : 'warn'](value ? 'ClickHouse writes recovered' : 'ClickHouse writes failing; retrying');
+      this.#o.log[value ? 'info' : 'warn'](value ? 'writes recovered' : `${what} writes failing; retrying`);
       this.#updateReady();
     }
   }
