@@ -779,6 +779,7 @@ describe('SessionConsumer: invalid and excluded messages', () => {
     await advance(INTERVAL + TICK);
     const header = String(h.dlq.sent[0]?.[0]?.headers['sessionizer-message']);
     expect(header).toContain('is not a valid timestamp');
+    // eslint-disable-next-line no-control-regex
     expect(header).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
   });
 
