@@ -24,6 +24,19 @@ export default defineConfig({
           pool: 'forks',
         },
       },
+      {
+        test: {
+          // Fault injection (crashes, rebalances, broker restart, ClickHouse outage, hostile input):
+          // `npm run test:faults`; FAULTS_SCALE=full for the heavy variants (docs/reliability.md).
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 900_000,
+          hookTimeout: 300_000,
+          pool: 'forks',
+        },
+      },
     ],
   },
 });

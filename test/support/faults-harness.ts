@@ -1,0 +1,308 @@
+/**
+ * Shared helpers of the fault-injection suite (test/faults): the oracle answer of whatever is in
+ * a topic (classified exactly as the consumer does), lost/doubled accounting against it, a
+ * seeded random source, metrics scraping, the service as a subprocess with its logs, and the
+ * one machine-readable summary line every scenario prints (`FAULT-REPORT {json}`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { DEFAULT_LIMITS, normalize, sessionize, type InputFormat, type Normalized, type NormalizeOptions, type Session, type SessionEvent } from '@sessionizer/core';
+import type { Kafka } from 'kafkajs';
+import { cliEnv, jsonLines, REPO_ROOT, runCli, SESSIONIZER_BIN } from './cli.js';
+import { committedOffsets, endOffsets, readTopic, type ReadMessage } from './kafka.js';
+
+// ---- scale -------------------------------------------------------------------------------
+
+/** `FAULTS_SCALE=full` runs the heavy variants; anything else (default) the CI-sized ones. */
+export const FULL = process.env['FAULTS_SCALE'] === 'full';
+
+export function scaled<T>(ci: T, full: T): T {
+  return FULL ? full : ci;
+}
+
+// ---- deterministic randomness ----------------------------------------------------------------
+
+/** mulberry32: a tiny seeded PRNG, so kill points and fault schedules are reproducible. */
+export function seededRandom(seed: number): { next: () => number; int: (min: number, max: number) => number; pick: <T>(xs: readonly T[]) => T } {
+  let a = seed >>> 0;
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+  const int = (min: number, max: number): number => min + Math.floor(next() * (max - min + 1));
+  const pick = <T>(xs: readonly T[]): T => {
+    const x = xs[int(0, xs.length - 1)];
+    if (x === undefined) throw new Error('pick from an empty list');
+    return x;
+  };
+  return { next, int, pick };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---- the oracle over what is really in the topic ------------------------------------------------
+
+/**
+ * What the consumer does with one record (services/sessionizer/src/service/consumer.ts): a
+ * tombstone is schema_invalid, a value over maxMessageBytes is event_too_large before decoding,
+ * anything else goes through normalize() as UTF-8 text.
+ */
+export function classifyRecord(format: InputFormat, value: Buffer | null, options: NormalizeOptions = {}): Normalized {
+  const maxBytes = options.limits?.maxMessageBytes ?? DEFAULT_LIMITS.maxMessageBytes;
+  if (value === null) return { ok: false, reason: 'schema_invalid', action: 'dlq', message: 'tombstone' };
+  if (value.length > maxBytes) return { ok: false, reason: 'event_too_large', action: 'dlq', message: 'too large' };
+  return normalize(format, value.toString('utf8'), options);
+}
+
+export interface TopicOracle {
+  readonly messages: number;
+  readonly accepted: number;
+  readonly expected: Session[];
+  /** reason → count, over the rejected messages (action dlq). */
+  readonly invalid: Record<string, number>;
+  /** reason → count, over the excluded messages (action drop). */
+  readonly excluded: Record<string, number>;
+  readonly events: readonly SessionEvent[];
+}
+
+export function oracleOf(format: InputFormat, values: readonly (Buffer | null)[], options: NormalizeOptions = {}): TopicOracle {
+  const events: SessionEvent[] = [];
+  const invalid: Record<string, number> = {};
+  const excluded: Record<string, number> = {};
+  for (const v of values) {
+    const r = classifyRecord(format, v, options);
+    if (r.ok) events.push(r.event);
+    else if (r.action === 'dlq') invalid[r.reason] = (invalid[r.reason] ?? 0) + 1;
+    else excluded[r.reason] = (excluded[r.reason] ?? 0) + 1;
+  }
+  return { messages: values.length, accepted: events.length, expected: sessionize(events), invalid, excluded, events };
+}
+
+/** The oracle over everything the topic holds now (read back from Kafka, not from memory). */
+export async function topicOracle(kafka: Kafka, topic: string, format: InputFormat = 'posthog-events', options: NormalizeOptions = {}): Promise<TopicOracle & { readonly read: ReadMessage[] }> {
+  const read = await readTopic(kafka, topic, 120_000);
+  return { ...oracleOf(format, read.map((m) => m.value), options), read };
+}
+
+// ---- lost / doubled -----------------------------------------------------------------------------
+
+const COUNTS = ['pageview_count', 'autocapture_count', 'screen_count'] as const;
+
+export interface Accounting {
+  readonly expectedRows: number;
+  readonly actualRows: number;
+  /** Expected rows missing + count units below the oracle + columns null where the oracle has a value. */
+  readonly lost: number;
+  /** Rows present twice or not in the oracle + count units above the oracle. */
+  readonly doubled: number;
+  /** Rows present in both whose columns differ otherwise (neither lost nor doubled, just wrong). */
+  readonly mismatchedRows: number;
+  readonly detail: { missingRows: number; extraRows: number; duplicateRows: number; countsBelow: number; countsAbove: number; nulledColumns: number };
+}
+
+const keyOf = (s: Session): string => `${s.team_id}/${s.session_id}`;
+
+export function account(actual: readonly Session[], expected: readonly Session[]): Accounting {
+  const want = new Map(expected.map((s) => [keyOf(s), s]));
+  const seen = new Set<string>();
+  let duplicateRows = 0;
+  let extraRows = 0;
+  let countsBelow = 0;
+  let countsAbove = 0;
+  let nulledColumns = 0;
+  let mismatchedRows = 0;
+  for (const a of actual) {
+    const k = keyOf(a);
+    if (seen.has(k)) {
+      duplicateRows += 1;
+      continue;
+    }
+    seen.add(k);
+    const e = want.get(k);
+    if (e === undefined) {
+      extraRows += 1;
+      continue;
+    }
+    for (const c of COUNTS) {
+      const d = a[c] - e[c];
+      if (d < 0) countsBelow -= d;
+      else countsAbove += d;
+    }
+    let wrong = false;
+    for (const col of Object.keys(e) as (keyof Session)[]) {
+      if ((COUNTS as readonly string[]).includes(col)) continue;
+      if (a[col] === null && e[col] !== null) nulledColumns += 1;
+      else if (a[col] !== e[col]) wrong = true;
+    }
+    if (wrong) mismatchedRows += 1;
+  }
+  const missingRows = [...want.keys()].filter((k) => !seen.has(k)).length;
+  return {
+    expectedRows: expected.length,
+    actualRows: actual.length,
+    lost: missingRows + countsBelow + nulledColumns,
+    doubled: duplicateRows + extraRows + countsAbove,
+    mismatchedRows,
+    detail: { missingRows, extraRows, duplicateRows, countsBelow, countsAbove, nulledColumns },
+  };
+}
+
+// ---- reporting ---------------------------------------------------------------------------------
+
+/** One machine-readable line per scenario; docs/reliability.md is filled from these. */
+export function faultReport(scenario: string, fields: Record<string, unknown>): void {
+  const line = `FAULT-REPORT ${JSON.stringify({ scenario, scale: FULL ? 'full' : 'ci', at: new Date().toISOString(), ...fields })}`;
+  console.log(line);
+}
+
+// ---- metrics -----------------------------------------------------------------------------------
+
+/** Sum of every sample of a metric (all label sets), or of those whose labels contain `labels`. */
+export function metricSum(text: string, name: string, labels?: string): number {
+  return text
+    .split('\n')
+    .filter((l) => (l.startsWith(`${name} `) || l.startsWith(`${name}{`)) && (labels === undefined || l.includes(labels)))
+    .reduce((a, l) => a + Number(l.split(' ').pop()), 0);
+}
+
+/** reason → value of a counter labelled by reason. */
+export function metricByReason(text: string, name: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of text.split('\n')) {
+    const m = new RegExp(`^${name}\\{[^}]*reason="([^"]+)"[^}]*\\} (\\S+)$`).exec(l);
+    if (m?.[1] !== undefined && m[2] !== undefined && Number(m[2]) > 0) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+export async function scrape(url: string): Promise<string> {
+  return (await fetch(`${url}/metrics`)).text();
+}
+
+// ---- Kafka progress ----------------------------------------------------------------------------
+
+export interface Progress {
+  readonly committed: number;
+  readonly end: number;
+  readonly lag: number;
+  readonly done: boolean;
+}
+
+/** Retries transient admin errors (a fresh broker has no coordinator yet; a restarting one none). */
+export async function retrying<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+      await sleep(300);
+    }
+  }
+}
+
+export async function progress(kafka: Kafka, group: string, topic: string): Promise<Progress> {
+  const [c, e] = await retrying('committed and end offsets', () => Promise.all([committedOffsets(kafka, group, topic), endOffsets(kafka, topic)]));
+  let committed = 0;
+  let end = 0;
+  let done = true;
+  for (const [p, high] of e) {
+    const at = Math.max(0, Number(c.get(p) ?? -1));
+    committed += at;
+    end += Number(high);
+    if (at < Number(high)) done = false;
+  }
+  return { committed, end, lag: end - committed, done };
+}
+
+/** Waits until the group's committed offsets equal the topic's end offsets; returns the ms it took. */
+export async function untilCommitted(kafka: Kafka, group: string, topic: string, timeoutMs: number, onTick?: () => void): Promise<number> {
+  const started = Date.now();
+  let last: Progress | undefined;
+  for (;;) {
+    onTick?.();
+    try {
+      last = await progress(kafka, group, topic);
+      if (last.done) return Date.now() - started;
+    } catch {
+      // the broker may be restarting: keep asking
+    }
+    if (Date.now() - started > timeoutMs) {
+      throw new Error(`group ${group} did not commit ${topic} to its end within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+    }
+    await sleep(250);
+  }
+}
+
+// ---- the service as a subprocess ------------------------------------------------------------------
+
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  /** Everything written to stderr so far (JSON log lines). */
+  stderr(): string;
+  /** Resolves with the HTTP endpoint once the service logged its configuration. */
+  readonly url: Promise<string>;
+  /** Resolves when the log says the consumer has partitions assigned. */
+  readonly assigned: Promise<void>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startServiceProcess(env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, [SESSIONIZER_BIN, 'run'], { cwd: REPO_ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let resolveUrl: (u: string) => void = () => undefined;
+  let resolveAssigned: () => void = () => undefined;
+  const url = new Promise<string>((r) => (resolveUrl = r));
+  const assigned = new Promise<void>((r) => (resolveAssigned = r));
+  child.stdout.resume();
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    const m = /"msg":"sessionizer configured".*?"http":"([^"]+)"/.exec(stderr);
+    if (m?.[1] !== undefined) resolveUrl(m[1]);
+    if (stderr.includes('"msg":"partitions assigned"')) resolveAssigned();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('close', (code, signal) => {
+      resolve({ code, signal });
+    });
+  });
+  return { child, stderr: () => stderr, url, assigned, exited };
+}
+
+export interface StopResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** The process was still alive `graceMs` after SIGTERM (it was then SIGKILLed). */
+  readonly hung: boolean;
+  /** From SIGTERM to exit (to the SIGKILL when it hung). */
+  readonly ms: number;
+}
+
+/** SIGTERM, and SIGKILL after `graceMs` if the process has not exited by then. */
+export async function stopGracefully(svc: ServiceProcess, graceMs: number): Promise<StopResult> {
+  const t = Date.now();
+  svc.child.kill('SIGTERM');
+  const first = await Promise.race([svc.exited, sleep(graceMs).then(() => 'hung' as const)]);
+  if (first !== 'hung') return { ...first, hung: false, ms: Date.now() - t };
+  const ms = Date.now() - t;
+  svc.child.kill('SIGKILL');
+  const killed = await svc.exited;
+  return { ...killed, hung: true, ms };
+}
+
+/** The sessions of an embedded data directory (directly, or through the running service). */
+export async function sessionsInDir(dataDir: string): Promise<Session[]> {
+  const r = await runCli(['query', 'SELECT * FROM sessions ORDER BY team_id, toString(session_id)', '--data-dir', dataDir]);
+  if (r.code !== 0) throw new Error(`sessionizer query failed (${r.code}): ${r.stderr}`);
+  return jsonLines<Session>(r.stdout);
+}
+
+/** Error and warning lines of a service log, for the report and for failure messages. */
+export function logProblems(stderr: string, max = 20): string[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.includes('"level":"error"') || l.includes('"level":"warn"'))
+    .slice(-max);
+}
