@@ -6,8 +6,8 @@
  *   uuid_ms - tolerance <= t < uuid_ms + 24h   (tolerance defaults to 0: the strict rule).
  */
 import type { z } from 'zod';
-import { reject, type Normalized, type NormalizeWarning, type SessionEvent } from '../event.js';
-import { DEFAULT_LIMITS, truncate, wellFormed, type Limits } from '../limits.js';
+import { reject, type Normalized, type NormalizeWarning, type Rejected, type SessionEvent } from '../event.js';
+import { DEFAULT_LIMITS, exceedsUtf8Bytes, truncate, wellFormed, type Limits } from '../limits.js';
 import { MICROS_PER_HOUR, MICROS_PER_MS } from '../time.js';
 import { canonicalUuid, isUuidV7, uuidV7Millis } from '../uuid.js';
 
@@ -46,6 +46,32 @@ export function parseJson(text: string, what: string): { ok: true; value: unknow
     const detail = err instanceof Error ? err.message : String(err);
     return { ok: false, message: `${what} is not valid JSON: ${detail.slice(0, 200)}` };
   }
+}
+
+/** The size bound, then JSON.parse: the first two steps of both formats. */
+export function parseMessage(text: string, options: NormalizeOptions): { ok: true; value: unknown } | Rejected {
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  if (exceedsUtf8Bytes(text, limits.maxMessageBytes)) {
+    return reject('event_too_large', `message exceeds ${limits.maxMessageBytes} bytes`);
+  }
+  const parsed = parseJson(text, 'message');
+  return parsed.ok ? parsed : reject('malformed_json', parsed.message);
+}
+
+/**
+ * A value checked by the hand-written hot path, or else by the schema — the specification,
+ * which also writes the rejection (`prefix` names where the value sits, e.g. 'data.').
+ */
+export function validate<T>(
+  value: unknown,
+  fast: (v: unknown) => T | undefined,
+  schema: z.ZodType<T>,
+  prefix = '',
+): { ok: true; value: T } | Rejected {
+  const checked = fast(value);
+  if (checked !== undefined) return { ok: true, value: checked };
+  const result = schema.safeParse(value);
+  return result.success ? { ok: true, value: result.data } : reject('schema_invalid', describeZodError(result.error, prefix));
 }
 
 export function isPlainObject(value: unknown): value is Properties {

@@ -11,14 +11,14 @@
  */
 import { z } from 'zod';
 import { reject, type Normalized, type NormalizeWarning } from '../event.js';
-import { DEFAULT_LIMITS, exceedsUtf8Bytes } from '../limits.js';
 import { MICROS_PER_HOUR, MICROS_PER_MS, parseTimestamp } from '../time.js';
 import {
-  describeZodError,
   finishEvent,
   isPlainObject,
   parseJson,
+  parseMessage,
   toDistinctId,
+  validate,
   type NormalizeOptions,
   type Properties,
 } from './common.js';
@@ -107,18 +107,11 @@ export function captureEventTime(
 }
 
 export function normalizeCaptureMessage(text: string, options: NormalizeOptions = {}): Normalized {
-  const limits = options.limits ?? DEFAULT_LIMITS;
-  if (exceedsUtf8Bytes(text, limits.maxMessageBytes)) {
-    return reject('event_too_large', `message exceeds ${limits.maxMessageBytes} bytes`);
-  }
-  const parsed = parseJson(text, 'message');
-  if (!parsed.ok) return reject('malformed_json', parsed.message);
-  let msg = fastCaptureMessage(parsed.value);
-  if (msg === undefined) {
-    const result = CaptureMessageSchema.safeParse(parsed.value);
-    if (!result.success) return reject('schema_invalid', describeZodError(result.error));
-    msg = result.data;
-  }
+  const parsed = parseMessage(text, options);
+  if (!parsed.ok) return parsed;
+  const checkedMessage = validate(parsed.value, fastCaptureMessage, CaptureMessageSchema);
+  if (!checkedMessage.ok) return checkedMessage;
+  const msg = checkedMessage.value;
 
   let dataValue: unknown = msg.data;
   if (typeof msg.data === 'string') {
@@ -126,12 +119,9 @@ export function normalizeCaptureMessage(text: string, options: NormalizeOptions 
     if (!data.ok) return reject('malformed_json', data.message);
     dataValue = data.value;
   }
-  let data = fastCaptureData(dataValue);
-  if (data === undefined) {
-    const dataResult = CaptureDataSchema.safeParse(dataValue);
-    if (!dataResult.success) return reject('schema_invalid', describeZodError(dataResult.error, 'data.'));
-    data = dataResult.data;
-  }
+  const checkedData = validate(dataValue, fastCaptureData, CaptureDataSchema, 'data.');
+  if (!checkedData.ok) return checkedData;
+  const data = checkedData.value;
   const properties: Properties = isPlainObject(data.properties) ? data.properties : {};
 
   let teamId = msg.team_id ?? undefined;

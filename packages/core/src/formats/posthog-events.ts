@@ -5,14 +5,14 @@
  */
 import { z } from 'zod';
 import { reject, type Normalized, type NormalizeWarning } from '../event.js';
-import { DEFAULT_LIMITS, exceedsUtf8Bytes } from '../limits.js';
 import { parseTimestamp } from '../time.js';
 import {
-  describeZodError,
   finishEvent,
   isPlainObject,
   parseJson,
+  parseMessage,
   toDistinctId,
+  validate,
   type NormalizeOptions,
   type Properties,
 } from './common.js';
@@ -51,18 +51,11 @@ export function fastPostHogEvent(value: unknown): PostHogEvent | undefined {
 }
 
 export function normalizePostHogEvent(text: string, options: NormalizeOptions = {}): Normalized {
-  const limits = options.limits ?? DEFAULT_LIMITS;
-  if (exceedsUtf8Bytes(text, limits.maxMessageBytes)) {
-    return reject('event_too_large', `message exceeds ${limits.maxMessageBytes} bytes`);
-  }
-  const parsed = parseJson(text, 'message');
-  if (!parsed.ok) return reject('malformed_json', parsed.message);
-  let msg = fastPostHogEvent(parsed.value);
-  if (msg === undefined) {
-    const result = PostHogEventSchema.safeParse(parsed.value);
-    if (!result.success) return reject('schema_invalid', describeZodError(result.error));
-    msg = result.data;
-  }
+  const parsed = parseMessage(text, options);
+  if (!parsed.ok) return parsed;
+  const checked = validate(parsed.value, fastPostHogEvent, PostHogEventSchema);
+  if (!checked.ok) return checked;
+  const msg = checked.value;
 
   const timestamp = parseTimestamp(msg.timestamp);
   if (timestamp === null) {
