@@ -42,6 +42,18 @@ describe('benchmarks (smoke)', () => {
     }
   });
 
+  it('bench:flush prints the cost of each flush step and checks the candidate schema against the real one', async () => {
+    const r = await run(['--import', 'tsx', 'test/bench/flush-cost.ts', '--flushes', '2', '--events-per-flush', '2000', '--active-sessions', '300']);
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('FLUSH-COST '));
+    const report = JSON.parse(line?.slice('FLUSH-COST '.length) ?? '{}') as { rowsPerFlush?: number; medianMs?: Record<string, number>; candidateCheck?: { sessions: number; different: number } };
+    expect(report.rowsPerFlush).toBeGreaterThan(0);
+    expect(Object.keys(report.medianMs ?? {})).toHaveLength(7);
+    // Sessions span the two flushes (300 active), so min/max of the tuples really had to merge.
+    expect(report.candidateCheck?.sessions).toBeGreaterThan(0);
+    expect(report.candidateCheck?.different).toBe(0);
+  });
+
   it('bench: baseline, sessionizer and write volume on a small topic', async () => {
     out = await mkdtemp(join(tmpdir(), 'bench-smoke-'));
     const r = await run(
