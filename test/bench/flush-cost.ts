@@ -6,13 +6,15 @@
  * (the pipeline benchmark's freshness phase runs at A = 17 × the event rate: ~200 000 at ~12k
  * events/s, so nearly every event touches a session of its own). For each flush it measures:
  *   serialise       toPartialRow + JSON.stringify of every partial (JavaScript, main thread);
- *   exec → Null     the sink's insert (`client.exec`, the body inlined into the SQL by
- *                   chdb/connection) into a Null table without the materialized view: parsing only;
- *   raw → Null      the same bytes through chDB's raw-insert entry (`connection.chdb.rawInsert`,
- *                   payload passed beside the SQL) into the same Null table;
+ *   parse only      the rows into a Null table without the materialized view, three ways:
+ *                   `client.exec` with the client's settings (chdb/connection sends each as a
+ *                   `SET k = v;` statement before the INSERT and the inlined body: how the sink
+ *                   inserted before), `client.exec` the way the sink does now (the settings in
+ *                   the INSERT's SETTINGS clause, none per call), and chDB's raw-insert entry
+ *                   (`connection.chdb.rawInsert`, payload passed beside the SQL);
  *   MV SELECT       the materialized view's SELECT over the same rows, output discarded;
- *   exec → schema   the sink's real insert: session_partials_in → MV → sessions_raw
- *                   (AggregateFunction argMin/argMax states of tuples, uniqExactArray states);
+ *   full insert     session_partials_in → MV → sessions_raw (AggregateFunction argMin/argMax
+ *                   states of tuples, uniqExactArray states), before and now;
  *   candidate       INSERT … SELECT of the same rows into a candidate table in which argMin/argMax
  *                   become SimpleAggregateFunction(min/max, Tuple(key, value)) — the same result,
  *                   since every key carries the event uuid — checked equal to the real schema.
@@ -27,7 +29,7 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import { generate } from '@sessionizer/generator';
 import { normalize, SessionBuffer } from '@sessionizer/core';
-import { COMMON_SETTINGS, migrate, partialInsertSql, toPartialRow } from '@sessionizer/clickhouse';
+import { COMMON_SETTINGS, INSERT_CALL_SETTINGS, migrate, partialInsertSql, toPartialRow } from '@sessionizer/clickhouse';
 
 const { values } = parseArgs({
   options: { 'events-per-flush': { type: 'string' }, 'active-sessions': { type: 'string' }, flushes: { type: 'string' } },
@@ -78,19 +80,28 @@ const CANDIDATE_SELECT = `SELECT team_id, UUIDv7ToDateTime(session_id, 'UTC'), s
   initializeAggregation('uniqExactArrayState', screen_uuids)
 FROM ${DB}.staged`;
 
-async function exec(query: string, body?: string): Promise<number> {
+/** The sink's insert before this measurement: its settings came from the client, as SETs. */
+const insertBefore = (table: string): string => `INSERT INTO ${table} SETTINGS input_format_json_named_tuples_as_objects = 0 FORMAT JSONCompactEachRow`;
+
+async function exec(query: string, body?: string, asSinkNow = false): Promise<number> {
   const t = performance.now();
-  const r = await client.exec({ query, ...(body === undefined ? {} : { values: Readable.from([body], { objectMode: false }) }) });
+  const r = await client.exec({
+    query,
+    ...(body === undefined ? {} : { values: Readable.from([body], { objectMode: false }) }),
+    ...(asSinkNow ? { clickhouse_settings: INSERT_CALL_SETTINGS } : {}),
+  });
   r.stream.destroy();
   return performance.now() - t;
 }
 
 const steps: Record<string, number[]> = {
   'serialise (JS)': [],
-  'exec → Null (parse only)': [],
-  'raw → Null (parse only)': [],
+  'parse only: settings as SETs (before)': [],
+  'parse only: settings in the INSERT (sink now)': [],
+  'parse only: chDB raw-insert entry': [],
   'MV SELECT alone': [],
-  'exec → schema (parse + MV + sessions_raw)': [],
+  'full insert: settings as SETs (before)': [],
+  'full insert: settings in the INSERT (sink now)': [],
   'INSERT…SELECT → sessions_raw': [],
   'INSERT…SELECT → candidate': [],
 };
@@ -115,19 +126,21 @@ for (let f = 0; f < FLUSHES; f += 1) {
   rows.push(states.length);
   bodyBytes.push(Buffer.byteLength(body));
 
-  push('exec → Null (parse only)', await exec(partialInsertSql(`${DB}.parse_only`), body));
+  push('parse only: settings as SETs (before)', await exec(insertBefore(`${DB}.parse_only`), body));
+  push('parse only: settings in the INSERT (sink now)', await exec(partialInsertSql(`${DB}.parse_only`), body, true));
   t = performance.now();
   await ext.rawInsert({ table: `${DB}.parse_only`, values: Buffer.from(body), format: 'JSONCompactEachRow', settings: { input_format_json_named_tuples_as_objects: 0, async_insert: 0 } });
-  push('raw → Null (parse only)', performance.now() - t);
+  push('parse only: chDB raw-insert entry', performance.now() - t);
   await exec(`TRUNCATE TABLE ${DB}.staged`);
   await exec(partialInsertSql(`${DB}.staged`), body);
   push('MV SELECT alone', await exec(`${MV_SELECT} FORMAT Null`));
-  push('exec → schema (parse + MV + sessions_raw)', await exec(partialInsertSql(`${DB}.session_partials_in`), body));
+  push('full insert: settings as SETs (before)', await exec(insertBefore(`${DB}.session_partials_in`), body));
+  push('full insert: settings in the INSERT (sink now)', await exec(partialInsertSql(`${DB}.session_partials_in`), body, true));
   push('INSERT…SELECT → sessions_raw', await exec(`INSERT INTO ${DB}.sessions_raw ${MV_SELECT}`));
   push('INSERT…SELECT → candidate', await exec(`INSERT INTO ${DB}.candidate ${CANDIDATE_SELECT}`));
 }
 
-// Same answer? Each flush went into sessions_raw twice and into candidate once; duplicates do not
+// Same answer? Each flush went into sessions_raw three times and into candidate once; duplicates do not
 // change min/max/argMin/argMax/uniqExact, so the merged results must be equal (tuples compared as
 // text: `=` on tuples holding NULL is NULL, which countIf would count as equal).
 const diff = await client.query({

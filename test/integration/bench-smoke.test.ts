@@ -48,7 +48,7 @@ describe('benchmarks (smoke)', () => {
     const line = r.stdout.split('\n').find((l) => l.startsWith('FLUSH-COST '));
     const report = JSON.parse(line?.slice('FLUSH-COST '.length) ?? '{}') as { rowsPerFlush?: number; medianMs?: Record<string, number>; candidateCheck?: { sessions: number; different: number } };
     expect(report.rowsPerFlush).toBeGreaterThan(0);
-    expect(Object.keys(report.medianMs ?? {})).toHaveLength(7);
+    expect(Object.keys(report.medianMs ?? {})).toHaveLength(9);
     // Sessions span the two flushes (300 active), so min/max of the tuples really had to merge.
     expect(report.candidateCheck?.sessions).toBeGreaterThan(0);
     expect(report.candidateCheck?.different).toBe(0);

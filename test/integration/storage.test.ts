@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_COLUMNS, SessionBuffer, sessionize, type SessionEvent } from '@sessionizer/core';
 import {
   ClickHouseSessionSink,
+  COMMON_SETTINGS,
   migrate,
   MIGRATIONS,
   MigrationError,
@@ -207,6 +208,32 @@ describe('the sink against a flaky ClickHouse (fault-injecting wrapper around th
       controller.abort(new Error('shutting down'));
     }, 120);
     await expect(sink.write(states(), controller.signal)).rejects.toThrow('shutting down');
+  });
+
+  it('sends its settings in the INSERT statement and cancels the client defaults per call', async () => {
+    // chdb/connection turns per-call settings into SET statements in front of the inlined rows,
+    // which costs time in proportion to the body (BENCHMARKS.md, bench:flush); the statement
+    // carries what the insert needs instead, async_insert = 0 above all (rows in the table when
+    // the write resolves).
+    const seen: { query: string; settings: Record<string, unknown> | undefined }[] = [];
+    const recording = new Proxy(db.handle.client, {
+      get(target, prop, receiver) {
+        if (prop === 'exec') {
+          return (params: Parameters<typeof target.exec>[0]) => {
+            seen.push({ query: params.query, settings: params.clickhouse_settings });
+            return target.exec(params);
+          };
+        }
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const sink = new ClickHouseSessionSink(recording, { schema: { database: db.database } });
+    await sink.write(states());
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.query).toMatch(/^INSERT INTO \S+ SETTINGS .*\basync_insert = 0\b.* FORMAT JSONCompactEachRow$/);
+    expect(Object.keys(seen[0]?.settings ?? {}).sort()).toEqual(Object.keys(COMMON_SETTINGS).sort());
+    expect(Object.values(seen[0]?.settings ?? {}).every((v) => v === undefined)).toBe(true);
+    expect(await readSessions(db.handle.client, db.database)).toEqual(sessionize(generate(7, 30, 5)));
   });
 
   it('a real bad-data error from the engine is not retried', async () => {

@@ -91,7 +91,11 @@ export function toPartialRow(s: SessionState): PartialRow {
   ];
 }
 
-/** The INSERT statement the rows go with. */
+/**
+ * The INSERT statement the rows go with. It carries every setting the insert needs in its own
+ * SETTINGS clause (async_insert = 0: see COMMON_SETTINGS in client.ts), so that the sink can send
+ * it without per-call settings (sink.ts says why).
+ */
 export function partialInsertSql(table: string): string {
-  return `INSERT INTO ${table} SETTINGS input_format_json_named_tuples_as_objects = 0 FORMAT JSONCompactEachRow`;
+  return `INSERT INTO ${table} SETTINGS input_format_json_named_tuples_as_objects = 0, async_insert = 0 FORMAT JSONCompactEachRow`;
 }

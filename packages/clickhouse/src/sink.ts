@@ -10,6 +10,7 @@
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { SessionState } from '@sessionizer/core';
+import { COMMON_SETTINGS } from './client.js';
 import { classify, type SinkError } from './errors.js';
 import { partialInsertSql, toPartialRow, type PartialRow } from './rows.js';
 import { names, type SchemaContext } from './schema/ddl.js';
@@ -75,6 +76,18 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
   return Math.round(random() * cap);
 }
 
+/**
+ * Per-call settings that cancel the client's defaults (undefined = not sent, on both transports).
+ * The embedded transport (chdb/connection) sends each setting as a `SET k = v;` statement in
+ * front of the INSERT and its inlined rows, and the engine then pays for every such statement
+ * in proportion to the size of the whole text: on 46k partials (28.9 MB) parsing took 0.8–1.1 s
+ * with the four COMMON_SETTINGS as SETs and 0.4 s with the settings in the INSERT's own SETTINGS
+ * clause (`npm run bench:flush`). partialInsertSql carries what the insert needs.
+ */
+export const INSERT_CALL_SETTINGS: Readonly<Record<string, undefined>> = Object.fromEntries(
+  Object.keys(COMMON_SETTINGS).map((k) => [k, undefined]),
+);
+
 export class ClickHouseSessionSink implements SessionSink {
   readonly #client: ClickHouseClient;
   readonly #table: string;
@@ -132,6 +145,7 @@ export class ClickHouseSessionSink implements SessionSink {
         const result = await this.#client.exec({
           query: partialInsertSql(this.#table),
           values: Readable.from([body], { objectMode: false }),
+          clickhouse_settings: INSERT_CALL_SETTINGS,
           ...(signal === undefined ? {} : { abort_signal: signal }),
         });
         result.stream.destroy();
