@@ -12,7 +12,7 @@ import { startService, type Service } from '../../services/sessionizer/src/main.
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/context.js';
 import { faults, faultyClient } from '../support/faults.js';
-import { account, faultReport, metricSum, progress, retrying, scaled, scrape, sleep, topicOracle, untilCommitted } from '../support/faults-harness.js';
+import { account, faultReport, metricSum, outcomeFields, progress, retrying, scaled, scrape, sleep, topicOracle, untilCommitted } from '../support/faults-harness.js';
 import { backgroundProducer, generated } from '../support/faults-producer.js';
 import { committedOffsets, createTopic, endOffsets, testKafka } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
@@ -147,13 +147,7 @@ describe('ClickHouse outage while producing', () => {
       eventsIn: oracle.messages,
       producedDuringOutageUpTo: producedDuringOutage,
       producerAcknowledged: produced.sent,
-      accepted: oracle.accepted,
-      sessionsOut: actual.length,
-      expectedSessions: oracle.expected.length,
-      lost: acc.lost,
-      doubled: acc.doubled,
-      mismatchedRows: acc.mismatchedRows,
-      detail: acc.detail,
+      ...outcomeFields(oracle, actual, acc),
       maxBufferedBytes: maxBuffered,
       bufferedBytesBound: bound,
       maxBufferedSessions: Math.max(...samples.map((s) => s.bufferedSessions)),

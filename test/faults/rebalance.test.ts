@@ -20,7 +20,7 @@ import { startService, type Service } from '../../services/sessionizer/src/main.
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/context.js';
 import { faults, faultyClient, type FaultyClient } from '../support/faults.js';
-import { account, faultReport, metricSum, progress, retrying, scaled, sleep, topicOracle, untilCommitted } from '../support/faults-harness.js';
+import { account, faultReport, metricSum, outcomeFields, progress, retrying, scaled, sleep, topicOracle, untilCommitted } from '../support/faults-harness.js';
 import { backgroundProducer, generated } from '../support/faults-producer.js';
 import { committedOffsets, createTopic, testKafka } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
@@ -181,13 +181,7 @@ describe('rebalance: scale 1 → 3, kill one, back to 1, while producing', () =>
       producerAcknowledged: produced.sent,
       receivedByAllInstances: receivedTotal,
       replayed: receivedTotal - oracle.messages,
-      accepted: oracle.accepted,
-      sessionsOut: actual.length,
-      expectedSessions: oracle.expected.length,
-      lost: acc.lost,
-      doubled: acc.doubled,
-      mismatchedRows: acc.mismatchedRows,
-      detail: acc.detail,
+      ...outcomeFields(oracle, actual, acc),
       recoveryMs,
       drainAfterProducerMs: drainMs,
       aLag: metricSum(aText, 'sessionizer_consumer_lag_messages'),

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaBrokers } from '../support/context.js';
+import { readTopic, testKafka } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
@@ -50,34 +51,10 @@ interface Consumed {
   readonly value: string;
 }
 
-async function consumeAll(brokers: string[], topic: string, count: number): Promise<Consumed[]> {
-  const kafka = new Kafka({ clientId: 'loadgen-test', brokers, logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: uniqueName('loadgen_check') });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const seen: Consumed[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`consumed ${seen.length} of ${count} messages in 60 s`));
-      }, 60_000);
-      consumer
-        .run({
-          eachMessage: ({ partition, message }) => {
-            seen.push({ partition, offset: Number(message.offset), key: message.key?.toString() ?? '', value: message.value?.toString() ?? '' });
-            if (seen.length >= count) {
-              clearTimeout(timer);
-              resolve();
-            }
-            return Promise.resolve();
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return seen;
+/** Every message the topic holds, with key and value as text. */
+async function consumeAll(topic: string): Promise<Consumed[]> {
+  const read = await readTopic(testKafka(), topic, 60_000);
+  return read.map((m) => ({ partition: m.partition, offset: Number(m.offset), key: m.key ?? '', value: m.value?.toString() ?? '' }));
 }
 
 describe('loadgen CLI against Kafka', () => {
@@ -123,7 +100,7 @@ describe('loadgen CLI against Kafka', () => {
     expect(lines.pop()).toBe('');
     expect(lines).toHaveLength(2_000);
 
-    const consumed = await consumeAll(brokers, topic, 2_000);
+    const consumed = await consumeAll(topic);
     expect(consumed).toHaveLength(2_000);
     // byte for byte the same messages (the order across partitions is Kafka's)
     expect(consumed.map((m) => m.value).sort()).toEqual([...lines].sort());
@@ -176,7 +153,7 @@ describe('loadgen CLI against Kafka', () => {
     // machines are noisy: only check it is not absurdly faster than asked
     expect(summary.eventsPerSecond).toBeLessThan(3 * rate);
     expect(summary.seconds).toBeGreaterThan(1_500 / rate / 3);
-    expect(await consumeAll(brokers, topic, 1_500)).toHaveLength(1_500);
+    expect(await consumeAll(topic)).toHaveLength(1_500);
   });
 
   it('fills a single-partition topic with full batches (under the broker message size limit)', async () => {

@@ -102,6 +102,19 @@ export interface Accounting {
   readonly detail: { missingRows: number; extraRows: number; duplicateRows: number; countsBelow: number; countsAbove: number; nulledColumns: number };
 }
 
+/** The fields every scenario's FAULT-REPORT line carries about the end state. */
+export function outcomeFields(oracle: TopicOracle, actual: readonly Session[], acc: Accounting): Record<string, unknown> {
+  return {
+    accepted: oracle.accepted,
+    sessionsOut: actual.length,
+    expectedSessions: oracle.expected.length,
+    lost: acc.lost,
+    doubled: acc.doubled,
+    mismatchedRows: acc.mismatchedRows,
+    detail: acc.detail,
+  };
+}
+
 const keyOf = (s: Session): string => `${s.team_id}/${s.session_id}`;
 
 export function account(actual: readonly Session[], expected: readonly Session[]): Accounting {
