@@ -38,7 +38,10 @@ running_pid() {
   pid="$(cat "$PID_FILE" 2>/dev/null)" || return 1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   # Guard against pid reuse: the process must be a JVM running our broker on this data dir.
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$KAFKA_DATA_DIR" || return 1
+  # Read whole, not piped into `grep -q`: under pipefail the early close can fail `tr`.
+  local cmdline
+  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  case "$cmdline" in *"$KAFKA_DATA_DIR"*) ;; *) return 1 ;; esac
   echo "$pid"
 }
 
