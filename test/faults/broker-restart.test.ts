@@ -76,6 +76,8 @@ describe('broker restart', () => {
       METRICS_HOST: '127.0.0.1',
       FLUSH_INTERVAL_MS: '200',
       FLUSH_MAX_SESSIONS: '2000',
+      // /readyz must show the outage within its 8 s (default 15 s of silence)
+      READY_KAFKA_SILENCE_MS: '3000',
       LOG_LEVEL: 'info',
     });
     const svc = service;
@@ -85,7 +87,7 @@ describe('broker restart', () => {
     await Promise.race([svc.assigned, exitedEarly]);
     const url = await svc.url;
 
-    const outages: { stoppedAfterMs: number; stopMs: number; downMs: number; startMs: number; caughtUpMs: number; committedAtStop: number; producedAtStop: number; readyDuringOutage: number; maxLagDuringOutage: number }[] = [];
+    const outages: { stoppedAfterMs: number; stopMs: number; downMs: number; startMs: number; caughtUpMs: number; committedAtStop: number; producedAtStop: number; readyzDuringOutage: number[]; notReadyAfterMs: number | null; readyAgainAfterMs: number | null; maxLagDuringOutage: number }[] = [];
     for (let r = 0; r < RESTARTS; r += 1) {
       // mid-stream: some commits done, the producer still going
       await Promise.race([sleep(scaled(5_000, 15_000)), exitedEarly]);
@@ -94,11 +96,14 @@ describe('broker restart', () => {
       const stopAt = Date.now();
       const stopMs = await broker.stop();
       // the broker is down: the service stays up (its HTTP endpoint answers) and waits
-      let readyDuringOutage = 0;
+      const readyzDuringOutage = new Set<number>();
+      let notReadyAfterMs: number | null = null;
       let maxLag = 0;
       while (Date.now() - stopAt < OUTAGE_MS) {
         const text = await Promise.race([(await fetch(`${url}/metrics`)).text(), exitedEarly]);
-        readyDuringOutage = Math.max(readyDuringOutage, (await fetch(`${url}/readyz`)).status);
+        const status = (await fetch(`${url}/readyz`)).status;
+        readyzDuringOutage.add(status);
+        if (status === 503) notReadyAfterMs ??= Date.now() - stopAt;
         maxLag = Math.max(maxLag, metricSum(text, 'sessionizer_consumer_lag_messages'));
         await sleep(500);
       }
@@ -123,7 +128,25 @@ describe('broker restart', () => {
         exitedEarly,
       ]);
       const caughtUpMs = Date.now() - backAt;
-      outages.push({ stoppedAfterMs: stopAt - started, stopMs, downMs, startMs, caughtUpMs, committedAtStop: before.committed, producedAtStop, readyDuringOutage, maxLagDuringOutage: maxLag });
+      // ready again once the member fetches and heartbeats (it is, by now: it committed)
+      let readyAgainAfterMs: number | null = null;
+      for (const until = Date.now() + 30_000; readyAgainAfterMs === null && Date.now() < until; ) {
+        if ((await fetch(`${url}/readyz`)).status === 200) readyAgainAfterMs = Date.now() - backAt;
+        else await sleep(200);
+      }
+      outages.push({
+        stoppedAfterMs: stopAt - started,
+        stopMs,
+        downMs,
+        startMs,
+        caughtUpMs,
+        committedAtStop: before.committed,
+        producedAtStop,
+        readyzDuringOutage: [...readyzDuringOutage].sort(),
+        notReadyAfterMs,
+        readyAgainAfterMs,
+        maxLagDuringOutage: maxLag,
+      });
       console.log(`broker restart ${r + 1}: ${JSON.stringify(outages[outages.length - 1])}`);
     }
 
@@ -198,6 +221,11 @@ describe('broker restart', () => {
     expect(acc.lost).toBe(0);
     expect(acc.doubled).toBe(0);
     expect(actual).toEqual(oracle.expected);
+    // readiness showed each outage (no fetch, heartbeat or commit for 3 s) and its end
+    for (const o of outages) {
+      expect(o.readyzDuringOutage).toContain(503);
+      expect(o.readyAgainAfterMs).not.toBeNull();
+    }
     // SIGTERM after the restart: a clean stop, and the process exits 0
     expect(stop, `/healthz before SIGTERM: ${httpBeforeSigterm}; lifecycle: ${lifecycle.join(' | ')}; full log: ${logFile}`).toMatchObject({ code: 0, hung: false });
   });

@@ -8,6 +8,7 @@ export interface KafkaJsSourceOptions {
   readonly fromBeginning: boolean;
   readonly sessionTimeoutMs?: number;
   readonly heartbeatIntervalMs?: number;
+  readonly rebalanceTimeoutMs?: number;
   readonly maxBytesPerPartition?: number;
 }
 
@@ -17,7 +18,9 @@ export class KafkaJsSource implements EventSource {
   #assignment: TopicPartition[] = [];
   readonly #rebalance: RebalanceListener[] = [];
   readonly #fatal: ((e: Error) => void)[] = [];
+  readonly #contact: (() => void)[] = [];
   #handlerError: Error | undefined;
+  #paused = false;
 
   constructor(kafka: Kafka, options: KafkaJsSourceOptions) {
     this.#options = options;
@@ -25,7 +28,7 @@ export class KafkaJsSource implements EventSource {
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
-      rebalanceTimeout: 60_000,
+      rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
       maxWaitTimeInMs: 500,
       retry: {
@@ -35,8 +38,18 @@ export class KafkaJsSource implements EventSource {
         restartOnFailure: (error: Error) => Promise.resolve(error !== this.#handlerError),
       },
     });
-    const { GROUP_JOIN, REBALANCING, CRASH } = this.#consumer.events;
+    const { GROUP_JOIN, REBALANCING, CRASH, FETCH, HEARTBEAT } = this.#consumer.events;
+    const contact = () => {
+      for (const l of this.#contact) l();
+    };
+    // While paused, kafkajs reports a fetch that made no request (it sleeps maxWaitTime and
+    // returns nothing), even with the broker down; the member still heartbeats then.
+    this.#consumer.on(FETCH, () => {
+      if (!this.#paused) contact();
+    });
+    this.#consumer.on(HEARTBEAT, contact);
     this.#consumer.on(GROUP_JOIN, (e) => {
+      contact();
       const assignment: TopicPartition[] = [];
       for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) {
         for (const partition of partitions) assignment.push({ topic, partition });
@@ -85,16 +98,19 @@ export class KafkaJsSource implements EventSource {
   }
 
   pause(): void {
+    this.#paused = true;
     this.#consumer.pause(this.#options.topics.map((topic) => ({ topic })));
   }
 
   resume(): void {
+    this.#paused = false;
     this.#consumer.resume(this.#options.topics.map((topic) => ({ topic })));
   }
 
   async commit(offsets: readonly CommitOffset[]): Promise<void> {
     if (offsets.length === 0) return;
     await this.#consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
+    for (const l of this.#contact) l();
   }
 
   assignment(): readonly TopicPartition[] {
@@ -107,6 +123,10 @@ export class KafkaJsSource implements EventSource {
 
   onFatal(listener: (error: Error) => void): void {
     this.#fatal.push(listener);
+  }
+
+  onContact(listener: () => void): void {
+    this.#contact.push(listener);
   }
 
   async disconnect(): Promise<void> {

@@ -51,6 +51,11 @@ export interface EventSource {
   onRebalance(listener: RebalanceListener): void;
   /** Called when the client gives up (a non-retriable error); the service must stop. */
   onFatal(listener: (error: Error) => void): void;
+  /**
+   * Called on every successful exchange with the brokers that shows this member is alive in its
+   * group (a fetch, a heartbeat, a join, a commit). Readiness uses the time since the last one.
+   */
+  onContact(listener: () => void): void;
   /** Stop fetching, leave the group, close connections. */
   disconnect(): Promise<void>;
 }

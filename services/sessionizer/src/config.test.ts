@@ -44,6 +44,10 @@ describe('loadConfig defaults', () => {
       ssl: false,
       sslCaFile: undefined,
       sslRejectUnauthorized: true,
+      sessionTimeoutMs: 30_000,
+      heartbeatIntervalMs: 3_000,
+      rebalanceTimeoutMs: 60_000,
+      readySilenceMs: 15_000,
     });
     expect(c.flush).toEqual({ intervalMs: 5_000, maxSessions: 100_000, maxBytes: 128 * 1024 * 1024 });
     expect(c.http).toEqual({ port: 9464, host: '0.0.0.0' });
@@ -154,6 +158,11 @@ const BAD: readonly { name: SettingName; value: string; allowed: RegExp }[] = [
   { name: 'ssl', value: 'on', allowed: /"true"\|"false"\|"yes"\|"no"|"0"\|"1"/ },
   { name: 'sslCaFile', value: ' ', allowed: /must not be empty/ },
   { name: 'sslRejectUnauthorized', value: 'off', allowed: /"true"/ },
+  { name: 'sessionTimeout', value: '999', allowed: /must be >= 1000/ },
+  { name: 'sessionTimeout', value: '30s', allowed: /must be an integer/ },
+  { name: 'heartbeatInterval', value: '99', allowed: /must be >= 100/ },
+  { name: 'rebalanceTimeout', value: '3600001', allowed: /must be <= 3600000/ },
+  { name: 'readyKafkaSilence', value: '0', allowed: /must be >= 1000/ },
   { name: 'flushInterval', value: '9', allowed: /must be >= 10/ },
   { name: 'flushInterval', value: '3600001', allowed: /must be <= 3600000/ },
   { name: 'flushInterval', value: 'soon', allowed: /must be an integer/ },
@@ -363,6 +372,21 @@ describe('unknown SESSIONIZER_* variables', () => {
 
   it('SESSIONIZER_INTERNAL_* and other prefixes are ignored', () => {
     expect(() => loadConfig({}, { SESSIONIZER_INTERNAL_STDIN_FD: '3', HOME: '/root', KAFKA_OTHER: 'x', sessionizer_lower: 'x' })).not.toThrow();
+  });
+});
+
+describe('consumer group timeouts', () => {
+  it('take env and flags', () => {
+    const k = loadConfig({ 'rebalance-timeout-ms': '90000', 'ready-kafka-silence-ms': '5000' }, { KAFKA_SESSION_TIMEOUT_MS: '10000', KAFKA_HEARTBEAT_INTERVAL_MS: '1000' }).kafka;
+    expect([k.sessionTimeoutMs, k.heartbeatIntervalMs, k.rebalanceTimeoutMs, k.readySilenceMs]).toEqual([10_000, 1_000, 90_000, 5_000]);
+  });
+
+  it('refuse a heartbeat interval that is not below the session timeout', () => {
+    const err = configError({}, { KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '6000' });
+    expect(err.message).toMatch(/KAFKA_HEARTBEAT_INTERVAL_MS \(6000\) must be below KAFKA_SESSION_TIMEOUT_MS \(6000\)/);
+    // against the default session timeout too
+    expect(() => loadConfig({ 'heartbeat-interval-ms': '30000' }, {})).toThrow(/must be below KAFKA_SESSION_TIMEOUT_MS \(30000\)/);
+    expect(loadConfig({ 'heartbeat-interval-ms': '5999' }, { KAFKA_SESSION_TIMEOUT_MS: '6000' }).kafka.heartbeatIntervalMs).toBe(5_999);
   });
 });
 

@@ -42,6 +42,11 @@ export interface Config {
     readonly ssl: boolean;
     readonly sslCaFile: string | undefined;
     readonly sslRejectUnauthorized: boolean;
+    readonly sessionTimeoutMs: number;
+    readonly heartbeatIntervalMs: number;
+    readonly rebalanceTimeoutMs: number;
+    /** /readyz: the longest time without a successful exchange with the brokers. */
+    readonly readySilenceMs: number;
   };
   readonly flush: {
     readonly intervalMs: number;
@@ -143,6 +148,10 @@ export const SETTINGS = {
   ssl: { env: 'KAFKA_SSL', flag: 'ssl', schema: bool, default: 'false', help: 'connect to Kafka over TLS' },
   sslCaFile: { env: 'KAFKA_SSL_CA_FILE', flag: 'ssl-ca-file', schema: nonEmpty, help: 'PEM file of CA certificates for Kafka TLS' },
   sslRejectUnauthorized: { env: 'KAFKA_SSL_REJECT_UNAUTHORIZED', flag: 'ssl-reject-unauthorized', schema: bool, default: 'true', help: 'verify the Kafka broker certificate' },
+  sessionTimeout: { env: 'KAFKA_SESSION_TIMEOUT_MS', flag: 'session-timeout-ms', schema: int(1_000, 3_600_000), default: '30000', help: 'consumer group session timeout: a member silent this long is removed (within the broker\'s group.min/max.session.timeout.ms)' },
+  heartbeatInterval: { env: 'KAFKA_HEARTBEAT_INTERVAL_MS', flag: 'heartbeat-interval-ms', schema: int(100, 3_600_000), default: '3000', help: 'consumer heartbeat interval; must be below the session timeout (a third of it or less is usual)' },
+  rebalanceTimeout: { env: 'KAFKA_REBALANCE_TIMEOUT_MS', flag: 'rebalance-timeout-ms', schema: int(1_000, 3_600_000), default: '60000', help: 'how long the coordinator waits for every member to rejoin during a rebalance' },
+  readyKafkaSilence: { env: 'READY_KAFKA_SILENCE_MS', flag: 'ready-kafka-silence-ms', schema: int(1_000, 3_600_000), default: '15000', help: '/readyz turns 503 when no fetch, heartbeat, join or commit has succeeded for this long' },
   flushInterval: { env: 'FLUSH_INTERVAL_MS', flag: 'flush-interval-ms', schema: int(10, 3_600_000), default: '5000', help: 'flush buffered sessions at least this often' },
   flushMaxSessions: { env: 'FLUSH_MAX_SESSIONS', flag: 'flush-max-sessions', schema: int(1), default: '100000', help: 'flush when this many sessions are buffered' },
   flushMaxBytes: { env: 'FLUSH_MAX_BYTES', flag: 'flush-max-bytes', schema: int(1_024), default: String(128 * 1024 * 1024), help: 'flush when buffered state reaches this many bytes' },
@@ -230,6 +239,10 @@ export function loadConfig(flags: Flags, env: Env): Config {
       ssl: r('ssl') ?? false,
       sslCaFile: r('sslCaFile'),
       sslRejectUnauthorized: r('sslRejectUnauthorized') ?? true,
+      sessionTimeoutMs: r('sessionTimeout') ?? 30_000,
+      heartbeatIntervalMs: r('heartbeatInterval') ?? 3_000,
+      rebalanceTimeoutMs: r('rebalanceTimeout') ?? 60_000,
+      readySilenceMs: r('readyKafkaSilence') ?? 15_000,
     },
     flush: {
       intervalMs: r('flushInterval') ?? 5_000,
@@ -240,6 +253,11 @@ export function loadConfig(flags: Flags, env: Env): Config {
     log: { level: r('logLevel') ?? 'info' },
     shutdownTimeoutMs: r('shutdownTimeout') ?? 30_000,
   };
+  if (config.kafka.heartbeatIntervalMs >= config.kafka.sessionTimeoutMs) {
+    throw new ConfigError(
+      `KAFKA_HEARTBEAT_INTERVAL_MS (${config.kafka.heartbeatIntervalMs}) must be below KAFKA_SESSION_TIMEOUT_MS (${config.kafka.sessionTimeoutMs}), or the member is removed between heartbeats`,
+    );
+  }
   if (config.kafka.dlqTopic !== undefined && config.kafka.topics.some((t) => t.topic === config.kafka.dlqTopic)) {
     throw new ConfigError(`KAFKA_DLQ_TOPIC '${config.kafka.dlqTopic}' is also an input topic in KAFKA_TOPICS`);
   }

@@ -47,6 +47,7 @@ const FLUSH: readonly SettingName[] = ['flushInterval', 'flushMaxSessions', 'flu
 const KAFKA: readonly SettingName[] = [
   'brokers', 'topics', 'groupId', 'clientId', 'dlqTopic', 'dlqExcluded', 'fromBeginning',
   'saslMechanism', 'saslUsername', 'saslPassword', 'ssl', 'sslCaFile', 'sslRejectUnauthorized',
+  'sessionTimeout', 'heartbeatInterval', 'rebalanceTimeout', 'readyKafkaSilence',
 ];
 const SERVICE: readonly SettingName[] = [...KAFKA, ...CLICKHOUSE, ...MODEL, ...FLUSH, 'metricsPort', 'metricsHost', 'shutdownTimeout'];
 
@@ -129,6 +130,9 @@ export async function startService(
         groupId: config.kafka.groupId,
         topics: config.kafka.topics.map((t) => t.topic),
         fromBeginning: config.kafka.fromBeginning,
+        sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+        heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
+        rebalanceTimeoutMs: config.kafka.rebalanceTimeoutMs,
       }),
       sink,
       deadLetters: config.kafka.dlqTopic === undefined ? undefined : new KafkaJsDeadLetters(kafka, config.kafka.dlqTopic),
@@ -138,6 +142,7 @@ export async function startService(
       dlqExcluded: config.kafka.dlqExcluded,
       metrics,
       log,
+      kafkaSilenceMs: config.kafka.readySilenceMs,
     });
     holder.consumer = consumer;
     const http = await startHttp({
@@ -148,7 +153,7 @@ export async function startService(
       health: () => ({
         healthy: consumer.healthy,
         ready: consumer.ready,
-        detail: { state: consumer.state, paused: consumer.paused },
+        detail: { state: consumer.state, paused: consumer.paused, kafkaContactAgeMs: consumer.kafkaContactAgeMs },
       }),
       query: ch.transport === 'embedded' ? { client: ch.client, database: config.clickhouse.database } : undefined,
     });

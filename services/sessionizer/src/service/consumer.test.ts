@@ -52,6 +52,7 @@ class FakeSource implements EventSource {
   failCommits = 0;
   #rebalance: RebalanceListener | undefined;
   #fatal: ((e: Error) => void) | undefined;
+  #contact: (() => void) | undefined;
   readonly #next = new Map<string, bigint>();
 
   start(handler: (batch: PartitionBatch) => Promise<boolean>): Promise<void> {
@@ -71,6 +72,7 @@ class FakeSource implements EventSource {
       return Promise.reject(new Error('The coordinator is not aware of this member'));
     }
     this.commits.push(offsets.map((o) => ({ ...o })));
+    this.#contact?.(); // as KafkaJsSource: a commit is an exchange with the coordinator
     return Promise.resolve();
   }
   assignment(): readonly TopicPartition[] {
@@ -81,6 +83,9 @@ class FakeSource implements EventSource {
   }
   onFatal(listener: (error: Error) => void): void {
     this.#fatal = listener;
+  }
+  onContact(listener: () => void): void {
+    this.#contact = listener;
   }
   disconnect(): Promise<void> {
     this.calls.push('disconnect');
@@ -98,6 +103,10 @@ class FakeSource implements EventSource {
   }
   fatal(error: Error): void {
     this.#fatal?.(error);
+  }
+  /** A fetch or heartbeat succeeded. */
+  contact(): void {
+    this.#contact?.();
   }
 
   /** The records a batch of these messages gets at the partition's current position. */
@@ -275,7 +284,7 @@ const INTERVAL = 1_000;
 const TICK = 100;
 
 async function harness(
-  o: { policy?: Partial<FlushPolicy>; dlq?: boolean; dlqExcluded?: boolean; maxMessageBytes?: number; assign?: boolean } = {},
+  o: { policy?: Partial<FlushPolicy>; dlq?: boolean; dlqExcluded?: boolean; maxMessageBytes?: number; assign?: boolean; kafkaSilenceMs?: number } = {},
 ): Promise<Harness> {
   const source = new FakeSource();
   const sink = new FakeSink();
@@ -299,6 +308,7 @@ async function harness(
     log: silentLogger,
     tickMs: TICK,
     now: () => Date.now(),
+    ...(o.kafkaSilenceMs === undefined ? {} : { kafkaSilenceMs: o.kafkaSilenceMs }),
   };
   const consumer = new SessionConsumer(options);
   sink.onRetry = (e) => {
@@ -867,6 +877,30 @@ describe('SessionConsumer: rebalances and readiness', () => {
     expect(await stopped).toBe(true);
     expect(h.consumer.state).toBe('stopped');
     expect(h.consumer.healthy).toBe(true);
+  });
+
+  it('is not ready while nothing reaches the brokers for longer than kafkaSilenceMs, and ready again on contact', async () => {
+    const h = await harness({ kafkaSilenceMs: 3_000, policy: { intervalMs: 60_000 } });
+    expect(h.consumer.ready).toBe(true);
+    expect(h.consumer.kafkaContactAgeMs).toBe(0);
+    await advance(2_900);
+    expect(h.consumer.ready).toBe(true);
+    h.source.contact(); // a fetch or heartbeat: the silence starts again
+    await advance(2_900);
+    expect(h.consumer.ready).toBe(true);
+    expect(await gauge(h.metrics.ready)).toBe(1);
+    await advance(200 + TICK); // 3.1 s and a tick without contact (broker down, say)
+    expect(h.consumer.ready).toBe(false);
+    expect(h.consumer.kafkaContactAgeMs).toBeGreaterThan(3_000);
+    expect(await gauge(h.metrics.ready)).toBe(0); // the gauge follows on the tick, not only on /readyz
+    expect(h.consumer.healthy).toBe(true); // not ready is not dead: kafkajs reconnects by itself
+    h.source.contact();
+    expect(h.consumer.ready).toBe(true);
+    expect(await gauge(h.metrics.ready)).toBe(1);
+    await advance(2_900);
+    h.source.assign([{ topic: 'events', partition: 0 }]); // a join is contact too
+    await advance(2_900);
+    expect(h.consumer.ready).toBe(true);
   });
 
   it('is not ready before start', () => {

@@ -43,6 +43,8 @@ export interface ConsumerOptions {
   readonly log: Logger;
   /** How often the flush timer looks at the clock. */
   readonly tickMs?: number;
+  /** Not ready when no exchange with the brokers succeeded for this long (default 15 s). */
+  readonly kafkaSilenceMs?: number;
   readonly now?: () => number;
 }
 
@@ -74,6 +76,8 @@ export class SessionConsumer {
   #state: ConsumerState = 'starting';
   #joined = false;
   #writeHealthy = true;
+  #lastContact: number | undefined;
+  #inContact = false;
   #timer: NodeJS.Timeout | undefined;
   readonly #abort = new AbortController();
   #failure: Error | undefined;
@@ -96,13 +100,19 @@ export class SessionConsumer {
         this.#trigger('rebalance');
       } else {
         this.#joined = true;
+        this.#lastContact = this.#now();
         this.#offsets.retain(e.assignment);
         this.#o.log.info('partitions assigned', { assignment: e.assignment.map((tp) => `${tp.topic}/${tp.partition}`) });
+        this.#checkContact();
         this.#updateReady();
       }
     });
     options.source.onFatal((e) => {
       this.#fail(e);
+    });
+    options.source.onContact(() => {
+      this.#lastContact = this.#now();
+      this.#checkContact();
     });
   }
 
@@ -110,9 +120,28 @@ export class SessionConsumer {
     return this.#state;
   }
 
-  /** Ready: in the group, writing to ClickHouse works, and not shutting down. */
+  /** Ready: in the group and in contact with its brokers, writing to ClickHouse works, and not shutting down. */
   get ready(): boolean {
-    return this.#state === 'running' && this.#joined && this.#writeHealthy;
+    return this.#state === 'running' && this.#joined && this.#writeHealthy && this.#contactFresh();
+  }
+
+  /** Milliseconds since the last successful exchange with the brokers; null before the first. */
+  get kafkaContactAgeMs(): number | null {
+    return this.#lastContact === undefined ? null : Math.round(this.#now() - this.#lastContact);
+  }
+
+  #contactFresh(): boolean {
+    return this.#lastContact !== undefined && this.#now() - this.#lastContact <= (this.#o.kafkaSilenceMs ?? 15_000);
+  }
+
+  /** Logs and publishes a change of broker contact (checked on each tick and each contact). */
+  #checkContact(): void {
+    const fresh = this.#contactFresh();
+    if (fresh === this.#inContact) return;
+    this.#inContact = fresh;
+    if (fresh) this.#o.log.info('in contact with Kafka');
+    else this.#o.log.warn('no successful exchange with Kafka: not ready', { silentMs: this.kafkaContactAgeMs, limitMs: this.#o.kafkaSilenceMs ?? 15_000 });
+    this.#updateReady();
   }
 
   get healthy(): boolean {
@@ -260,6 +289,7 @@ export class SessionConsumer {
 
   #onTick(): void {
     if (this.#state !== 'running') return;
+    this.#checkContact();
     this.#logSuppressed();
     const since = this.#now() - this.#lastFlush;
     const due = flushReason(this.#o.policy, { size: this.#buffer.size + this.#dlq.length, bytes: this.#buffer.bytes + this.#dlqBytes }, since);
