@@ -131,6 +131,10 @@ describe('ClickHouse outage while producing', () => {
       return [...target].every(([p, end]) => Number(c.get(p) ?? -1) >= Number(end));
     }, 180_000, 250);
     const recoveryMs = Date.now() - healedAt;
+    // the first commit after the heal: the retry in flight had to wake up first (its backoff
+    // sleep is at most CLICKHOUSE_RETRY_MAX_DELAY_MS), then write the buffer and commit
+    const firstCommitAfterHeal = samples.find((x) => x.phase === 'after' && x.commitsOk > beforeHeal.commitsOk);
+    const firstCommitAfterHealMs = firstCommitAfterHeal === undefined ? null : firstCommitAfterHeal.t - (healedAt - t0);
     const produced = await producer.done;
     await untilCommitted(kafka, group, topic, 180_000);
     const final = await sample();
@@ -157,6 +161,7 @@ describe('ClickHouse outage while producing', () => {
       receivedDuringOutage: (outage[outage.length - 1]?.received ?? 0) - (outage[0]?.received ?? 0),
       commitsDuringOutage: beforeHeal.commitsOk - commitsAtFirstRetry,
       recoveryMs,
+      firstCommitAfterHealMs,
       readyAfter: final.readyz,
       durationMs: Date.now() - started,
       // one sample per second: t ms, buffered bytes, sessions, paused, ready, retries

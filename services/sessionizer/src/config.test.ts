@@ -27,6 +27,7 @@ describe('loadConfig defaults', () => {
       database: 'sessionizer',
       cluster: undefined,
       dataDir: './.sessionizer',
+      retryMaxDelayMs: 5_000,
     });
     expect(c.session.bounceThresholdSeconds).toBe(10);
     expect(c.session.sessionIdToleranceMs).toBe(0);
@@ -163,6 +164,8 @@ const BAD: readonly { name: SettingName; value: string; allowed: RegExp }[] = [
   { name: 'heartbeatInterval', value: '99', allowed: /must be >= 100/ },
   { name: 'rebalanceTimeout', value: '3600001', allowed: /must be <= 3600000/ },
   { name: 'readyKafkaSilence', value: '0', allowed: /must be >= 1000/ },
+  { name: 'retryMaxDelay', value: '99', allowed: /must be >= 100/ },
+  { name: 'retryMaxDelay', value: '600001', allowed: /must be <= 600000/ },
   { name: 'flushInterval', value: '9', allowed: /must be >= 10/ },
   { name: 'flushInterval', value: '3600001', allowed: /must be <= 3600000/ },
   { name: 'flushInterval', value: 'soon', allowed: /must be an integer/ },

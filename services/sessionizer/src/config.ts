@@ -23,6 +23,8 @@ export interface Config {
     readonly database: string;
     readonly cluster: string | undefined;
     readonly dataDir: string;
+    /** `run`: the longest sleep between retries of a failed write (backoff with full jitter). */
+    readonly retryMaxDelayMs: number;
   };
   readonly session: {
     readonly bounceThresholdSeconds: number;
@@ -152,6 +154,7 @@ export const SETTINGS = {
   heartbeatInterval: { env: 'KAFKA_HEARTBEAT_INTERVAL_MS', flag: 'heartbeat-interval-ms', schema: int(100, 3_600_000), default: '3000', help: 'consumer heartbeat interval; must be below the session timeout (a third of it or less is usual)' },
   rebalanceTimeout: { env: 'KAFKA_REBALANCE_TIMEOUT_MS', flag: 'rebalance-timeout-ms', schema: int(1_000, 3_600_000), default: '60000', help: 'how long the coordinator waits for every member to rejoin during a rebalance' },
   readyKafkaSilence: { env: 'READY_KAFKA_SILENCE_MS', flag: 'ready-kafka-silence-ms', schema: int(1_000, 3_600_000), default: '15000', help: '/readyz turns 503 when no fetch, heartbeat, join or commit has succeeded for this long' },
+  retryMaxDelay: { env: 'CLICKHOUSE_RETRY_MAX_DELAY_MS', flag: 'clickhouse-retry-max-delay-ms', schema: int(100, 600_000), default: '5000', help: 'longest wait between retries of a failed ClickHouse write (exponential backoff from 200 ms, full jitter); after an outage, writing resumes within about this long' },
   flushInterval: { env: 'FLUSH_INTERVAL_MS', flag: 'flush-interval-ms', schema: int(10, 3_600_000), default: '5000', help: 'flush buffered sessions at least this often' },
   flushMaxSessions: { env: 'FLUSH_MAX_SESSIONS', flag: 'flush-max-sessions', schema: int(1), default: '100000', help: 'flush when this many sessions are buffered' },
   flushMaxBytes: { env: 'FLUSH_MAX_BYTES', flag: 'flush-max-bytes', schema: int(1_024), default: String(128 * 1024 * 1024), help: 'flush when buffered state reaches this many bytes' },
@@ -217,6 +220,7 @@ export function loadConfig(flags: Flags, env: Env): Config {
       database: r('database') ?? 'sessionizer',
       cluster: r('cluster'),
       dataDir: r('dataDir') ?? './.sessionizer',
+      retryMaxDelayMs: r('retryMaxDelay') ?? 5_000,
     },
     session: {
       bounceThresholdSeconds: r('bounceThreshold') ?? 10,

@@ -49,7 +49,7 @@ const KAFKA: readonly SettingName[] = [
   'saslMechanism', 'saslUsername', 'saslPassword', 'ssl', 'sslCaFile', 'sslRejectUnauthorized',
   'sessionTimeout', 'heartbeatInterval', 'rebalanceTimeout', 'readyKafkaSilence',
 ];
-const SERVICE: readonly SettingName[] = [...KAFKA, ...CLICKHOUSE, ...MODEL, ...FLUSH, 'metricsPort', 'metricsHost', 'shutdownTimeout'];
+const SERVICE: readonly SettingName[] = [...KAFKA, ...CLICKHOUSE, ...MODEL, ...FLUSH, 'retryMaxDelay', 'metricsPort', 'metricsHost', 'shutdownTimeout'];
 
 interface Command {
   readonly summary: string;
@@ -119,7 +119,7 @@ export async function startService(
     const holder: { consumer?: SessionConsumer } = {};
     const sink = new ClickHouseSessionSink(ch.client, {
       schema,
-      retry: { maxAttempts: Infinity, initialDelayMs: 200, maxDelayMs: 30_000 },
+      retry: { maxAttempts: Infinity, initialDelayMs: 200, maxDelayMs: config.clickhouse.retryMaxDelayMs },
       onRetry: (error, attempt, delayMs) => {
         log.warn('ClickHouse write failed, retrying', { error, attempt, delayMs });
         holder.consumer?.onWriteRetry(error);
