@@ -54,6 +54,21 @@ describe('benchmarks (smoke)', () => {
     expect(report.candidateCheck?.different).toBe(0);
   });
 
+  it('bench:memory samples RSS, heap and merge memory over one run and reports them per tenth of the events', async () => {
+    const r = await run(['--import', 'tsx', 'test/bench/memory.ts', '--events', '3000', '--active-sessions', '300', '--tail-seconds', '1', '--sample-ms', '100'], {
+      KAFKA_BROKERS: kafkaBrokers().join(','),
+    });
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH-MEMORY '));
+    const report = JSON.parse(line?.slice('BENCH-MEMORY '.length) ?? '{}') as { events?: number; peakRssBytes?: number; maxHeapBytes?: number; rowsWritten?: number; deciles?: { samples: number }[] };
+    expect(report.events).toBe(3000);
+    expect(report.peakRssBytes).toBeGreaterThan(0);
+    expect(report.maxHeapBytes).toBeGreaterThan(0);
+    expect(report.rowsWritten).toBeGreaterThan(0);
+    expect(report.deciles).toHaveLength(10);
+    expect(report.deciles?.reduce((a, d) => a + d.samples, 0)).toBeGreaterThan(0);
+  });
+
   it('bench: baseline, sessionizer and write volume on a small topic', async () => {
     out = await mkdtemp(join(tmpdir(), 'bench-smoke-'));
     const r = await run(
