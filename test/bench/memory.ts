@@ -13,14 +13,13 @@
  * written by then, then the peak merge memory and one JSON line `BENCH-MEMORY {...}`.
  * Nothing here is asserted: it reports.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generate } from '@sessionizer/generator';
 import { createKafkaClient, ensureTopic, freePort, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
+import { spawnService } from './service.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,8 +35,6 @@ const ACTIVE = Number(values['active-sessions'] ?? 2_000);
 const PARTITIONS = Number(values.partitions ?? 3);
 const SAMPLE_MS = Number(values['sample-ms'] ?? 250);
 const TAIL_SECONDS = Number(values['tail-seconds'] ?? 15);
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'services/sessionizer/bin/sessionizer.mjs');
 const MiB = 1024 * 1024;
 
 const say = (m: string): void => {
@@ -86,20 +83,7 @@ try {
 
   const port = await freePort();
   const group = `bench_memory_${topic}`;
-  const child = spawn(process.execPath, [BIN, 'run'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: brokers,
-      KAFKA_TOPICS: topic,
-      KAFKA_GROUP_ID: group,
-      SESSIONIZER_DATA_DIR: dataDir,
-      METRICS_PORT: String(port),
-      METRICS_HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawnService({ brokers, topic, group, dataDir, port, logLevel: 'warn' });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4_000);

@@ -16,15 +16,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { uuidv7 } from 'uuidv7';
 import { generate } from '@sessionizer/generator';
 import { createKafkaClient, ensureTopic, freePort, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
+import { BIN, ROOT, spawnService } from './service.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'services/sessionizer/bin/sessionizer.mjs');
 const LOADGEN = join(ROOT, 'services/loadgen/bin/loadgen.mjs');
 
 const { values } = parseArgs({
@@ -105,21 +103,7 @@ async function startService(brokers: string, topic: string, extra: Record<string
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-sessionizer-'));
   const group = `sessionizer_${topic}`;
-  const child = spawn(process.execPath, [BIN, 'run'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: brokers,
-      KAFKA_TOPICS: topic,
-      KAFKA_GROUP_ID: group,
-      SESSIONIZER_DATA_DIR: dataDir,
-      METRICS_PORT: String(port),
-      METRICS_HOST: '127.0.0.1',
-      LOG_LEVEL: 'debug',
-      ...extra,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawnService({ brokers, topic, group, dataDir, port, logLevel: 'debug', extra });
   const stderr: string[] = [];
   let partial = '';
   child.stderr.on('data', (d: Buffer) => {
