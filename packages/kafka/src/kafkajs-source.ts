@@ -39,17 +39,16 @@ export class KafkaJsSource implements EventSource {
       },
     });
     const { GROUP_JOIN, REBALANCING, CRASH, FETCH, HEARTBEAT } = this.#consumer.events;
-    const contact = () => {
-      for (const l of this.#contact) l();
-    };
     // While paused, kafkajs reports a fetch that made no request (it sleeps maxWaitTime and
     // returns nothing), even with the broker down; the member still heartbeats then.
     this.#consumer.on(FETCH, () => {
-      if (!this.#paused) contact();
+      if (!this.#paused) this.#notifyContact();
     });
-    this.#consumer.on(HEARTBEAT, contact);
+    this.#consumer.on(HEARTBEAT, () => {
+      this.#notifyContact();
+    });
     this.#consumer.on(GROUP_JOIN, (e) => {
-      contact();
+      this.#notifyContact();
       const assignment: TopicPartition[] = [];
       for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) {
         for (const partition of partitions) assignment.push({ topic, partition });
@@ -110,7 +109,7 @@ export class KafkaJsSource implements EventSource {
   async commit(offsets: readonly CommitOffset[]): Promise<void> {
     if (offsets.length === 0) return;
     await this.#consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
-    for (const l of this.#contact) l();
+    this.#notifyContact();
   }
 
   assignment(): readonly TopicPartition[] {
@@ -127,6 +126,10 @@ export class KafkaJsSource implements EventSource {
 
   onContact(listener: () => void): void {
     this.#contact.push(listener);
+  }
+
+  #notifyContact(): void {
+    for (const l of this.#contact) l();
   }
 
   async disconnect(): Promise<void> {

@@ -63,6 +63,7 @@ function sanitizeHeader(value: string): string {
 export class SessionConsumer {
   readonly #o: ConsumerOptions;
   readonly #now: () => number;
+  readonly #silenceMs: number;
   readonly #offsets = new OffsetTracker();
   #buffer = new SessionBuffer();
   #dlq: DeadLetterRecord[] = [];
@@ -93,6 +94,7 @@ export class SessionConsumer {
   constructor(options: ConsumerOptions) {
     this.#o = options;
     this.#now = options.now ?? (() => performance.now());
+    this.#silenceMs = options.kafkaSilenceMs ?? 15_000;
     this.#lastFlush = this.#now();
     options.source.onRebalance((e) => {
       if (e.phase === 'rebalancing') {
@@ -131,7 +133,7 @@ export class SessionConsumer {
   }
 
   #contactFresh(): boolean {
-    return this.#lastContact !== undefined && this.#now() - this.#lastContact <= (this.#o.kafkaSilenceMs ?? 15_000);
+    return this.#lastContact !== undefined && this.#now() - this.#lastContact <= this.#silenceMs;
   }
 
   /** Logs and publishes a change of broker contact (checked on each tick and each contact). */
@@ -140,7 +142,7 @@ export class SessionConsumer {
     if (fresh === this.#inContact) return;
     this.#inContact = fresh;
     if (fresh) this.#o.log.info('in contact with Kafka');
-    else this.#o.log.warn('no successful exchange with Kafka: not ready', { silentMs: this.kafkaContactAgeMs, limitMs: this.#o.kafkaSilenceMs ?? 15_000 });
+    else this.#o.log.warn('no successful exchange with Kafka: not ready', { silentMs: this.kafkaContactAgeMs, limitMs: this.#silenceMs });
     this.#updateReady();
   }
 
