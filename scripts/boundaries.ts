@@ -19,7 +19,8 @@ export interface Violation {
   readonly rule: string;
 }
 
-const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;(=])import\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|[\s;])import\s*['"]([^'"]+)['"]|require\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
+const IMPORT_RE =
+  /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;(=])import\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|[\s;])import\s*['"]([^'"]+)['"]|require\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 export function importsOf(text: string): string[] {
   const out: string[] = [];
@@ -33,11 +34,7 @@ export function importsOf(text: string): string[] {
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 const CORE_FORBIDDEN = [/^kafkajs$/, /^@clickhouse\//, /^chdb(\/|$)/, /^testcontainers$/, /^node:/];
 
-type Area =
-  | { kind: 'package'; name: string }
-  | { kind: 'service'; name: string }
-  | { kind: 'test' }
-  | { kind: 'other' };
+type Area = { kind: 'package'; name: string } | { kind: 'service'; name: string } | { kind: 'test' } | { kind: 'other' };
 
 function areaOf(path: string): Area {
   const parts = path.split('/');
@@ -78,13 +75,7 @@ export function checkBoundaries(files: readonly SourceFile[], workspaces: Worksp
         if (to?.kind === 'package' && to.name !== 'core') add('the core imports no other package (adapters depend on core)');
       }
       if (from.kind === 'package' && to?.kind === 'service') add('packages never import services');
-      if (
-        from.kind === 'package' &&
-        from.name !== 'core' &&
-        to?.kind === 'package' &&
-        to.name !== 'core' &&
-        to.name !== from.name
-      ) {
+      if (from.kind === 'package' && from.name !== 'core' && to?.kind === 'package' && to.name !== 'core' && to.name !== from.name) {
         add('adapters depend on the core only, not on each other');
       }
       if (from.kind === 'service' && to?.kind === 'service' && to.name !== from.name) add('services never import other services');

@@ -11,7 +11,11 @@ const { values } = parseArgs({
   options: { brokers: { type: 'string' }, topic: { type: 'string' }, group: { type: 'string' }, expect: { type: 'string' } },
 });
 const expected = Number(values.expect);
-const kafka = new kafkajs.Kafka({ clientId: 'bench-baseline', brokers: (values.brokers ?? '').split(','), logLevel: kafkajs.logLevel.NOTHING });
+const kafka = new kafkajs.Kafka({
+  clientId: 'bench-baseline',
+  brokers: (values.brokers ?? '').split(','),
+  logLevel: kafkajs.logLevel.NOTHING,
+});
 const consumer = kafka.consumer({
   groupId: values.group ?? 'bench-baseline',
   sessionTimeout: 30_000,

@@ -30,7 +30,11 @@ function best(fn: () => number): { seconds: number; result: number } {
   return winner;
 }
 
-function heapPerSession(events: readonly SessionEvent[]): { sessions: number; heapBytesPerSession: number | null; estimatedBytesPerSession: number } {
+function heapPerSession(events: readonly SessionEvent[]): {
+  sessions: number;
+  heapBytesPerSession: number | null;
+  estimatedBytesPerSession: number;
+} {
   gc?.();
   const before = process.memoryUsage().heapUsed;
   const buffer = new SessionBuffer();
@@ -94,7 +98,8 @@ for (const format of ['posthog-events', 'posthog-capture'] as InputFormat[]) {
 
 if (values.json !== true) {
   const rows = ['posthog-events', 'posthog-capture'].map((f) => [f, report[f] as Record<string, number | null>] as const);
-  const line = (label: string, key: string): string => `  ${label.padEnd(34)}${rows.map(([, r]) => String(r[key] ?? '—').padStart(18)).join('')}`;
+  const line = (label: string, key: string): string =>
+    `  ${label.padEnd(34)}${rows.map(([, r]) => String(r[key] ?? '—').padStart(18)).join('')}`;
   console.log(`core benchmark: ${N} generated events per format, ${process.version}, best of 3 after warm-up`);
   console.log(`  ${''.padEnd(34)}${rows.map(([f]) => f.padStart(18)).join('')}`);
   console.log(line('mean message bytes', 'meanMessageBytes'));

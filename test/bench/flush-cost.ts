@@ -81,7 +81,8 @@ const CANDIDATE_SELECT = `SELECT team_id, UUIDv7ToDateTime(session_id, 'UTC'), s
 FROM ${DB}.staged`;
 
 /** The sink's insert before this measurement: its settings came from the client, as SETs. */
-const insertBefore = (table: string): string => `INSERT INTO ${table} SETTINGS input_format_json_named_tuples_as_objects = 0 FORMAT JSONCompactEachRow`;
+const insertBefore = (table: string): string =>
+  `INSERT INTO ${table} SETTINGS input_format_json_named_tuples_as_objects = 0 FORMAT JSONCompactEachRow`;
 
 async function exec(query: string, body?: string, asSinkNow = false): Promise<number> {
   const t = performance.now();
@@ -129,7 +130,12 @@ for (let f = 0; f < FLUSHES; f += 1) {
   push('parse only: settings as SETs (before)', await exec(insertBefore(`${DB}.parse_only`), body));
   push('parse only: settings in the INSERT (sink now)', await exec(partialInsertSql(`${DB}.parse_only`), body, true));
   t = performance.now();
-  await ext.rawInsert({ table: `${DB}.parse_only`, values: Buffer.from(body), format: 'JSONCompactEachRow', settings: { input_format_json_named_tuples_as_objects: 0, async_insert: 0 } });
+  await ext.rawInsert({
+    table: `${DB}.parse_only`,
+    values: Buffer.from(body),
+    format: 'JSONCompactEachRow',
+    settings: { input_format_json_named_tuples_as_objects: 0, async_insert: 0 },
+  });
   push('parse only: chDB raw-insert entry', performance.now() - t);
   await exec(`TRUNCATE TABLE ${DB}.staged`);
   await exec(partialInsertSql(`${DB}.staged`), body);
@@ -174,12 +180,15 @@ const median = (xs: readonly number[]): number => {
   return s[Math.floor(s.length / 2)] ?? 0;
 };
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-console.log(`${FLUSHES} flushes of ${PER_FLUSH} events from ${ACTIVE} active sessions: ${Math.round(mean(rows))} partial rows, ${(mean(bodyBytes) / 1e6).toFixed(1)} MB of JSON each`);
+console.log(
+  `${FLUSHES} flushes of ${PER_FLUSH} events from ${ACTIVE} active sessions: ${Math.round(mean(rows))} partial rows, ${(mean(bodyBytes) / 1e6).toFixed(1)} MB of JSON each`,
+);
 console.log('step'.padEnd(44), 'median ms', '  µs/row');
 for (const [k, xs] of Object.entries(steps)) {
-  console.log(k.padEnd(44), String(Math.round(median(xs))).padStart(9), (median(xs) * 1000 / mean(rows)).toFixed(1).padStart(8));
+  console.log(k.padEnd(44), String(Math.round(median(xs))).padStart(9), ((median(xs) * 1000) / mean(rows)).toFixed(1).padStart(8));
 }
-for (const d of disk) console.log(`on disk after OPTIMIZE FINAL: ${d.table} ${d.rows} rows, ${Math.round(d.bytes_on_disk / d.rows)} bytes/row`);
+for (const d of disk)
+  console.log(`on disk after OPTIMIZE FINAL: ${d.table} ${d.rows} rows, ${Math.round(d.bytes_on_disk / d.rows)} bytes/row`);
 console.log(`candidate = sessions_raw for ${check?.sessions ?? 0} sessions, ${check?.different ?? '?'} different`);
 console.log(
   `FLUSH-COST ${JSON.stringify({

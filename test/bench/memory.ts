@@ -78,7 +78,9 @@ try {
   const topic = `bench_memory_${Date.now().toString(36)}`;
   await ensureTopic(kafka, topic, PARTITIONS);
   const t = performance.now();
-  await produceAll(kafka, topic, generate({ seed: 11, format: 'posthog-events', events: EVENTS, activeSessions: ACTIVE }), { batchSize: 2_000 });
+  await produceAll(kafka, topic, generate({ seed: 11, format: 'posthog-events', events: EVENTS, activeSessions: ACTIVE }), {
+    batchSize: 2_000,
+  });
   say(`preloaded ${EVENTS} events (${ACTIVE} active sessions) into ${topic} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   const port = await freePort();
@@ -147,7 +149,10 @@ try {
       rowsWritten: Math.max(0, ...inside.map((s) => s.rows)),
     };
   });
-  const peakMerge = samples.reduce((a, s) => (s.mergeMemory > a.mergeMemory ? s : a), samples[0] ?? { mergeMemory: 0, rss: 0, parts: 0, t: 0, received: 0 });
+  const peakMerge = samples.reduce(
+    (a, s) => (s.mergeMemory > a.mergeMemory ? s : a),
+    samples[0] ?? { mergeMemory: 0, rss: 0, parts: 0, t: 0, received: 0 },
+  );
   const withoutMerges = samples.filter((s) => s.merges === 0);
   const report = {
     events: EVENTS,
@@ -167,7 +172,9 @@ try {
   };
   console.log('tenth of events  samples  max RSS MiB  max heap MiB  max merge MiB  partial rows written');
   for (const d of deciles) {
-    console.log(`${String(d.tenth).padStart(16)}  ${String(d.samples).padStart(7)}  ${String(d.maxRssMiB).padStart(11)}  ${String(d.maxHeapMiB).padStart(12)}  ${String(d.maxMergeMiB).padStart(13)}  ${String(d.rowsWritten).padStart(20)}`);
+    console.log(
+      `${String(d.tenth).padStart(16)}  ${String(d.samples).padStart(7)}  ${String(d.maxRssMiB).padStart(11)}  ${String(d.maxHeapMiB).padStart(12)}  ${String(d.maxMergeMiB).padStart(13)}  ${String(d.rowsWritten).padStart(20)}`,
+    );
   }
   console.log(
     `peak RSS ${Math.round(peakRss / MiB)} MiB; sampled max ${Math.round(report.maxSampledRssBytes / MiB)} MiB, ${Math.round(report.maxSampledRssWithoutMergeBytes / MiB)} MiB while no merge ran; ` +

@@ -67,14 +67,20 @@ function procPeakRss(pid: number): number {
 async function preload(kafka: Kafka, topic: string, events: number, seed: number): Promise<number> {
   await ensureTopic(kafka, topic, PARTITIONS);
   const t = performance.now();
-  const sent = await produceAll(kafka, topic, generate({ seed, format: 'posthog-events', events, activeSessions: ACTIVE }), { batchSize: 2_000 });
+  const sent = await produceAll(kafka, topic, generate({ seed, format: 'posthog-events', events, activeSessions: ACTIVE }), {
+    batchSize: 2_000,
+  });
   say(`preloaded ${sent} events into ${topic} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   return sent;
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...cmd === 'tsx' ? ['--import', 'tsx'] : [], ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(cmd === 'tsx' ? ['--import', 'tsx'] : []), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -86,7 +92,17 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<
 }
 
 async function baseline(brokers: string, topic: string, events: number): Promise<Record<string, number>> {
-  const r = await run('tsx', ['test/bench/baseline-consumer.ts', '--brokers', brokers, '--topic', topic, '--group', `baseline_${topic}`, '--expect', String(events)]);
+  const r = await run('tsx', [
+    'test/bench/baseline-consumer.ts',
+    '--brokers',
+    brokers,
+    '--topic',
+    topic,
+    '--group',
+    `baseline_${topic}`,
+    '--expect',
+    String(events),
+  ]);
   if (r.code !== 0) throw new Error(`baseline failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
 }
@@ -136,7 +152,10 @@ async function stopService(s: Service): Promise<number | null> {
 async function query(dataDir: string, sql: string): Promise<Record<string, number>[]> {
   const r = await run('node', [BIN, 'query', sql, '--data-dir', dataDir]);
   if (r.code !== 0) throw new Error(r.stderr);
-  return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, number>);
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, number>);
 }
 
 async function sessionizer(kafka: Kafka, brokers: string, topic: string, events: number): Promise<Record<string, number | null>> {
@@ -197,8 +216,20 @@ async function sessionizer(kafka: Kafka, brokers: string, topic: string, events:
       onDiskBytesPer1000Events: Math.round(((disk?.['bytes_on_disk'] ?? 0) / events) * 1000),
       sessions: sessions?.['sessions'] ?? null,
       flushes: flushes.length,
-      flushP50Seconds: round(quantile(flushes.map((f) => f.seconds ?? 0), 0.5), 3),
-      flushP99Seconds: round(quantile(flushes.map((f) => f.seconds ?? 0), 0.99), 3),
+      flushP50Seconds: round(
+        quantile(
+          flushes.map((f) => f.seconds ?? 0),
+          0.5,
+        ),
+        3,
+      ),
+      flushP99Seconds: round(
+        quantile(
+          flushes.map((f) => f.seconds ?? 0),
+          0.99,
+        ),
+        3,
+      ),
       exitCode: code,
     };
   } finally {
@@ -240,7 +271,28 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
       await sleep(100);
     }
     say(`freshness: producing ${rate} events/s for ${FRESHNESS_SECONDS} s with a marker session every 250 ms`);
-    const load = spawn(process.execPath, [LOADGEN, '--topic', topic, '--brokers', brokers, '--format', 'posthog-events', '--events', String(rate * FRESHNESS_SECONDS), '--rate', String(rate), '--now', '--active-sessions', String(Math.max(200, 17 * rate)), '--seed', '5'], { cwd: ROOT, stdio: 'ignore' });
+    const load = spawn(
+      process.execPath,
+      [
+        LOADGEN,
+        '--topic',
+        topic,
+        '--brokers',
+        brokers,
+        '--format',
+        'posthog-events',
+        '--events',
+        String(rate * FRESHNESS_SECONDS),
+        '--rate',
+        String(rate),
+        '--now',
+        '--active-sessions',
+        String(Math.max(200, 17 * rate)),
+        '--seed',
+        '5',
+      ],
+      { cwd: ROOT, stdio: 'ignore' },
+    );
     const producer = kafka.producer();
     await producer.connect();
     const pending = new Map<string, number>();
@@ -256,8 +308,14 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
       }
     })();
     const poll = async (): Promise<void> => {
-      const res = await fetch(`http://127.0.0.1:${s.port}/query`, { method: 'POST', body: `SELECT toString(session_id) AS s FROM sessions WHERE team_id = ${MARKER_TEAM}` });
-      const seen = (await res.text()).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { s?: string }).s);
+      const res = await fetch(`http://127.0.0.1:${s.port}/query`, {
+        method: 'POST',
+        body: `SELECT toString(session_id) AS s FROM sessions WHERE team_id = ${MARKER_TEAM}`,
+      });
+      const seen = (await res.text())
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { s?: string }).s);
       const now = performance.now();
       for (const id of seen) {
         const t = id === undefined ? undefined : pending.get(id);
@@ -267,7 +325,11 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
         }
       }
     };
-    const loadDone = new Promise<void>((resolve) => load.on('close', () => { resolve(); }));
+    const loadDone = new Promise<void>((resolve) =>
+      load.on('close', () => {
+        resolve();
+      }),
+    );
     const deadline = performance.now() + (FRESHNESS_SECONDS + 60) * 1000;
     void loadDone.then(() => {
       state.loadFinished = true;
@@ -363,7 +425,8 @@ try {
     say('write volume: PostHog events table + MV vs pre-aggregated partials');
     const r = await run('tsx', ['test/bench/write-volume.ts', '--events', String(N)]);
     const line = r.stdout.split('\n').find((l) => l.startsWith('WRITE-VOLUME '));
-    report['writeVolume'] = line === undefined ? { error: r.stderr.slice(-500) } : (JSON.parse(line.slice('WRITE-VOLUME '.length)) as unknown);
+    report['writeVolume'] =
+      line === undefined ? { error: r.stderr.slice(-500) } : (JSON.parse(line.slice('WRITE-VOLUME '.length)) as unknown);
   }
 } finally {
   await kafkaProvisioned.stop();

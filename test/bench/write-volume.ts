@@ -16,7 +16,9 @@ import { generate } from '@sessionizer/generator';
 import { normalize, SessionBuffer } from '@sessionizer/core';
 import { ClickHouseSessionSink, createClickHouse, migrate } from '@sessionizer/clickhouse';
 
-const { values } = parseArgs({ options: { events: { type: 'string' }, 'flush-events': { type: 'string' }, 'batch-events': { type: 'string' } } });
+const { values } = parseArgs({
+  options: { events: { type: 'string' }, 'flush-events': { type: 'string' }, 'batch-events': { type: 'string' } },
+});
 const N = Number(values.events ?? 200_000);
 const flushEvents = Number(values['flush-events'] ?? 20_000);
 const batchEvents = Number(values['batch-events'] ?? 10_000);

@@ -53,7 +53,12 @@ describe('broker restart', () => {
     const started = Date.now();
     broker = await dedicatedBroker();
     const firstStartMs = await broker.start();
-    const kafka = new kafkajs.Kafka({ clientId: 'faults-broker-restart', brokers: [broker.brokers], logLevel: kafkajs.logLevel.NOTHING, retry: { retries: 5 } });
+    const kafka = new kafkajs.Kafka({
+      clientId: 'faults-broker-restart',
+      brokers: [broker.brokers],
+      logLevel: kafkajs.logLevel.NOTHING,
+      retry: { retries: 5 },
+    });
     const topic = uniqueName('restart');
     const dlq = `${topic}_dlq`;
     const group = uniqueName('restart_group');
@@ -64,7 +69,12 @@ describe('broker restart', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'sessionizer-faults-restart-'));
     dirs.push(dataDir);
 
-    const messages = generated({ seed: SEED, events: EVENTS, activeSessions: 300, rates: { outOfOrder: 0.05, duplicates: 0.03, invalid: 0.01, noSessionId: 0.01 } });
+    const messages = generated({
+      seed: SEED,
+      events: EVENTS,
+      activeSessions: 300,
+      rates: { outOfOrder: 0.05, duplicates: 0.03, invalid: 0.01, noSessionId: 0.01 },
+    });
     const producer = backgroundProducer(kafka, topic, messages, { rate: RATE });
     service = startServiceProcess({
       KAFKA_BROKERS: broker.brokers,
@@ -87,7 +97,19 @@ describe('broker restart', () => {
     await Promise.race([svc.assigned, exitedEarly]);
     const url = await svc.url;
 
-    const outages: { stoppedAfterMs: number; stopMs: number; downMs: number; startMs: number; caughtUpMs: number; committedAtStop: number; producedAtStop: number; readyzDuringOutage: number[]; notReadyAfterMs: number | null; readyAgainAfterMs: number | null; maxLagDuringOutage: number }[] = [];
+    const outages: {
+      stoppedAfterMs: number;
+      stopMs: number;
+      downMs: number;
+      startMs: number;
+      caughtUpMs: number;
+      committedAtStop: number;
+      producedAtStop: number;
+      readyzDuringOutage: number[];
+      notReadyAfterMs: number | null;
+      readyAgainAfterMs: number | null;
+      maxLagDuringOutage: number;
+    }[] = [];
     for (let r = 0; r < RESTARTS; r += 1) {
       // mid-stream: some commits done, the producer still going
       await Promise.race([sleep(scaled(5_000, 15_000)), exitedEarly]);
@@ -121,7 +143,8 @@ describe('broker restart', () => {
             } catch {
               // coordinator still loading
             }
-            if (Date.now() - backAt > 240_000) throw new Error(`no recovery within 240 s after the broker restart: ${logProblems(svc.stderr()).join('\n')}`);
+            if (Date.now() - backAt > 240_000)
+              throw new Error(`no recovery within 240 s after the broker restart: ${logProblems(svc.stderr()).join('\n')}`);
             await sleep(200);
           }
         })(),
@@ -130,7 +153,7 @@ describe('broker restart', () => {
       const caughtUpMs = Date.now() - backAt;
       // ready again once the member fetches and heartbeats (it is, by now: it committed)
       let readyAgainAfterMs: number | null = null;
-      for (const until = Date.now() + 30_000; readyAgainAfterMs === null && Date.now() < until; ) {
+      for (const until = Date.now() + 30_000; readyAgainAfterMs === null && Date.now() < until;) {
         if ((await fetch(`${url}/readyz`)).status === 200) readyAgainAfterMs = Date.now() - backAt;
         else await sleep(200);
       }
@@ -155,7 +178,9 @@ describe('broker restart', () => {
       const done = await Promise.race([
         producer.done,
         sleep((EVENTS / RATE) * 1_000 + 120_000).then(() => {
-          throw new Error(`the producer did not finish (${producer.sent()} of ${EVENTS} acknowledged, ${producer.failures()} failed sends)`);
+          throw new Error(
+            `the producer did not finish (${producer.sent()} of ${EVENTS} acknowledged, ${producer.failures()} failed sends)`,
+          );
         }),
       ]);
       producedAt = Date.now();
@@ -169,8 +194,12 @@ describe('broker restart', () => {
       producer.stop();
       const logFile = join(tmpdir(), `faults-broker-restart-${group}.log`);
       writeFileSync(logFile, svc.stderr());
-      const text = await fetch(`${url}/metrics`).then((r) => r.text()).catch(() => '');
-      const readyz = await fetch(`${url}/readyz`).then(async (r) => `${r.status} ${await r.text()}`).catch((e: unknown) => `unreachable (${String(e)})`);
+      const text = await fetch(`${url}/metrics`)
+        .then((r) => r.text())
+        .catch(() => '');
+      const readyz = await fetch(`${url}/readyz`)
+        .then(async (r) => `${r.status} ${await r.text()}`)
+        .catch((e: unknown) => `unreachable (${String(e)})`);
       faultReport('broker-restart', {
         seed: SEED,
         stalled: true,
@@ -182,18 +211,31 @@ describe('broker restart', () => {
         received: metricSum(text, 'sessionizer_received_events_total'),
         readyz,
         serviceLog: logFile,
-        lastLogLines: svc.stderr().trim().split('\n').slice(-12).map((l) => l.slice(0, 400)),
+        lastLogLines: svc
+          .stderr()
+          .trim()
+          .split('\n')
+          .slice(-12)
+          .map((l) => l.slice(0, 400)),
       });
-      throw new Error(`after the broker restart the service did not finish the stream: ${err instanceof Error ? err.message : String(err)}; /readyz ${readyz}; service log in ${logFile}`);
+      throw new Error(
+        `after the broker restart the service did not finish the stream: ${err instanceof Error ? err.message : String(err)}; /readyz ${readyz}; service log in ${logFile}`,
+      );
     }
     const drainMs = Date.now() - producedAt;
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    const httpBeforeSigterm = await fetch(`${url}/healthz`).then((r) => r.status).catch(() => 'unreachable');
+    const httpBeforeSigterm = await fetch(`${url}/healthz`)
+      .then((r) => r.status)
+      .catch(() => 'unreachable');
     // SIGTERM; a process still alive 45 s later (shutdown timeout 30 s) is SIGKILLed and reported
     const stop = await stopGracefully(svc, 45_000);
     const logFile = join(tmpdir(), `faults-broker-restart-${group}.log`);
     writeFileSync(logFile, svc.stderr());
-    const lifecycle = svc.stderr().split('\n').filter((l) => /"msg":"(stopping|stopped|consumer loop failed|could not start|sessionizer running)/.test(l)).map((l) => l.slice(0, 300));
+    const lifecycle = svc
+      .stderr()
+      .split('\n')
+      .filter((l) => /"msg":"(stopping|stopped|consumer loop failed|could not start|sessionizer running)/.test(l))
+      .map((l) => l.slice(0, 300));
 
     const oracle = await topicOracle(kafka, topic);
     const actual = await sessionsInDir(dataDir);
@@ -227,6 +269,9 @@ describe('broker restart', () => {
       expect(o.readyAgainAfterMs).not.toBeNull();
     }
     // SIGTERM after the restart: a clean stop, and the process exits 0
-    expect(stop, `/healthz before SIGTERM: ${httpBeforeSigterm}; lifecycle: ${lifecycle.join(' | ')}; full log: ${logFile}`).toMatchObject({ code: 0, hung: false });
+    expect(stop, `/healthz before SIGTERM: ${httpBeforeSigterm}; lifecycle: ${lifecycle.join(' | ')}; full log: ${logFile}`).toMatchObject({
+      code: 0,
+      hung: false,
+    });
   });
 });

@@ -12,7 +12,19 @@ import { startService, type Service } from '../../services/sessionizer/src/main.
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/context.js';
 import { faults, faultyClient } from '../support/faults.js';
-import { account, faultReport, metricSum, outcomeFields, progress, retrying, scaled, scrape, sleep, topicOracle, untilCommitted } from '../support/faults-harness.js';
+import {
+  account,
+  faultReport,
+  metricSum,
+  outcomeFields,
+  progress,
+  retrying,
+  scaled,
+  scrape,
+  sleep,
+  topicOracle,
+  untilCommitted,
+} from '../support/faults-harness.js';
 import { backgroundProducer, generated } from '../support/faults-producer.js';
 import { committedOffsets, createTopic, endOffsets, testKafka } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
@@ -72,10 +84,24 @@ describe('ClickHouse outage while producing', () => {
       {},
     );
     const faulty = faultyClient(db.handle.client);
-    service = await startService(config, { brokers: kafkaBrokers().join(','), log: createLogger('error'), clickhouse: { ...db.handle, client: faulty.client } });
+    service = await startService(config, {
+      brokers: kafkaBrokers().join(','),
+      log: createLogger('error'),
+      clickhouse: { ...db.handle, client: faulty.client },
+    });
     await service.consumer.start();
     const url = service.http.url;
-    const producer = backgroundProducer(kafka, topic, generated({ seed: SEED, events: EVENTS, activeSessions: 2_000, rates: { outOfOrder: 0.05, duplicates: 0.03, invalid: 0.01, noSessionId: 0.01 } }), { rate: RATE });
+    const producer = backgroundProducer(
+      kafka,
+      topic,
+      generated({
+        seed: SEED,
+        events: EVENTS,
+        activeSessions: 2_000,
+        rates: { outOfOrder: 0.05, duplicates: 0.03, invalid: 0.01, noSessionId: 0.01 },
+      }),
+      { rate: RATE },
+    );
 
     const samples: Sample[] = [];
     let phase: Sample['phase'] = 'before';
@@ -125,11 +151,15 @@ describe('ClickHouse outage while producing', () => {
     faulty.heal();
     const healedAt = Date.now();
     const target = await endOffsets(kafka, topic);
-    await untilSome(async () => {
-      await sample();
-      const c = await committedOffsets(kafka, group, topic);
-      return [...target].every(([p, end]) => Number(c.get(p) ?? -1) >= Number(end));
-    }, 180_000, 250);
+    await untilSome(
+      async () => {
+        await sample();
+        const c = await committedOffsets(kafka, group, topic);
+        return [...target].every(([p, end]) => Number(c.get(p) ?? -1) >= Number(end));
+      },
+      180_000,
+      250,
+    );
     const recoveryMs = Date.now() - healedAt;
     // the first commit after the heal: the retry in flight had to wake up first (its backoff
     // sleep is at most CLICKHOUSE_RETRY_MAX_DELAY_MS), then write the buffer and commit
@@ -165,7 +195,9 @@ describe('ClickHouse outage while producing', () => {
       readyAfter: final.readyz,
       durationMs: Date.now() - started,
       // one sample per second: t ms, buffered bytes, sessions, paused, ready, retries
-      series: samples.filter((_, i) => i % 4 === 0).map((s) => [s.t, s.phase[0], s.bufferedBytes, s.bufferedSessions, s.paused, s.ready, s.retries]),
+      series: samples
+        .filter((_, i) => i % 4 === 0)
+        .map((s) => [s.t, s.phase[0], s.bufferedBytes, s.bufferedSessions, s.paused, s.ready, s.retries]),
     });
 
     // the outage was visible

@@ -90,15 +90,42 @@ describe('crash: SIGKILL and restart while producing', () => {
     // the producer: the load generator CLI, paced so that it runs through the kill cycles
     const loadgen = spawn(
       process.execPath,
-      [LOADGEN, '--format', 'posthog-events', '--events', String(EVENTS), '--seed', String(SEED), '--topic', topic, '--brokers', brokers,
-        '--rate', String(RATE), '--active-sessions', '400', '--out-of-order', '0.05', '--duplicates', '0.03', '--invalid', '0.01', '--no-session-id', '0.01'],
+      [
+        LOADGEN,
+        '--format',
+        'posthog-events',
+        '--events',
+        String(EVENTS),
+        '--seed',
+        String(SEED),
+        '--topic',
+        topic,
+        '--brokers',
+        brokers,
+        '--rate',
+        String(RATE),
+        '--active-sessions',
+        '400',
+        '--out-of-order',
+        '0.05',
+        '--duplicates',
+        '0.03',
+        '--invalid',
+        '0.01',
+        '--no-session-id',
+        '0.01',
+      ],
       { cwd: REPO_ROOT, env: cliEnv({}), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     others.push(loadgen);
     let loadgenErr = '';
     loadgen.stdout.resume();
     loadgen.stderr.on('data', (d: Buffer) => (loadgenErr += d.toString()));
-    const loadgenDone = new Promise<number | null>((resolve) => loadgen.on('close', (code) => { resolve(code); }));
+    const loadgenDone = new Promise<number | null>((resolve) =>
+      loadgen.on('close', (code) => {
+        resolve(code);
+      }),
+    );
 
     const env = (flushIntervalMs: number, flushMaxSessions: number): Record<string, string> => ({
       KAFKA_BROKERS: brokers,
@@ -217,7 +244,9 @@ describe('crash: SIGKILL and restart while producing', () => {
 
     // the dead-letter topic: every invalid source record at least once (replays may repeat some)
     const dead = await readTopic(kafka, dlq, 120_000);
-    const deadCoords = new Set(dead.map((m) => `${m.headers['sessionizer-source-partition'] ?? ''}/${m.headers['sessionizer-source-offset'] ?? ''}`));
+    const deadCoords = new Set(
+      dead.map((m) => `${m.headers['sessionizer-source-partition'] ?? ''}/${m.headers['sessionizer-source-offset'] ?? ''}`),
+    );
     const invalidCoords = oracle.read
       .filter((m) => {
         const r = classifyRecord('posthog-events', m.value);
@@ -230,7 +259,15 @@ describe('crash: SIGKILL and restart while producing', () => {
     faultReport('crash', {
       seed: SEED,
       cycles: cycles.length,
-      kills: cycles.map((c) => ({ mode: c.mode, delayMs: c.delayMs, aliveMs: c.aliveMs, joinMs: c.joinMs, flushIntervalMs: c.flushIntervalMs, flushMaxSessions: c.flushMaxSessions, committedDuringLife: c.committedAfter - c.committedBefore })),
+      kills: cycles.map((c) => ({
+        mode: c.mode,
+        delayMs: c.delayMs,
+        aliveMs: c.aliveMs,
+        joinMs: c.joinMs,
+        flushIntervalMs: c.flushIntervalMs,
+        flushMaxSessions: c.flushMaxSessions,
+        committedDuringLife: c.committedAfter - c.committedBefore,
+      })),
       eventsIn: oracle.messages,
       ...outcomeFields(oracle, actual, acc),
       invalid: invalidTotal,
@@ -260,8 +297,13 @@ describe('crash: SIGKILL and restart while producing', () => {
     // wait measured 29.7–29.8 s every time (docs/reliability.md), so under 25 s means the setting
     // took effect; the margin over 10 s absorbs a slow start on a loaded machine.
     // (instances killed at start-up are left out: they are killed before they could join)
-    const instances = [...cycles.map((c) => ({ mode: c.mode, joined: c.joined, joinMs: c.joinMs })), { mode: 'last', joined: lastJoin.ms !== null, joinMs: lastJoin.ms }];
-    const afterJoinedKill = instances.filter((inst, i) => i > 0 && inst.mode !== 'startup' && instances[i - 1]?.mode !== 'startup' && instances[i - 1]?.joined === true);
+    const instances = [
+      ...cycles.map((c) => ({ mode: c.mode, joined: c.joined, joinMs: c.joinMs })),
+      { mode: 'last', joined: lastJoin.ms !== null, joinMs: lastJoin.ms },
+    ];
+    const afterJoinedKill = instances.filter(
+      (inst, i) => i > 0 && inst.mode !== 'startup' && instances[i - 1]?.mode !== 'startup' && instances[i - 1]?.joined === true,
+    );
     expect(afterJoinedKill.length).toBeGreaterThan(0);
     for (const inst of afterJoinedKill) expect(inst.joinMs, JSON.stringify(instances)).toBeLessThan(25_000);
   });

@@ -18,7 +18,19 @@ import { startService, type Service } from '../../services/sessionizer/src/main.
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/context.js';
 import { bigInvalidCorpus, eventMessage, hostileCorpus, largeCorpus, SQL_STRINGS, type CorpusMessage } from '../support/faults-corpus.js';
-import { account, classifyRecord, faultReport, metricByReason, metricSum, oracleOf, retrying, scaled, seededRandom, sleep, untilCommitted } from '../support/faults-harness.js';
+import {
+  account,
+  classifyRecord,
+  faultReport,
+  metricByReason,
+  metricSum,
+  oracleOf,
+  retrying,
+  scaled,
+  seededRandom,
+  sleep,
+  untilCommitted,
+} from '../support/faults-harness.js';
 import { generated, type Outgoing } from '../support/faults-producer.js';
 import { createTopic, endOffsets, readTopic, testKafka, type ReadMessage } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
@@ -47,7 +59,11 @@ async function produceInOrder(k: Kafka, topic: string, messages: readonly Outgoi
     let bytes = 0;
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
-      await producer.send({ topic, acks: -1, messages: batch.map((m) => ({ key: m.key, value: m.value, ...(m.headers === undefined ? {} : { headers: m.headers }) })) });
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: batch.map((m) => ({ key: m.key, value: m.value, ...(m.headers === undefined ? {} : { headers: m.headers }) })),
+      });
       batch = [];
       bytes = 0;
     };
@@ -93,14 +109,20 @@ async function startInstance(topic: string, name: string, extra: Record<string, 
     {},
   );
   const warnings: string[] = [];
-  const service = await startService(config, { brokers: kafkaBrokers().join(','), log: createLogger('warn', (l) => warnings.push(l)), clickhouse: db.handle });
+  const service = await startService(config, {
+    brokers: kafkaBrokers().join(','),
+    log: createLogger('warn', (l) => warnings.push(l)),
+    clickhouse: db.handle,
+  });
   cleanups.push(async () => {
     await service.consumer.stop(5_000);
     await service.close();
     await db.drop();
   });
   await service.consumer.start();
-  const options: NormalizeOptions = { limits: { maxMessageBytes: config.session.maxMessageBytes, maxUrlLength: 8_192, maxFieldLength: 1_024 } };
+  const options: NormalizeOptions = {
+    limits: { maxMessageBytes: config.session.maxMessageBytes, maxUrlLength: 8_192, maxFieldLength: 1_024 },
+  };
   return { service, db, group, dlq, options, warnings };
 }
 
@@ -135,11 +157,21 @@ async function verify(name: string, i: Instance, topic: string, source: readonly
       if (f !== undefined) throw new Error(`${name}: the consumer failed: ${f.message}`);
     });
   } catch (err) {
-    const warned = [...new Set(i.warnings.filter((l) => l.includes('"level":"warn"')).map((l) => (JSON.parse(l) as { msg: string; error?: { message?: string } }).error?.message ?? ''))];
+    const warned = [
+      ...new Set(
+        i.warnings
+          .filter((l) => l.includes('"level":"warn"'))
+          .map((l) => (JSON.parse(l) as { msg: string; error?: { message?: string } }).error?.message ?? ''),
+      ),
+    ];
     throw new Error(`${name}: ${err instanceof Error ? err.message : String(err)}; distinct service warnings: ${JSON.stringify(warned)}`);
   }
   const lagZeroMs = Date.now() - t;
-  const oracle = oracleOf('posthog-events', source.map((m) => m.value), i.options);
+  const oracle = oracleOf(
+    'posthog-events',
+    source.map((m) => m.value),
+    i.options,
+  );
   const actual = await readSessions(i.db.handle.client, i.db.database);
   const acc = account(actual, oracle.expected);
   expect(actual).toEqual(oracle.expected);
@@ -162,18 +194,28 @@ async function verify(name: string, i: Instance, topic: string, source: readonly
       continue;
     }
     const r = classifyRecord('posthog-events', src.value, i.options);
-    if (r.ok || d.headers['sessionizer-reason'] !== r.reason) dlqMismatches.push(`reason ${d.headers['sessionizer-reason'] ?? ''} for ${src.partition}/${src.offset}, normalize says ${r.ok ? 'ok' : r.reason}`);
+    if (r.ok || d.headers['sessionizer-reason'] !== r.reason)
+      dlqMismatches.push(
+        `reason ${d.headers['sessionizer-reason'] ?? ''} for ${src.partition}/${src.offset}, normalize says ${r.ok ? 'ok' : r.reason}`,
+      );
     if (d.key !== src.key) dlqMismatches.push(`key ${JSON.stringify(d.key)} != ${JSON.stringify(src.key)}`);
     // the original bytes; or, for a record too large for the broker even alone, a head of them
     // marked with the original size (the source coordinates point at the whole message)
     const original = src.value ?? Buffer.alloc(0);
     const copy = d.value ?? Buffer.alloc(0);
     const truncatedFrom = d.headers['sessionizer-truncated-from'];
-    if (truncatedFrom === undefined ? !copy.equals(original) : Number(truncatedFrom) !== original.length || !original.subarray(0, copy.length).equals(copy)) {
-      dlqMismatches.push(`value of ${src.partition}/${src.offset} differs${truncatedFrom === undefined ? '' : ` (truncated from ${truncatedFrom})`}`);
+    if (
+      truncatedFrom === undefined
+        ? !copy.equals(original)
+        : Number(truncatedFrom) !== original.length || !original.subarray(0, copy.length).equals(copy)
+    ) {
+      dlqMismatches.push(
+        `value of ${src.partition}/${src.offset} differs${truncatedFrom === undefined ? '' : ` (truncated from ${truncatedFrom})`}`,
+      );
     }
     if (truncatedFrom !== undefined) truncated += 1;
-    if (d.headers['sessionizer-source-topic'] !== topic || d.headers['sessionizer-format'] !== 'posthog-events') dlqMismatches.push(`headers ${JSON.stringify(d.headers)}`);
+    if (d.headers['sessionizer-source-topic'] !== topic || d.headers['sessionizer-format'] !== 'posthog-events')
+      dlqMismatches.push(`headers ${JSON.stringify(d.headers)}`);
   }
   return {
     name,
@@ -256,14 +298,18 @@ describe('hostile input', () => {
         exit_current_url: "https://shop.example.com/exit?');DELETE FROM sessions_raw;--",
       },
     ]);
-    const tables = await (await h.db.handle.client.query({ query: `SHOW TABLES FROM ${h.db.database}`, format: 'JSONEachRow' })).json<{ name: string }>();
+    const tables = await (
+      await h.db.handle.client.query({ query: `SHOW TABLES FROM ${h.db.database}`, format: 'JSONEachRow' })
+    ).json<{ name: string }>();
     expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['sessions', 'sessions_raw', 'session_partials_in']));
 
     // one $session_id in three teams: three sessions
-    const shared = await (await h.db.handle.client.query({
-      query: `SELECT team_id, entry_utm_source FROM ${h.db.database}.sessions WHERE entry_utm_source LIKE 'team_' ORDER BY team_id`,
-      format: 'JSONEachRow',
-    })).json<{ team_id: number; entry_utm_source: string }>();
+    const shared = await (
+      await h.db.handle.client.query({
+        query: `SELECT team_id, entry_utm_source FROM ${h.db.database}.sessions WHERE entry_utm_source LIKE 'team_' ORDER BY team_id`,
+        format: 'JSONEachRow',
+      })
+    ).json<{ team_id: number; entry_utm_source: string }>();
     expect(shared).toEqual([1, 2, 3].map((t) => ({ team_id: t, entry_utm_source: `team${t}` })));
 
     const kinds: Record<string, Record<string, number>> = {};
@@ -305,11 +351,22 @@ describe('hostile input', () => {
       eventMessage({ timestamp: `2026-11-26\u2028\u2029\u0085\u009b12:00:00` }),
       eventMessage({ uuid: `\u2028\u2029\u0085\u009b${'0'.repeat(32)}` }),
     ];
-    await produceInOrder(kafka, topic, messages.map((value, n) => ({ key: `lb:${n}`, value })));
+    await produceInOrder(
+      kafka,
+      topic,
+      messages.map((value, n) => ({ key: `lb:${n}`, value })),
+    );
     const source = await readTopic(kafka, topic);
     const h = await startInstance(topic, 'linebreaks');
     const v = await verify('unicode line breaks', h, topic, source, STALL_MS);
-    faultReport('hostile', { seed: SEED, part: 'unicode line breaks in dlq headers', eventsIn: source.length, dlqMessages: v.dlqMessages, unicodeLineBreaksInHeaders: v.unicodeLineBreaksInHeaders, badDlqHeaders: v.badDlqHeaders });
+    faultReport('hostile', {
+      seed: SEED,
+      part: 'unicode line breaks in dlq headers',
+      eventsIn: source.length,
+      dlqMessages: v.dlqMessages,
+      unicodeLineBreaksInHeaders: v.unicodeLineBreaksInHeaders,
+      badDlqHeaders: v.badDlqHeaders,
+    });
     expectAccounted(v, metricSum(await h.service.metrics.registry.metrics(), 'sessionizer_received_events_total'));
     expect(v.dlqMessages).toBe(3);
     expect(v.unicodeLineBreaksInHeaders).toEqual([]);
@@ -339,7 +396,14 @@ describe('hostile input', () => {
       part: 'big invalid messages in one flush',
       eventsIn: source.length,
       invalidBytes: corpus.map((m) => (m.value === null ? 0 : Buffer.byteLength(m.value))),
-      ...(verdict === undefined ? { stalled: true, error: error?.slice(0, 600), received: metricSum(text, 'sessionizer_received_events_total'), ready: metricSum(text, 'sessionizer_ready') } : { ...verdict, stalled: false }),
+      ...(verdict === undefined
+        ? {
+            stalled: true,
+            error: error?.slice(0, 600),
+            received: metricSum(text, 'sessionizer_received_events_total'),
+            ready: metricSum(text, 'sessionizer_ready'),
+          }
+        : { ...verdict, stalled: false }),
       durationMs: Date.now() - started,
     });
     if (error !== undefined) throw new Error(error);
@@ -383,11 +447,23 @@ describe('hostile input', () => {
     await produceInOrder(kafka, topic, interleave(good, corpus, SEED + 1));
     const source = await readTopic(kafka, topic, 120_000);
     const small = 65_536;
-    const [dflt, below] = await Promise.all([startInstance(topic, 'large_default'), startInstance(topic, 'large_below', { 'max-message-bytes': String(small) })]);
-    const results = await Promise.allSettled([verify('default MAX_MESSAGE_BYTES', dflt, topic, source, STALL_MS), verify(`MAX_MESSAGE_BYTES=${small}`, below, topic, source, STALL_MS)]);
+    const [dflt, below] = await Promise.all([
+      startInstance(topic, 'large_default'),
+      startInstance(topic, 'large_below', { 'max-message-bytes': String(small) }),
+    ]);
+    const results = await Promise.allSettled([
+      verify('default MAX_MESSAGE_BYTES', dflt, topic, source, STALL_MS),
+      verify(`MAX_MESSAGE_BYTES=${small}`, below, topic, source, STALL_MS),
+    ]);
     const verdicts = results.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
-    const problems = (i: Instance): string[] => i.warnings.filter((l) => l.includes('"level":"warn"') || l.includes('"level":"error"')).slice(0, 3).map((l) => l.slice(0, 400));
-    const received = await Promise.all([dflt, below].map(async (i) => metricSum(await i.service.metrics.registry.metrics(), 'sessionizer_received_events_total')));
+    const problems = (i: Instance): string[] =>
+      i.warnings
+        .filter((l) => l.includes('"level":"warn"') || l.includes('"level":"error"'))
+        .slice(0, 3)
+        .map((l) => l.slice(0, 400));
+    const received = await Promise.all(
+      [dflt, below].map(async (i) => metricSum(await i.service.metrics.registry.metrics(), 'sessionizer_received_events_total')),
+    );
     faultReport('hostile', {
       seed: SEED,
       part: 'broker-sized messages',
@@ -397,12 +473,20 @@ describe('hostile input', () => {
       results: results.map((r, n) =>
         r.status === 'fulfilled'
           ? { ...r.value, badDlqHeaders: r.value.badDlqHeaders.length, dlqMismatches: r.value.dlqMismatches.slice(0, 3) }
-          : { name: n === 0 ? 'default' : `below ${small}`, error: String(r.reason).slice(0, 300), warnings: problems(n === 0 ? dflt : below), received: received[n] },
+          : {
+              name: n === 0 ? 'default' : `below ${small}`,
+              error: String(r.reason).slice(0, 300),
+              warnings: problems(n === 0 ? dflt : below),
+              received: received[n],
+            },
       ),
       durationMs: Date.now() - started,
     });
     for (const [n, r] of results.entries()) {
-      if (r.status === 'rejected') throw new Error(`${n === 0 ? 'default limit' : `MAX_MESSAGE_BYTES=${small}`}: ${String(r.reason)}; service warnings: ${problems(n === 0 ? dflt : below).join(' | ')}`);
+      if (r.status === 'rejected')
+        throw new Error(
+          `${n === 0 ? 'default limit' : `MAX_MESSAGE_BYTES=${small}`}: ${String(r.reason)}; service warnings: ${problems(n === 0 ? dflt : below).join(' | ')}`,
+        );
     }
     for (const [n, v] of verdicts.entries()) if (v !== undefined) expectAccounted(v, received[n] ?? -1);
     await sleep(0);

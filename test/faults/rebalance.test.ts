@@ -20,7 +20,18 @@ import { startService, type Service } from '../../services/sessionizer/src/main.
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/context.js';
 import { faults, faultyClient, type FaultyClient } from '../support/faults.js';
-import { account, faultReport, metricSum, outcomeFields, progress, retrying, scaled, sleep, topicOracle, untilCommitted } from '../support/faults-harness.js';
+import {
+  account,
+  faultReport,
+  metricSum,
+  outcomeFields,
+  progress,
+  retrying,
+  scaled,
+  sleep,
+  topicOracle,
+  untilCommitted,
+} from '../support/faults-harness.js';
 import { backgroundProducer, generated } from '../support/faults-producer.js';
 import { committedOffsets, createTopic, testKafka } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
@@ -84,16 +95,32 @@ describe('rebalance: scale 1 → 3, kill one, back to 1, while producing', () =>
         {},
       );
       const faulty = faultyClient(database.handle.client);
-      const service = await startService(config, { brokers: kafkaBrokers().join(','), log, clickhouse: { ...database.handle, client: faulty.client } });
+      const service = await startService(config, {
+        brokers: kafkaBrokers().join(','),
+        log,
+        clickhouse: { ...database.handle, client: faulty.client },
+      });
       const instance: Instance = { name, service, faulty, startedAt: Date.now() - started };
       instances.push(instance);
       await service.consumer.start();
       return instance;
     };
-    const received = async (i: Instance): Promise<number> => metricSum(await i.service.metrics.registry.metrics(), 'sessionizer_received_events_total');
-    const failures = (): string[] => instances.flatMap((i) => (i.service.consumer.failure === undefined ? [] : [`${i.name}: ${i.service.consumer.failure.message}`]));
+    const received = async (i: Instance): Promise<number> =>
+      metricSum(await i.service.metrics.registry.metrics(), 'sessionizer_received_events_total');
+    const failures = (): string[] =>
+      instances.flatMap((i) => (i.service.consumer.failure === undefined ? [] : [`${i.name}: ${i.service.consumer.failure.message}`]));
 
-    const producer = backgroundProducer(kafka, topic, generated({ seed: SEED, events: EVENTS, activeSessions: 1_000, rates: { outOfOrder: 0.05, duplicates: 0.03, invalid: 0.01, noSessionId: 0.01 } }), { rate: RATE });
+    const producer = backgroundProducer(
+      kafka,
+      topic,
+      generated({
+        seed: SEED,
+        events: EVENTS,
+        activeSessions: 1_000,
+        rates: { outOfOrder: 0.05, duplicates: 0.03, invalid: 0.01, noSessionId: 0.01 },
+      }),
+      { rate: RATE },
+    );
     const timeline: { t: number; what: string; lag: number }[] = [];
     const mark = async (what: string): Promise<void> => {
       timeline.push({ t: Date.now() - started, what, lag: (await progress(kafka, group, topic)).lag });

@@ -55,13 +55,19 @@ describe('backpressure during a ClickHouse outage', () => {
       {},
     );
     const faulty = faultyClient(db.handle.client);
-    service = await startService(config, { brokers: kafkaBrokers().join(','), log: createLogger('error'), clickhouse: { ...db.handle, client: faulty.client } });
+    service = await startService(config, {
+      brokers: kafkaBrokers().join(','),
+      log: createLogger('error'),
+      clickhouse: { ...db.handle, client: faulty.client },
+    });
     faulty.failInsertsUntilHealed(faults.connectionReset()); // after the migrations
     await service.consumer.start();
     const url = service.http.url;
 
     // the outage: wait until fetching is paused, then watch memory for a while
-    await waitFor('fetching to pause', async () => (metric(await (await fetch(`${url}/metrics`)).text(), 'sessionizer_fetch_paused') === 1 ? true : undefined));
+    await waitFor('fetching to pause', async () =>
+      metric(await (await fetch(`${url}/metrics`)).text(), 'sessionizer_fetch_paused') === 1 ? true : undefined,
+    );
     let maxBuffered = 0;
     let maxSessions = 0;
     for (let i = 0; i < 20; i += 1) {
@@ -90,10 +96,14 @@ describe('backpressure during a ClickHouse outage', () => {
     // recovery
     faulty.heal();
     const ends = await endOffsets(kafka, topic);
-    await waitFor('the stream to be committed after recovery', async () => {
-      const c = await committedOffsets(kafka, group, topic);
-      return [...ends].every(([p, end]) => c.get(p) === end) ? true : undefined;
-    }, 120_000);
+    await waitFor(
+      'the stream to be committed after recovery',
+      async () => {
+        const c = await committedOffsets(kafka, group, topic);
+        return [...ends].every(([p, end]) => c.get(p) === end) ? true : undefined;
+      },
+      120_000,
+    );
     expect(await readSessions(db.handle.client, db.database)).toEqual(stream.expected);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     expect(metric(await (await fetch(`${url}/metrics`)).text(), 'sessionizer_fetch_paused')).toBe(0);

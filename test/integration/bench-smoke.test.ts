@@ -43,10 +43,24 @@ describe('benchmarks (smoke)', () => {
   });
 
   it('bench:flush prints the cost of each flush step and checks the candidate schema against the real one', async () => {
-    const r = await run(['--import', 'tsx', 'test/bench/flush-cost.ts', '--flushes', '2', '--events-per-flush', '2000', '--active-sessions', '300']);
+    const r = await run([
+      '--import',
+      'tsx',
+      'test/bench/flush-cost.ts',
+      '--flushes',
+      '2',
+      '--events-per-flush',
+      '2000',
+      '--active-sessions',
+      '300',
+    ]);
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     const line = r.stdout.split('\n').find((l) => l.startsWith('FLUSH-COST '));
-    const report = JSON.parse(line?.slice('FLUSH-COST '.length) ?? '{}') as { rowsPerFlush?: number; medianMs?: Record<string, number>; candidateCheck?: { sessions: number; different: number } };
+    const report = JSON.parse(line?.slice('FLUSH-COST '.length) ?? '{}') as {
+      rowsPerFlush?: number;
+      medianMs?: Record<string, number>;
+      candidateCheck?: { sessions: number; different: number };
+    };
     expect(report.rowsPerFlush).toBeGreaterThan(0);
     expect(Object.keys(report.medianMs ?? {})).toHaveLength(9);
     // Sessions span the two flushes (300 active), so min/max of the tuples really had to merge.
@@ -55,12 +69,33 @@ describe('benchmarks (smoke)', () => {
   });
 
   it('bench:memory samples RSS, heap and merge memory over one run and reports them per tenth of the events', async () => {
-    const r = await run(['--import', 'tsx', 'test/bench/memory.ts', '--events', '3000', '--active-sessions', '300', '--tail-seconds', '1', '--sample-ms', '100'], {
-      KAFKA_BROKERS: kafkaBrokers().join(','),
-    });
+    const r = await run(
+      [
+        '--import',
+        'tsx',
+        'test/bench/memory.ts',
+        '--events',
+        '3000',
+        '--active-sessions',
+        '300',
+        '--tail-seconds',
+        '1',
+        '--sample-ms',
+        '100',
+      ],
+      {
+        KAFKA_BROKERS: kafkaBrokers().join(','),
+      },
+    );
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH-MEMORY '));
-    const report = JSON.parse(line?.slice('BENCH-MEMORY '.length) ?? '{}') as { events?: number; peakRssBytes?: number; maxHeapBytes?: number; rowsWritten?: number; deciles?: { samples: number }[] };
+    const report = JSON.parse(line?.slice('BENCH-MEMORY '.length) ?? '{}') as {
+      events?: number;
+      peakRssBytes?: number;
+      maxHeapBytes?: number;
+      rowsWritten?: number;
+      deciles?: { samples: number }[];
+    };
     expect(report.events).toBe(3000);
     expect(report.peakRssBytes).toBeGreaterThan(0);
     expect(report.maxHeapBytes).toBeGreaterThan(0);
@@ -82,9 +117,20 @@ describe('benchmarks (smoke)', () => {
     const report = JSON.parse(await readFile(join(out, json ?? ''), 'utf8')) as Record<string, Record<string, unknown>>;
     expect(report['baselineA']).toMatchObject({ events: 3000 });
     expect(report['sessionizer']).toMatchObject({ events: 3000, exitCode: 0 });
-    for (const key of ['eventsPerSecond', 'cpuSecondsPerMillionEvents', 'peakRssBytes', 'rowsPer1000Events', 'onDiskBytesPer1000Events', 'flushP50Seconds']) {
+    for (const key of [
+      'eventsPerSecond',
+      'cpuSecondsPerMillionEvents',
+      'peakRssBytes',
+      'rowsPer1000Events',
+      'onDiskBytesPer1000Events',
+      'flushP50Seconds',
+    ]) {
       expect(report['sessionizer']?.[key], key).toBeGreaterThan(0);
     }
-    expect(report['writeVolume']).toMatchObject({ events: 3000, ours: { rowsInserted: expect.any(Number) as unknown }, posthog: { rowsInserted: 3000 } });
+    expect(report['writeVolume']).toMatchObject({
+      events: 3000,
+      ours: { rowsInserted: expect.any(Number) as unknown },
+      posthog: { rowsInserted: 3000 },
+    });
   });
 });

@@ -64,7 +64,16 @@ function toRow(id: number, input: ChannelInput): Row {
 }
 
 function input(fields: Partial<ChannelInput>): ChannelInput {
-  return { utmSource: null, utmMedium: null, utmCampaign: null, referringDomain: null, gclid: null, gadSource: null, fbclid: null, ...fields };
+  return {
+    utmSource: null,
+    utmMedium: null,
+    utmCampaign: null,
+    referringDomain: null,
+    gclid: null,
+    gadSource: null,
+    fbclid: null,
+    ...fields,
+  };
 }
 
 /** Hand-written: every branch of the rules and their precedence. */
@@ -210,7 +219,7 @@ function randomInputs(count: number): ChannelInput[] {
   const mediums = [...MEDIUM_TYPE_BY_KEY.keys(), 'cpc', 'cpm', 'cpv', 'cpa', 'ppc', 'retargeting', 'paid', 'paid_search'];
   const specials = ['', 'null', 'NULL', 'Null', '$direct', '$DIRECT', '(direct)', 'direct', 'Direct', ' ', '1', 'www.', '.'];
   const flipCase = (s: string, mask: number): string =>
-    s.replace(/[a-z]/g, (c, i: number) => ((mask >> i % 30) & 1 ? c.toUpperCase() : c));
+    s.replace(/[a-z]/g, (c, i: number) => ((mask >> (i % 30)) & 1 ? c.toUpperCase() : c));
   const wellFormed = (s: string): boolean => !/\p{Surrogate}/u.test(s);
   const keyVariant = fc
     .tuple(
@@ -225,7 +234,23 @@ function randomInputs(count: number): ChannelInput[] {
       return flip ? flipCase(value, mask) : value;
     });
   const arbitrary = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 8 })).filter(wellFormed);
-  const word = fc.constantFrom('shop', 'shopping', 'video', 'VIDEO', 'cross-network', 'push', 'e', 'work', '-', '_', ' ', '\n', 'é', 'x', '😀');
+  const word = fc.constantFrom(
+    'shop',
+    'shopping',
+    'video',
+    'VIDEO',
+    'cross-network',
+    'push',
+    'e',
+    'work',
+    '-',
+    '_',
+    ' ',
+    '\n',
+    'é',
+    'x',
+    '😀',
+  );
   const campaign = fc.array(word, { maxLength: 4 }).map((parts) => parts.join(''));
   const value = (...arbs: fc.Arbitrary<string>[]): fc.Arbitrary<string | null> =>
     fc.oneof(fc.constant(null), fc.constantFrom(...specials), ...arbs);
@@ -364,7 +389,9 @@ describe('the ClickHouse behaviour the reference relies on', () => {
     // Not used by the SQL (it reads the precomputed sites), but PostHog uses the ClickHouse
     // function: on our own keys and suffixes the approximation must give the same answer.
     const hosts = [
-      ...[...SOURCE_CATEGORY_BY_KEY.keys()].filter((k) => k.includes('.')).flatMap((k) => [k, `www.${k}`, `sub.${k}`, `https://a.b.${k}/x`]),
+      ...[...SOURCE_CATEGORY_BY_KEY.keys()]
+        .filter((k) => k.includes('.'))
+        .flatMap((k) => [k, `www.${k}`, `sub.${k}`, `https://a.b.${k}/x`]),
       ...SECOND_LEVEL_SUFFIXES.flatMap((s) => [`y.${s}`, `x.y.${s}`]),
     ];
     const rs = await db.handle.client.query({

@@ -26,11 +26,26 @@ describe('sessionizer CLI', () => {
 
   it.each([
     ['posthog-events', 'posthog-events.ndjson', []],
-    ['posthog-capture', 'posthog-capture.ndjson', ['--token-teams', 'phc_sessionizerGoldenToken0000000000000000=2,phc_sessionizerGoldenOtherTeam000000000000=3']],
+    [
+      'posthog-capture',
+      'posthog-capture.ndjson',
+      ['--token-teams', 'phc_sessionizerGoldenToken0000000000000000=2,phc_sessionizerGoldenOtherTeam000000000000=3'],
+    ],
   ])('replays the %s golden file, then query returns the expected sessions', async (format, file, extra) => {
     const dataDir = join(dir, format);
     const rejects = join(dir, `${format}-rejects.ndjson`);
-    const replay = await runCli(['replay', join(FIXTURES, file), '--format', format, '--data-dir', dataDir, '--rejects', rejects, '--json', ...extra]);
+    const replay = await runCli([
+      'replay',
+      join(FIXTURES, file),
+      '--format',
+      format,
+      '--data-dir',
+      dataDir,
+      '--rejects',
+      rejects,
+      '--json',
+      ...extra,
+    ]);
     expect(replay.stderr).toBe('');
     expect(replay.code).toBe(0);
     const summary = JSON.parse(replay.stdout) as { accepted: number; rejected: Record<string, number>; sessionsWritten: number };

@@ -37,10 +37,15 @@ interface Summary {
 function loadgen(args: readonly string[]): Promise<Run> {
   const started = performance.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, KAFKA_BROKERS: undefined }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, stdout, stderr, wallSeconds: (performance.now() - started) / 1_000 });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, KAFKA_BROKERS: undefined }, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        resolve({ code, stdout, stderr, wallSeconds: (performance.now() - started) / 1_000 });
+      },
+    );
   });
 }
 
@@ -79,7 +84,22 @@ describe('loadgen CLI against Kafka', () => {
   it('produces exactly what the file target writes for the same seed, keyed and spread over partitions', async () => {
     const topic = uniqueName('loadgen');
     topics.push(topic);
-    const traffic = ['--format', 'posthog-capture', '--events', '2000', '--seed', '42', '--duplicates', '0.05', '--invalid', '0.03', '--no-session-id', '0.02', '--out-of-order', '0.02'];
+    const traffic = [
+      '--format',
+      'posthog-capture',
+      '--events',
+      '2000',
+      '--seed',
+      '42',
+      '--duplicates',
+      '0.05',
+      '--invalid',
+      '0.03',
+      '--no-session-id',
+      '0.02',
+      '--out-of-order',
+      '0.02',
+    ];
 
     const toKafka = await loadgen([...traffic, '--topic', topic, '--brokers', brokers.join(','), '--partitions', '3']);
     expect(toKafka.stderr).toBe('');
@@ -95,7 +115,12 @@ describe('loadgen CLI against Kafka', () => {
     const toFile = await loadgen([...traffic, '--out', path]);
     expect(toFile.code).toBe(0);
     const fileSummary = JSON.parse(toFile.stdout) as Summary;
-    expect({ ...fileSummary, seconds: 0, eventsPerSecond: 0, target: '' }).toEqual({ ...summary, seconds: 0, eventsPerSecond: 0, target: '' });
+    expect({ ...fileSummary, seconds: 0, eventsPerSecond: 0, target: '' }).toEqual({
+      ...summary,
+      seconds: 0,
+      eventsPerSecond: 0,
+      target: '',
+    });
     const lines = (await readFile(path, 'utf8')).split('\n');
     expect(lines.pop()).toBe('');
     expect(lines).toHaveLength(2_000);
@@ -135,7 +160,10 @@ describe('loadgen CLI against Kafka', () => {
     // one send in flight (the default): each partition holds its messages in generator order
     const partitionOfValue = new Map(consumed.map((m) => [m.value, m.partition]));
     for (const p of [0, 1, 2]) {
-      const produced = consumed.filter((m) => m.partition === p).sort((x, y) => x.offset - y.offset).map((m) => m.value);
+      const produced = consumed
+        .filter((m) => m.partition === p)
+        .sort((x, y) => x.offset - y.offset)
+        .map((m) => m.value);
       expect(produced).toEqual(lines.filter((l) => partitionOfValue.get(l) === p));
     }
   });
@@ -144,11 +172,26 @@ describe('loadgen CLI against Kafka', () => {
     const topic = uniqueName('loadgen_rate');
     topics.push(topic);
     const rate = 500;
-    const run = await loadgen(['--format', 'posthog-events', '--events', '1500', '--rate', String(rate), '--topic', topic, '--brokers', brokers.join(','), '--partitions', '2']);
+    const run = await loadgen([
+      '--format',
+      'posthog-events',
+      '--events',
+      '1500',
+      '--rate',
+      String(rate),
+      '--topic',
+      topic,
+      '--brokers',
+      brokers.join(','),
+      '--partitions',
+      '2',
+    ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const summary = JSON.parse(run.stdout) as Summary;
-    console.log(`--rate ${rate}: measured ${summary.eventsPerSecond} events/s over ${summary.seconds} s (wall ${run.wallSeconds.toFixed(2)} s)`);
+    console.log(
+      `--rate ${rate}: measured ${summary.eventsPerSecond} events/s over ${summary.seconds} s (wall ${run.wallSeconds.toFixed(2)} s)`,
+    );
     expect(summary.events).toBe(1_500);
     // machines are noisy: only check it is not absurdly faster than asked
     expect(summary.eventsPerSecond).toBeLessThan(3 * rate);
@@ -159,7 +202,18 @@ describe('loadgen CLI against Kafka', () => {
   it('fills a single-partition topic with full batches (under the broker message size limit)', async () => {
     const topic = uniqueName('loadgen_one');
     topics.push(topic);
-    const run = await loadgen(['--format', 'posthog-events', '--events', '3000', '--topic', topic, '--brokers', brokers.join(','), '--partitions', '1']);
+    const run = await loadgen([
+      '--format',
+      'posthog-events',
+      '--events',
+      '3000',
+      '--topic',
+      topic,
+      '--brokers',
+      brokers.join(','),
+      '--partitions',
+      '1',
+    ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const summary = JSON.parse(run.stdout) as Summary;
@@ -172,7 +226,16 @@ describe('loadgen CLI against Kafka', () => {
   });
 
   it('fails clearly on a missing topic without --partitions, and on an unreachable broker', async () => {
-    const missing = await loadgen(['--format', 'posthog-events', '--events', '10', '--topic', uniqueName('loadgen_missing'), '--brokers', brokers.join(',')]);
+    const missing = await loadgen([
+      '--format',
+      'posthog-events',
+      '--events',
+      '10',
+      '--topic',
+      uniqueName('loadgen_missing'),
+      '--brokers',
+      brokers.join(','),
+    ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^loadgen: topic '.*' does not exist; pass --partitions P to create it\n$/);
     const unreachable = await loadgen(['--format', 'posthog-events', '--events', '10', '--topic', 't', '--brokers', '127.0.0.1:1']);

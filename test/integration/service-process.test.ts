@@ -53,10 +53,15 @@ describe('sessionizer run as a process', () => {
 
     // small fetches so that the stream takes many batches and SIGTERM lands mid-stream
     const child = startCli(['run'], serviceEnv(topic, group, dataDir, { FLUSH_MAX_SESSIONS: '500' }));
-    await waitFor('a first commit', async () => {
-      const c = await committedOffsets(kafka, group, topic);
-      return [...c.values()].some((o) => Number(o) > 0) ? true : undefined;
-    }, 60_000, 20);
+    await waitFor(
+      'a first commit',
+      async () => {
+        const c = await committedOffsets(kafka, group, topic);
+        return [...c.values()].some((o) => Number(o) > 0) ? true : undefined;
+      },
+      60_000,
+      20,
+    );
     const sent = Date.now();
     child.kill('SIGTERM');
     const result = await child.result;
@@ -81,10 +86,14 @@ describe('sessionizer run as a process', () => {
 
     // a restart picks up from the commit and finishes the stream exactly
     const again = startCli(['run'], serviceEnv(topic, group, dataDir));
-    await waitFor('the rest of the stream to be committed', async () => {
-      const c = await committedOffsets(kafka, group, topic);
-      return [...ends].every(([p, end]) => c.get(p) === end) ? true : undefined;
-    }, 120_000);
+    await waitFor(
+      'the rest of the stream to be committed',
+      async () => {
+        const c = await committedOffsets(kafka, group, topic);
+        return [...ends].every(([p, end]) => c.get(p) === end) ? true : undefined;
+      },
+      120_000,
+    );
     again.kill('SIGTERM');
     expect((await again.result).code).toBe(0);
     expect(await sessionsIn(dataDir)).toEqual(stream.expected);
@@ -100,7 +109,9 @@ describe('sessionizer run as a process', () => {
     await produce(kafka, topic, stream.messages);
     const child = startCli(['run'], serviceEnv(topic, group, dataDir));
     // query only once the service holds the directory and has announced its endpoint
-    await waitFor('the endpoint file', async () => ((await readFile(join(dataDir, 'sessionizer-endpoint.json'), 'utf8').catch(() => '')) === '' ? undefined : true));
+    await waitFor('the endpoint file', async () =>
+      (await readFile(join(dataDir, 'sessionizer-endpoint.json'), 'utf8').catch(() => '')) === '' ? undefined : true,
+    );
     let lastQuery = '';
     try {
       const rows = await waitFor('sessions readable through the running service', async () => {

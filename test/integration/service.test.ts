@@ -22,7 +22,11 @@ interface Setup {
   readonly config: Config;
 }
 
-function configFor(db: TestDatabase, s: { topic: string; format: string; dlq: string; group: string }, extra: Record<string, string> = {}): Config {
+function configFor(
+  db: TestDatabase,
+  s: { topic: string; format: string; dlq: string; group: string },
+  extra: Record<string, string> = {},
+): Config {
   return loadConfig(
     {
       brokers: kafkaBrokers().join(','),
@@ -67,7 +71,15 @@ describe.each(['posthog-events', 'posthog-capture'] as const)('sessionizer run (
     const topic = uniqueName('events');
     setup = { topic, dlq: `${topic}_dlq`, group: uniqueName('group'), config: undefined as unknown as Config };
     setup = { ...setup, config: configFor(db, { ...setup, format }) };
-    stream = buildStream({ seed: format === 'posthog-events' ? 11 : 12, sessions: 300, maxEventsPerSession: 15, format, duplicates: 400, invalid: 40, noSessionId: 15 });
+    stream = buildStream({
+      seed: format === 'posthog-events' ? 11 : 12,
+      sessions: 300,
+      maxEventsPerSession: 15,
+      format,
+      duplicates: 400,
+      invalid: 40,
+      noSessionId: 15,
+    });
     await createTopic(kafka, topic, 4);
     await produce(kafka, topic, stream.messages);
   });
@@ -83,7 +95,9 @@ describe.each(['posthog-events', 'posthog-capture'] as const)('sessionizer run (
     await untilDone(kafka, setup, db, stream);
 
     const actual = await readSessions(db.handle.client, db.database);
-    console.log(`${format}: ${stream.messages.length} messages → ${actual.length} sessions (oracle ${stream.expected.length}), ${stream.invalid.length} invalid, ${stream.excluded.length} excluded`);
+    console.log(
+      `${format}: ${stream.messages.length} messages → ${actual.length} sessions (oracle ${stream.expected.length}), ${stream.invalid.length} invalid, ${stream.excluded.length} excluded`,
+    );
     expect(actual).toEqual(stream.expected);
 
     const dead = await readTopic(kafka, setup.dlq);
@@ -108,7 +122,9 @@ describe.each(['posthog-events', 'posthog-capture'] as const)('sessionizer run (
         .reduce((a, l) => a + Number(l.split(' ').pop()), 0);
     const received = sum('sessionizer_received_events_total');
     expect(received).toBe(stream.messages.length);
-    expect(sum('sessionizer_aggregated_events_total') + sum('sessionizer_excluded_events_total') + sum('sessionizer_invalid_events_total')).toBe(received);
+    expect(
+      sum('sessionizer_aggregated_events_total') + sum('sessionizer_excluded_events_total') + sum('sessionizer_invalid_events_total'),
+    ).toBe(received);
     expect(sum('sessionizer_dead_lettered_events_total')).toBe(stream.invalid.length);
     expect(sum('sessionizer_excluded_events_total')).toBe(stream.excluded.length);
     expect(text).toMatch(/sessionizer_consumer_lag_messages\{topic="[^"]+",partition="\d"\} 0/);
@@ -148,13 +164,21 @@ describe('two instances in one group', () => {
     await createTopic(kafka, topic, 6);
     const log = createLogger('warn');
     for (let i = 0; i < 2; i += 1) {
-      const s = await startService(configFor(db, { ...setup, format: 'posthog-events' }, { 'client-id': `instance-${i}` }), { brokers: kafkaBrokers().join(','), log, clickhouse: db.handle });
+      const s = await startService(configFor(db, { ...setup, format: 'posthog-events' }, { 'client-id': `instance-${i}` }), {
+        brokers: kafkaBrokers().join(','),
+        log,
+        clickhouse: db.handle,
+      });
       services.push(s);
       await s.consumer.start();
     }
     await produce(kafka, topic, stream.messages);
     await untilDone(kafka, { ...setup, config: undefined as unknown as Config }, db, stream);
-    const counts = await Promise.all(services.map(async (s) => Number(/sessionizer_received_events_total\{[^}]*\} (\d+)/.exec(await (await fetch(`${s.http.url}/metrics`)).text())?.[1] ?? 0)));
+    const counts = await Promise.all(
+      services.map(async (s) =>
+        Number(/sessionizer_received_events_total\{[^}]*\} (\d+)/.exec(await (await fetch(`${s.http.url}/metrics`)).text())?.[1] ?? 0),
+      ),
+    );
     console.log(`two instances received ${counts.join(' + ')} messages`);
     expect(counts.every((c) => c > 0)).toBe(true);
     expect(await readSessions(db.handle.client, db.database)).toEqual(stream.expected);

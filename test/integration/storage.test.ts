@@ -80,7 +80,10 @@ describe('sessions in ClickHouse equal the oracle', () => {
     );
     expect(actual.map((s) => Object.keys(s))).toEqual(expected.map(() => [...SESSION_COLUMNS]));
     for (const column of SESSION_COLUMNS) {
-      expect(actual.map((s) => s[column]), column).toEqual(expected.map((s) => s[column]));
+      expect(
+        actual.map((s) => s[column]),
+        column,
+      ).toEqual(expected.map((s) => s[column]));
     }
     expect(actual).toEqual(expected);
     expect(new Set(expected.map((s) => s.channel_type)).size).toBeGreaterThan(3);
@@ -112,7 +115,10 @@ describe('migrations', () => {
       expect(first.applied).toEqual(['0001', 'R__sessions_view']);
       expect(second.applied).toEqual([]);
       expect(second.unchanged).toEqual(['0001', 'R__sessions_view']);
-      const rs = await db.handle.client.query({ query: `SELECT count() AS n FROM ${db.database}.schema_migrations`, format: 'JSONEachRow' });
+      const rs = await db.handle.client.query({
+        query: `SELECT count() AS n FROM ${db.database}.schema_migrations`,
+        format: 'JSONEachRow',
+      });
       expect(await rs.json()).toEqual([{ n: 2 }]);
     } finally {
       await db.drop();
@@ -183,7 +189,10 @@ describe('the sink against a flaky ClickHouse (fault-injecting wrapper around th
 
   it('does not retry bad data, and reports the ClickHouse code', async () => {
     const faulty = faultyClient(db.handle.client);
-    const sink = new ClickHouseSessionSink(faulty.client, { schema: { database: db.database }, retry: { maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 1 } });
+    const sink = new ClickHouseSessionSink(faulty.client, {
+      schema: { database: db.database },
+      retry: { maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 1 },
+    });
     faulty.failNextInserts(1, faults.server(117, 'INCORRECT_DATA'));
     const err = await sink.write(states()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SinkError);
@@ -193,7 +202,10 @@ describe('the sink against a flaky ClickHouse (fault-injecting wrapper around th
 
   it('gives up after maxAttempts of transient failures, as a retriable error', async () => {
     const faulty = faultyClient(db.handle.client);
-    const sink = new ClickHouseSessionSink(faulty.client, { schema: { database: db.database }, retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2 } });
+    const sink = new ClickHouseSessionSink(faulty.client, {
+      schema: { database: db.database },
+      retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2 },
+    });
     faulty.failInsertsUntilHealed(faults.server(202, 'TOO_MANY_SIMULTANEOUS_QUERIES'));
     await expect(sink.write(states())).rejects.toMatchObject({ retriable: true, code: '202' });
     expect(faulty.inserts()).toBe(3);
@@ -201,7 +213,10 @@ describe('the sink against a flaky ClickHouse (fault-injecting wrapper around th
 
   it('stops retrying when aborted', async () => {
     const faulty = faultyClient(db.handle.client);
-    const sink = new ClickHouseSessionSink(faulty.client, { schema: { database: db.database }, retry: { maxAttempts: Infinity, initialDelayMs: 50, maxDelayMs: 50 } });
+    const sink = new ClickHouseSessionSink(faulty.client, {
+      schema: { database: db.database },
+      retry: { maxAttempts: Infinity, initialDelayMs: 50, maxDelayMs: 50 },
+    });
     faulty.failInsertsUntilHealed(faults.connectionReset());
     const controller = new AbortController();
     setTimeout(() => {
@@ -237,7 +252,10 @@ describe('the sink against a flaky ClickHouse (fault-injecting wrapper around th
   });
 
   it('a real bad-data error from the engine is not retried', async () => {
-    const sink = new ClickHouseSessionSink(db.handle.client, { schema: { database: db.database }, retry: { maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 1 } });
+    const sink = new ClickHouseSessionSink(db.handle.client, {
+      schema: { database: db.database },
+      retry: { maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 1 },
+    });
     const [state] = states();
     if (state === undefined) throw new Error('no state');
     // a session id that is not a UUID cannot be parsed by ClickHouse

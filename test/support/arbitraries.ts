@@ -21,7 +21,14 @@ export function uuidV4Like(n: number): string {
 }
 
 const EVENTS = ['$pageview', '$screen', '$autocapture', '$pageleave', 'signed_up', '$pageview', '$autocapture'];
-const URLS = [null, 'https://shop.example.com/', 'https://shop.example.com/pricing?plan=pro', 'https://shop.example.com/a/b#top', 'not a url', '/relative/path?x=1'];
+const URLS = [
+  null,
+  'https://shop.example.com/',
+  'https://shop.example.com/pricing?plan=pro',
+  'https://shop.example.com/a/b#top',
+  'not a url',
+  '/relative/path?x=1',
+];
 const SOURCES = [null, 'google', 'Google', 'facebook', 'newsletter', 'NULL', 'null', 'bing.com'];
 const MEDIUMS = [null, 'cpc', 'email', 'social', 'paid_social', 'referral', 'push'];
 const CAMPAIGNS = [null, 'black-friday', 'summer_shopping', 'video-launch', 'cross-network-q4'];
@@ -92,7 +99,7 @@ export function eventArbitrary(pools: EventPools = DEFAULT_POOLS): fc.Arbitrary<
 
 /** A list of distinct events (duplicates are added by the tests that want them). */
 export function eventsArbitrary(pools: EventPools = DEFAULT_POOLS, maxLength = 60): fc.Arbitrary<SessionEvent[]> {
-  return fc.array(eventArbitrary(pools), { minLength: 0, maxLength }).map((events) => [
-    ...new Map(events.map((e) => [e.uuid, e])).values(),
-  ]);
+  return fc
+    .array(eventArbitrary(pools), { minLength: 0, maxLength })
+    .map((events) => [...new Map(events.map((e) => [e.uuid, e])).values()]);
 }

@@ -18,7 +18,11 @@ export function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-export function startCli(args: readonly string[], env: Record<string, string> = {}, input?: string): ChildProcess & { result: Promise<CliResult> } {
+export function startCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  input?: string,
+): ChildProcess & { result: Promise<CliResult> } {
   const child = spawn(process.execPath, [SESSIONIZER_BIN, ...args], {
     cwd: REPO_ROOT,
     env: cliEnv(env),

@@ -35,7 +35,11 @@ export interface EventSpec {
 /** A posthog-events message; by default a valid $pageview of a fresh uuid in a session at BASE_MS. */
 export function eventMessage(spec: EventSpec = {}): string {
   const sessionId = spec.sessionId === undefined ? uuidV7At(BASE_MS, 1) : spec.sessionId;
-  const props: Record<string, unknown> = { ...(sessionId === null ? {} : { $session_id: sessionId }), $current_url: 'https://shop.example.com/', ...spec.props };
+  const props: Record<string, unknown> = {
+    ...(sessionId === null ? {} : { $session_id: sessionId }),
+    $current_url: 'https://shop.example.com/',
+    ...spec.props,
+  };
   return JSON.stringify({
     uuid: spec.uuid ?? uuidV4Like(uuidCounter++),
     event: spec.event ?? '$pageview',
@@ -69,7 +73,12 @@ export const SQL_STRINGS = {
 export function hostileCorpus(seed: number): CorpusMessage[] {
   const rng = seededRandom(seed);
   const out: CorpusMessage[] = [];
-  const add = (kind: string, value: string | Buffer | null, key: string | Buffer | null = `hostile:${kind}`, headers?: Record<string, string | Buffer>): void => {
+  const add = (
+    kind: string,
+    value: string | Buffer | null,
+    key: string | Buffer | null = `hostile:${kind}`,
+    headers?: Record<string, string | Buffer>,
+  ): void => {
     out.push({ kind, key, value, ...(headers === undefined ? {} : { headers }) });
   };
 
@@ -117,8 +126,19 @@ export function hostileCorpus(seed: number): CorpusMessage[] {
   // deeply nested JSON: 100 000 levels
   const depth = 100_000;
   add('nested_top_array', '['.repeat(depth) + ']'.repeat(depth));
-  add('nested_in_message', eventMessage({ top: { deep: JSON.parse(`${'['.repeat(1_000)}${']'.repeat(1_000)}`) as unknown } }).replace('"elements_chain"', `"deeper":${'['.repeat(depth)}${']'.repeat(depth)},"elements_chain"`));
-  add('nested_in_properties', eventMessage({ rawProperties: `{"$session_id":"${uuidV7At(BASE_MS, 1)}","$current_url":"https://shop.example.com/deep","deep":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}` }));
+  add(
+    'nested_in_message',
+    eventMessage({ top: { deep: JSON.parse(`${'['.repeat(1_000)}${']'.repeat(1_000)}`) as unknown } }).replace(
+      '"elements_chain"',
+      `"deeper":${'['.repeat(depth)}${']'.repeat(depth)},"elements_chain"`,
+    ),
+  );
+  add(
+    'nested_in_properties',
+    eventMessage({
+      rawProperties: `{"$session_id":"${uuidV7At(BASE_MS, 1)}","$current_url":"https://shop.example.com/deep","deep":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`,
+    }),
+  );
 
   // session ids
   add('bad_session_id', eventMessage({ sessionId: 'not-a-uuid' }));
@@ -152,27 +172,87 @@ export function hostileCorpus(seed: number): CorpusMessage[] {
   // one $session_id, three teams: three sessions
   const shared = sessionAt(BASE_MS + 60_000, 9);
   for (const team of [1, 2, 3]) {
-    add('shared_session_id', eventMessage({ team, sessionId: shared.sessionId, timestamp: shared.at(team * 1_000), distinctId: `team-${team}-user`, props: { utm_source: `team${team}` } }));
-    add('shared_session_id', eventMessage({ team, sessionId: shared.sessionId, event: '$autocapture', timestamp: shared.at(team * 1_000 + 500) }));
+    add(
+      'shared_session_id',
+      eventMessage({
+        team,
+        sessionId: shared.sessionId,
+        timestamp: shared.at(team * 1_000),
+        distinctId: `team-${team}-user`,
+        props: { utm_source: `team${team}` },
+      }),
+    );
+    add(
+      'shared_session_id',
+      eventMessage({ team, sessionId: shared.sessionId, event: '$autocapture', timestamp: shared.at(team * 1_000 + 500) }),
+    );
   }
 
   // SQL-looking strings, as the entry of their own session
   const sql = sessionAt(BASE_MS + 120_000, 10);
-  add('sql_strings', eventMessage({ sessionId: sql.sessionId, timestamp: sql.at(0), distinctId: "Robert'); DROP TABLE students;--", props: { ...SQL_STRINGS } }));
-  add('sql_strings', eventMessage({ sessionId: sql.sessionId, event: '$pageview', timestamp: sql.at(2_000), distinctId: "Robert'); DROP TABLE students;--", props: { $current_url: "https://shop.example.com/exit?');DELETE FROM sessions_raw;--" } }));
+  add(
+    'sql_strings',
+    eventMessage({
+      sessionId: sql.sessionId,
+      timestamp: sql.at(0),
+      distinctId: "Robert'); DROP TABLE students;--",
+      props: { ...SQL_STRINGS },
+    }),
+  );
+  add(
+    'sql_strings',
+    eventMessage({
+      sessionId: sql.sessionId,
+      event: '$pageview',
+      timestamp: sql.at(2_000),
+      distinctId: "Robert'); DROP TABLE students;--",
+      props: { $current_url: "https://shop.example.com/exit?');DELETE FROM sessions_raw;--" },
+    }),
+  );
 
   // CR/LF/NUL in fields, keys and headers
   const ctl = sessionAt(BASE_MS + 180_000, 11);
   const evilHeaders = { 'x-evil': 'a\r\nb\u0000c', 'x-bin': Buffer.from([0, 10, 13, 255, 0xed, 0xa0, 0x80]), 'x-multi\nline': 'v' };
-  add('control_chars', eventMessage({ sessionId: ctl.sessionId, timestamp: ctl.at(0), distinctId: 'line1\nline2\r\n', props: { $current_url: 'https://shop.example.com/p\r\nq\u0000r', utm_source: 'a\r\nb', utm_campaign: 'x\u0000y', utm_term: '\t\u0007\u001b[31mred' } }), Buffer.from('key\r\nwith\u0000nul'), evilHeaders);
+  add(
+    'control_chars',
+    eventMessage({
+      sessionId: ctl.sessionId,
+      timestamp: ctl.at(0),
+      distinctId: 'line1\nline2\r\n',
+      props: {
+        $current_url: 'https://shop.example.com/p\r\nq\u0000r',
+        utm_source: 'a\r\nb',
+        utm_campaign: 'x\u0000y',
+        utm_term: '\t\u0007\u001b[31mred',
+      },
+    }),
+    Buffer.from('key\r\nwith\u0000nul'),
+    evilHeaders,
+  );
   add('control_chars_invalid', '{"uuid": "x"\r\n\u0000', Buffer.from('bad\r\nkey\u0000'), evilHeaders);
   add('control_chars_invalid', eventMessage({ timestamp: 'not\r\na\u0000date' }), 'k\n', evilHeaders);
   add('control_chars_invalid', `{"uuid": \u2028\u2029\u0085 "x"}`, 'k\u2028');
 
   // lone UTF-16 surrogates (as \ud800 escapes) in URLs and UTMs, and invalid UTF-8 bytes
   const sur = sessionAt(BASE_MS + 240_000, 12);
-  add('lone_surrogates', eventMessage({ sessionId: sur.sessionId, timestamp: sur.at(0), distinctId: 'u\udfff', props: { $current_url: 'https://shop.example.com/\ud800x', utm_source: '\udc00src', utm_medium: 'med\ud83d', utm_campaign: 'ok \ud83d\ude00 pair', $referring_domain: '\ud800.example' } }));
-  const raw = Buffer.from(eventMessage({ sessionId: sur.sessionId, event: '$autocapture', timestamp: sur.at(1_000), props: { utm_source: 'RAWBYTES' } }));
+  add(
+    'lone_surrogates',
+    eventMessage({
+      sessionId: sur.sessionId,
+      timestamp: sur.at(0),
+      distinctId: 'u\udfff',
+      props: {
+        $current_url: 'https://shop.example.com/\ud800x',
+        utm_source: '\udc00src',
+        utm_medium: 'med\ud83d',
+        utm_campaign: 'ok \ud83d\ude00 pair',
+        $referring_domain: '\ud800.example',
+      },
+    }),
+  );
+  const raw = Buffer.from(
+    eventMessage({ sessionId: sur.sessionId, event: '$autocapture', timestamp: sur.at(1_000), props: { utm_source: 'RAWBYTES' } }),
+  );
   const at = raw.indexOf('RAWBYTES');
   add('invalid_utf8', Buffer.concat([raw.subarray(0, at), Buffer.from([0xed, 0xa0, 0x80, 0xff, 0xc3]), raw.subarray(at + 8)]));
   add('lone_surrogates_invalid', eventMessage({ uuid: '\ud800' }));
@@ -200,8 +280,23 @@ export function largeCorpus(size: number): CorpusMessage[] {
   };
   const big = sessionAt(BASE_MS + 300_000, 13);
   return [
-    { kind: 'max_valid', key: 'large:1', value: pad(eventMessage({ sessionId: big.sessionId, timestamp: big.at(0), props: { $huge: 'PADPADPAD' } })) },
-    { kind: 'max_valid_url', key: 'large:2', value: pad(eventMessage({ sessionId: big.sessionId, event: '$pageview', timestamp: big.at(1_000), props: { $current_url: 'https://shop.example.com/PADPADPAD' } })) },
+    {
+      kind: 'max_valid',
+      key: 'large:1',
+      value: pad(eventMessage({ sessionId: big.sessionId, timestamp: big.at(0), props: { $huge: 'PADPADPAD' } })),
+    },
+    {
+      kind: 'max_valid_url',
+      key: 'large:2',
+      value: pad(
+        eventMessage({
+          sessionId: big.sessionId,
+          event: '$pageview',
+          timestamp: big.at(1_000),
+          props: { $current_url: 'https://shop.example.com/PADPADPAD' },
+        }),
+      ),
+    },
     { kind: 'max_invalid', key: 'large:3', value: pad('{"uuid":"PADPADPAD') },
     { kind: 'max_invalid', key: 'large:4', value: pad('{"uuid":"PADPADPAD') },
   ];

@@ -5,7 +5,16 @@
  * one machine-readable summary line every scenario prints (`FAULT-REPORT {json}`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { DEFAULT_LIMITS, normalize, sessionize, type InputFormat, type Normalized, type NormalizeOptions, type Session, type SessionEvent } from '@sessionizer/core';
+import {
+  DEFAULT_LIMITS,
+  normalize,
+  sessionize,
+  type InputFormat,
+  type Normalized,
+  type NormalizeOptions,
+  type Session,
+  type SessionEvent,
+} from '@sessionizer/core';
 import type { Kafka } from 'kafkajs';
 import { cliEnv, jsonLines, REPO_ROOT, runCli, SESSIONIZER_BIN } from './cli.js';
 import { committedOffsets, endOffsets, readTopic, type ReadMessage } from './kafka.js';
@@ -22,7 +31,11 @@ export function scaled<T>(ci: T, full: T): T {
 // ---- deterministic randomness ----------------------------------------------------------------
 
 /** mulberry32: a tiny seeded PRNG, so kill points and fault schedules are reproducible. */
-export function seededRandom(seed: number): { next: () => number; int: (min: number, max: number) => number; pick: <T>(xs: readonly T[]) => T } {
+export function seededRandom(seed: number): {
+  next: () => number;
+  int: (min: number, max: number) => number;
+  pick: <T>(xs: readonly T[]) => T;
+} {
   let a = seed >>> 0;
   const next = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -81,9 +94,21 @@ export function oracleOf(format: InputFormat, values: readonly (Buffer | null)[]
 }
 
 /** The oracle over everything the topic holds now (read back from Kafka, not from memory). */
-export async function topicOracle(kafka: Kafka, topic: string, format: InputFormat = 'posthog-events', options: NormalizeOptions = {}): Promise<TopicOracle & { readonly read: ReadMessage[] }> {
+export async function topicOracle(
+  kafka: Kafka,
+  topic: string,
+  format: InputFormat = 'posthog-events',
+  options: NormalizeOptions = {},
+): Promise<TopicOracle & { readonly read: ReadMessage[] }> {
   const read = await readTopic(kafka, topic, 120_000);
-  return { ...oracleOf(format, read.map((m) => m.value), options), read };
+  return {
+    ...oracleOf(
+      format,
+      read.map((m) => m.value),
+      options,
+    ),
+    read,
+  };
 }
 
 // ---- lost / doubled -----------------------------------------------------------------------------
@@ -99,7 +124,14 @@ export interface Accounting {
   readonly doubled: number;
   /** Rows present in both whose columns differ otherwise (neither lost nor doubled, just wrong). */
   readonly mismatchedRows: number;
-  readonly detail: { missingRows: number; extraRows: number; duplicateRows: number; countsBelow: number; countsAbove: number; nulledColumns: number };
+  readonly detail: {
+    missingRows: number;
+    extraRows: number;
+    duplicateRows: number;
+    countsBelow: number;
+    countsAbove: number;
+    nulledColumns: number;
+  };
 }
 
 /** The fields every scenario's FAULT-REPORT line carries about the end state. */
@@ -217,7 +249,9 @@ export async function retrying<T>(what: string, fn: () => Promise<T>, timeoutMs 
 }
 
 export async function progress(kafka: Kafka, group: string, topic: string): Promise<Progress> {
-  const [c, e] = await retrying('committed and end offsets', () => Promise.all([committedOffsets(kafka, group, topic), endOffsets(kafka, topic)]));
+  const [c, e] = await retrying('committed and end offsets', () =>
+    Promise.all([committedOffsets(kafka, group, topic), endOffsets(kafka, topic)]),
+  );
   let committed = 0;
   let end = 0;
   let done = true;

@@ -32,7 +32,12 @@ export function generated(options: Omit<GeneratorOptions, 'format'>): Outgoing[]
   return [...generate({ ...options, format: 'posthog-events' })].map((m) => ({ key: m.key, value: m.value }));
 }
 
-export function backgroundProducer(kafka: Kafka, topic: string, messages: readonly Outgoing[], o: { rate: number; batch?: number }): BackgroundProducer {
+export function backgroundProducer(
+  kafka: Kafka,
+  topic: string,
+  messages: readonly Outgoing[],
+  o: { rate: number; batch?: number },
+): BackgroundProducer {
   const batch = o.batch ?? 100;
   let sent = 0;
   let failures = 0;
@@ -47,10 +52,17 @@ export function backgroundProducer(kafka: Kafka, topic: string, messages: readon
         for (;;) {
           try {
             if (producer === undefined) {
-              producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 3, initialRetryTime: 200 } });
+              producer = kafka.producer({
+                createPartitioner: Partitioners.DefaultPartitioner,
+                retry: { retries: 3, initialRetryTime: 200 },
+              });
               await producer.connect();
             }
-            await producer.send({ topic, acks: -1, messages: slice.map((m) => ({ key: m.key, value: m.value, ...(m.headers === undefined ? {} : { headers: m.headers }) })) });
+            await producer.send({
+              topic,
+              acks: -1,
+              messages: slice.map((m) => ({ key: m.key, value: m.value, ...(m.headers === undefined ? {} : { headers: m.headers }) })),
+            });
             break;
           } catch {
             failures += 1;

@@ -10,8 +10,10 @@ export const faults = {
   /** What a dropped connection looks like from the Node client. */
   connectionReset: (): Fault => () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
   /** A ClickHouse server error with a code (e.g. 241 MEMORY_LIMIT_EXCEEDED, 117 INCORRECT_DATA). */
-  server: (code: number, type: string): Fault => () =>
-    new ClickHouseError({ message: `injected ${type}`, code: String(code), type }),
+  server:
+    (code: number, type: string): Fault =>
+    () =>
+      new ClickHouseError({ message: `injected ${type}`, code: String(code), type }),
 };
 
 export interface FaultyClient {

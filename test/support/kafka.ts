@@ -92,7 +92,13 @@ export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 30_000)
       consumer
         .run({
           eachMessage: ({ partition, message }) => {
-            out.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value, headers: headersOf(message.headers) });
+            out.push({
+              partition,
+              offset: message.offset,
+              key: message.key?.toString() ?? null,
+              value: message.value,
+              headers: headersOf(message.headers),
+            });
             if (out.length >= total) {
               clearTimeout(timer);
               resolve();
@@ -118,7 +124,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? "" : `: ${last instanceof Error ? last.message : JSON.stringify(last)}`}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : `: ${last instanceof Error ? last.message : JSON.stringify(last)}`}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -4,7 +4,15 @@
  * without $session_id, shuffled. The expected sessions are the oracle's over what normalises.
  */
 import fc from 'fast-check';
-import { formatTimestamp, normalize, sessionize, type InputFormat, type NormalizeOptions, type Session, type SessionEvent } from '@sessionizer/core';
+import {
+  formatTimestamp,
+  normalize,
+  sessionize,
+  type InputFormat,
+  type NormalizeOptions,
+  type Session,
+  type SessionEvent,
+} from '@sessionizer/core';
 import { eventFor } from './arbitraries.js';
 
 export const TEST_TOKENS = new Map([
@@ -85,7 +93,10 @@ export function buildStream(options: {
 }): TestStream {
   const format = options.format ?? 'posthog-events';
   const normalizeOptions: NormalizeOptions = { tokenTeams: TEST_TOKENS };
-  const [counts = []] = fc.sample(fc.array(fc.nat(), { minLength: options.sessions, maxLength: options.sessions }), { seed: options.seed, numRuns: 1 });
+  const [counts = []] = fc.sample(fc.array(fc.nat(), { minLength: options.sessions, maxLength: options.sessions }), {
+    seed: options.seed,
+    numRuns: 1,
+  });
   const events: SessionEvent[] = [];
   for (let s = 0; s < options.sessions; s += 1) {
     const team = 1 + (s % 3);
@@ -93,7 +104,12 @@ export function buildStream(options: {
     // session index reused across teams: equal session ids, different teams
     const sessionIndex = Math.floor(s / 2);
     for (let i = 0; i < n; i += 1) {
-      const e = eventFor(team, sessionIndex, i + (s % 2) * 1000, { teams: [1, 2, 3], sessions: options.sessions, uuids: 5000, timeSlots: 60 });
+      const e = eventFor(team, sessionIndex, i + (s % 2) * 1000, {
+        teams: [1, 2, 3],
+        sessions: options.sessions,
+        uuids: 5000,
+        timeSlots: 60,
+      });
       events.push(e);
     }
   }
@@ -111,10 +127,31 @@ export function buildStream(options: {
   for (let i = 0; i < (options.invalid ?? 0); i += 1) {
     const kinds = [
       `{"uuid": "broken json ${i}"`,
-      JSON.stringify({ uuid: `not-a-uuid-${i}`, event: '$pageview', team_id: 1, distinct_id: 'x', timestamp: '2026-11-26 10:00:00', properties: '{}' }),
-      sample === undefined ? '[]' : serialize({ ...sample, uuid: `0f0e0d0c-0b0a-4000-9000-${String(900000 + i).padStart(12, '0')}` }, format).replace(/"team_id":\d+/, '"team_id":"abc"'),
+      JSON.stringify({
+        uuid: `not-a-uuid-${i}`,
+        event: '$pageview',
+        team_id: 1,
+        distinct_id: 'x',
+        timestamp: '2026-11-26 10:00:00',
+        properties: '{}',
+      }),
+      sample === undefined
+        ? '[]'
+        : serialize({ ...sample, uuid: `0f0e0d0c-0b0a-4000-9000-${String(900000 + i).padStart(12, '0')}` }, format).replace(
+            /"team_id":\d+/,
+            '"team_id":"abc"',
+          ),
       '\u0000\u0001binary',
-      sample === undefined ? '' : serialize({ ...sample, uuid: `0f0e0d0c-0b0a-4000-9000-${String(800000 + i).padStart(12, '0')}`, sessionId: '0f0e0d0c-0b0a-4000-9000-000000000abc' }, format),
+      sample === undefined
+        ? ''
+        : serialize(
+            {
+              ...sample,
+              uuid: `0f0e0d0c-0b0a-4000-9000-${String(800000 + i).padStart(12, '0')}`,
+              sessionId: '0f0e0d0c-0b0a-4000-9000-000000000abc',
+            },
+            format,
+          ),
     ];
     invalid.push(kinds[i % kinds.length] ?? '');
   }

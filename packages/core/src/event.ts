@@ -29,21 +29,10 @@ export const INPUT_FORMATS = ['posthog-events', 'posthog-capture'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];
 
 /** Messages that are broken: dead-lettered (or counted, when no DLQ is configured). */
-export const INVALID_REASONS = [
-  'malformed_json',
-  'schema_invalid',
-  'timestamp_invalid',
-  'event_too_large',
-  'unknown_token',
-] as const;
+export const INVALID_REASONS = ['malformed_json', 'schema_invalid', 'timestamp_invalid', 'event_too_large', 'unknown_token'] as const;
 
 /** Well-formed events that the session rules exclude: counted by reason, not dead-lettered. */
-export const EXCLUDED_REASONS = [
-  'no_session_id',
-  'session_id_not_uuidv7',
-  'session_id_in_future',
-  'session_id_expired',
-] as const;
+export const EXCLUDED_REASONS = ['no_session_id', 'session_id_not_uuidv7', 'session_id_in_future', 'session_id_expired'] as const;
 
 export type InvalidReason = (typeof INVALID_REASONS)[number];
 export type ExcludedReason = (typeof EXCLUDED_REASONS)[number];

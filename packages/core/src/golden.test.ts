@@ -77,7 +77,12 @@ function propertiesOf(format: InputFormat, line: string): { event: string; prope
     return null;
   }
   if (format === 'posthog-events') {
-    return { event: str(message['event'], 'event'), properties: obj(JSON.parse(str(message['properties'], 'properties')), 'properties'), data: null, message };
+    return {
+      event: str(message['event'], 'event'),
+      properties: obj(JSON.parse(str(message['properties'], 'properties')), 'properties'),
+      data: null,
+      message,
+    };
   }
   const data = obj(JSON.parse(str(message['data'], 'data')), 'data');
   return { event: str(data['event'], 'data.event'), properties: obj(data['properties'], 'data.properties'), data, message };
@@ -131,7 +136,20 @@ describe.each(FILES)('golden $file', ({ format, file }) => {
       pageviews += 1;
       const dollar = Object.keys(parsed.properties).filter((k) => k.startsWith('$'));
       expect(dollar.length, line.slice(0, 120)).toBeGreaterThanOrEqual(25);
-      for (const key of ['$session_id', '$current_url', '$referring_domain', '$lib', '$lib_version', '$os', '$browser', '$device_id', '$window_id', '$pageview_id', '$insert_id', '$raw_user_agent']) {
+      for (const key of [
+        '$session_id',
+        '$current_url',
+        '$referring_domain',
+        '$lib',
+        '$lib_version',
+        '$os',
+        '$browser',
+        '$device_id',
+        '$window_id',
+        '$pageview_id',
+        '$insert_id',
+        '$raw_user_agent',
+      ]) {
         expect(parsed.properties, key).toHaveProperty([key]);
       }
     }
@@ -172,7 +190,8 @@ describe('golden: both formats', () => {
   const byFormat = FILES.map(({ format, file }) => run(format, file));
 
   it('describe the same accepted events', () => {
-    const sorted = (events: readonly SessionEvent[]): SessionEvent[] => [...events].sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0));
+    const sorted = (events: readonly SessionEvent[]): SessionEvent[] =>
+      [...events].sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0));
     const [events, capture] = byFormat;
     expect(sorted(capture?.events ?? [])).toEqual(sorted(events?.events ?? []));
   });

@@ -53,7 +53,12 @@ function sessions(events: readonly SessionEvent[], options: DeriveOptions = {}):
   const expected = sessionize(events, options);
   const buffer = new SessionBuffer();
   for (const e of events) buffer.add(e);
-  expect(buffer.drain().map((s) => stateToSession(s, options)).sort(compareSessions)).toEqual(expected);
+  expect(
+    buffer
+      .drain()
+      .map((s) => stateToSession(s, options))
+      .sort(compareSessions),
+  ).toEqual(expected);
   return expected;
 }
 
@@ -273,13 +278,21 @@ describe('sessionize: identity and grouping', () => {
 
   it('teams with equal session ids stay apart', () => {
     const team2 = [ev('$pageview', 0, 1, { referringDomain: 'www.google.co.uk' }), ev('$autocapture', 5, 2), ev('$pageview', 6, 3)];
-    const team3 = [ev('$pageview', 1, 101, { teamId: 3, referringDomain: 'www.indiehackers.com', currentUrl: 'https://docs.lumen-notes.io/' })];
+    const team3 = [
+      ev('$pageview', 1, 101, { teamId: 3, referringDomain: 'www.indiehackers.com', currentUrl: 'https://docs.lumen-notes.io/' }),
+    ];
     const rows = sessions([...team3, ...team2]);
     expect(rows.map((r) => [r.team_id, r.session_id])).toEqual([
       [2, SID],
       [3, SID],
     ]);
-    expect(rows[0]).toMatchObject({ pageview_count: 2, autocapture_count: 1, channel_type: 'Organic Search', is_bounce: false, session_duration: 6 });
+    expect(rows[0]).toMatchObject({
+      pageview_count: 2,
+      autocapture_count: 1,
+      channel_type: 'Organic Search',
+      is_bounce: false,
+      session_duration: 6,
+    });
     expect(rows[1]).toMatchObject({
       pageview_count: 1,
       autocapture_count: 0,

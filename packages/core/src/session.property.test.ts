@@ -163,7 +163,12 @@ describe('streaming aggregation equals the oracle', () => {
         const buffer = new SessionBuffer();
         for (const e of events) buffer.add(e);
         expect(buffer.events).toBe(events.length);
-        expect(buffer.drain().map((s) => stateToSession(s)).sort(compareSessions)).toEqual(sessionize(events));
+        expect(
+          buffer
+            .drain()
+            .map((s) => stateToSession(s))
+            .sort(compareSessions),
+        ).toEqual(sessionize(events));
         expect(buffer.size).toBe(0);
         expect(buffer.bytes).toBe(0);
       }),

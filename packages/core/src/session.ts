@@ -202,9 +202,7 @@ export function addEvent(state: SessionState, e: SessionEvent): void {
 /** Merge `source` into `target` in place. `source` is not modified. */
 export function mergeInto(target: SessionState, source: SessionState): void {
   if (target.teamId !== source.teamId || target.sessionId !== source.sessionId) {
-    throw new Error(
-      `mergeInto: ${sessionKey(source.teamId, source.sessionId)} into ${sessionKey(target.teamId, target.sessionId)}`,
-    );
+    throw new Error(`mergeInto: ${sessionKey(source.teamId, source.sessionId)} into ${sessionKey(target.teamId, target.sessionId)}`);
   }
   if (source.startTs < target.startTs) target.startTs = source.startTs;
   if (source.endTs > target.endTs) target.endTs = source.endTs;
@@ -234,8 +232,18 @@ const str = (v: string | null): number => (v === null ? 0 : 16 + v.length);
 export function estimateStateBytes(s: SessionState): number {
   const e = s.entry;
   const entryBytes =
-    str(e.currentUrl) + str(e.pathname) + str(e.utmSource) + str(e.utmMedium) + str(e.utmCampaign) + str(e.utmTerm) +
-    str(e.utmContent) + str(e.referringDomain) + str(e.gclid) + str(e.gadSource) + str(e.fbclid) + str(e.sourceSite) +
+    str(e.currentUrl) +
+    str(e.pathname) +
+    str(e.utmSource) +
+    str(e.utmMedium) +
+    str(e.utmCampaign) +
+    str(e.utmTerm) +
+    str(e.utmContent) +
+    str(e.referringDomain) +
+    str(e.gclid) +
+    str(e.gadSource) +
+    str(e.fbclid) +
+    str(e.sourceSite) +
     str(e.referringSite);
   const exitBytes = str(s.exit.currentUrl) + str(s.exit.pathname);
   const uuids = s.pageviews.size + s.autocaptures.size + s.screens.size;

@@ -42,8 +42,7 @@ function daysInMonth(y: number, m: number): number {
 }
 
 // YYYY-MM-DD[ T]HH:MM:SS[.f…][Z|±HH[:]MM]
-const TIMESTAMP_RE =
-  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /**
  * Parse `YYYY-MM-DD HH:MM:SS[.ffffff]` (UTC, PostHog's ClickHouse format) or ISO 8601 with an

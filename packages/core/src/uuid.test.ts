@@ -4,7 +4,13 @@ import { canonicalUuid, isUuidV7, uuidV7Millis } from './uuid.js';
 describe('uuids', () => {
   it('canonicalises case and rejects other shapes', () => {
     expect(canonicalUuid('019B2C3D-1234-7ABC-8DEF-0123456789AB')).toBe('019b2c3d-1234-7abc-8def-0123456789ab');
-    for (const bad of ['', '019b2c3d12347abc8def0123456789ab', '{019b2c3d-1234-7abc-8def-0123456789ab}', '019b2c3d-1234-7abc-8def-0123456789ag', ' 019b2c3d-1234-7abc-8def-0123456789a']) {
+    for (const bad of [
+      '',
+      '019b2c3d12347abc8def0123456789ab',
+      '{019b2c3d-1234-7abc-8def-0123456789ab}',
+      '019b2c3d-1234-7abc-8def-0123456789ag',
+      ' 019b2c3d-1234-7abc-8def-0123456789a',
+    ]) {
       expect(canonicalUuid(bad)).toBeNull();
     }
   });

@@ -38,7 +38,13 @@ export interface SiteTemplate {
   readonly clicks: readonly (readonly ElementSpec[])[];
   readonly events: readonly CustomEvent[];
   readonly serverEvents: readonly CustomEvent[];
-  readonly app: { readonly name: string; readonly namespace: string; readonly version: string; readonly build: string; readonly screens: readonly string[] };
+  readonly app: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly version: string;
+    readonly build: string;
+    readonly screens: readonly string[];
+  };
   readonly campaigns: readonly string[];
   readonly terms: readonly string[];
 }
@@ -50,7 +56,12 @@ function navLink(text: string, href: string, n: number): readonly ElementSpec[] 
   return [{ tag: 'a', classes: ['site-header__link'], href, text, nthChild: n, nthOfType: n }, nav, body];
 }
 
-function button(text: string, classes: readonly string[], parent: ElementSpec, attrs: readonly (readonly [string, string])[] = []): readonly ElementSpec[] {
+function button(
+  text: string,
+  classes: readonly string[],
+  parent: ElementSpec,
+  attrs: readonly (readonly [string, string])[] = [],
+): readonly ElementSpec[] {
   return [{ tag: 'button', classes, text, attrs: [['type', 'button'], ...attrs], nthChild: 1, nthOfType: 1 }, parent, body];
 }
 
@@ -78,10 +89,27 @@ export const SITES: readonly SiteTemplate[] = [
       navLink('Jackets', '/collections/winter-jackets', 2),
       navLink('Shoes', '/collections/trail-shoes', 3),
       navLink('Sign in', '/account/login', 4),
-      button('Add to cart', ['product-form__submit', 'btn'], { tag: 'form', classes: ['product-form'], nthChild: 3, nthOfType: 1 }, [['name', 'add']]),
+      button('Add to cart', ['product-form__submit', 'btn'], { tag: 'form', classes: ['product-form'], nthChild: 3, nthOfType: 1 }, [
+        ['name', 'add'],
+      ]),
       button('UK 9', ['size-picker__option'], { tag: 'fieldset', classes: ['size-picker'], nthChild: 2, nthOfType: 1 }),
-      [{ tag: 'a', classes: ['btn', 'btn--primary', 'hero__cta'], href: '/collections/winter-jackets', text: 'Shop winter', nthChild: 2, nthOfType: 1 }, { tag: 'section', classes: ['hero'], id: 'top', nthChild: 1, nthOfType: 1 }, body],
-      [{ tag: 'a', classes: ['product-card__link'], href: '/products/trail-x5-gtx', text: 'Trail X5 GTX', nthChild: 1, nthOfType: 1 }, { tag: 'li', classes: ['product-grid__item'], nthChild: 3, nthOfType: 3 }, body],
+      [
+        {
+          tag: 'a',
+          classes: ['btn', 'btn--primary', 'hero__cta'],
+          href: '/collections/winter-jackets',
+          text: 'Shop winter',
+          nthChild: 2,
+          nthOfType: 1,
+        },
+        { tag: 'section', classes: ['hero'], id: 'top', nthChild: 1, nthOfType: 1 },
+        body,
+      ],
+      [
+        { tag: 'a', classes: ['product-card__link'], href: '/products/trail-x5-gtx', text: 'Trail X5 GTX', nthChild: 1, nthOfType: 1 },
+        { tag: 'li', classes: ['product-grid__item'], nthChild: 3, nthOfType: 3 },
+        body,
+      ],
     ],
     events: [
       { name: 'product_viewed', props: { product_id: 'trail-x5-gtx', price: 149, currency: 'GBP' } },
@@ -95,7 +123,13 @@ export const SITES: readonly SiteTemplate[] = [
       { name: 'order_shipped', props: { carrier: 'dpd', warehouse: 'leeds-2' } },
       { name: 'invoice_paid', props: { amount: 4900, currency: 'gbp' } },
     ],
-    app: { name: 'Northwind', namespace: 'com.northwindtrail.app', version: '4.12.0', build: '4120.3', screens: ['HomeScreen', 'CategoryScreen', 'ProductDetail', 'CartScreen', 'CheckoutScreen', 'SearchScreen', 'AccountScreen'] },
+    app: {
+      name: 'Northwind',
+      namespace: 'com.northwindtrail.app',
+      version: '4.12.0',
+      build: '4120.3',
+      screens: ['HomeScreen', 'CategoryScreen', 'ProductDetail', 'CartScreen', 'CheckoutScreen', 'SearchScreen', 'AccountScreen'],
+    },
     campaigns: ['winter_sale_2026', 'black_friday_2026', 'trail_shoes_q4', 'brand_search'],
     terms: ['trail shoes', 'waterproof jacket', 'down parka mens', 'merino base layer'],
   },
@@ -119,10 +153,16 @@ export const SITES: readonly SiteTemplate[] = [
     clicks: [
       navLink('Pricing', '/pricing', 2),
       navLink('Docs', '/docs/getting-started', 3),
-      button('Start free trial', ['btn', 'btn-primary'], { tag: 'div', classes: ['pricing-card'], nthChild: 2, nthOfType: 2 }, [['data-plan', 'team']]),
+      button('Start free trial', ['btn', 'btn-primary'], { tag: 'div', classes: ['pricing-card'], nthChild: 2, nthOfType: 2 }, [
+        ['data-plan', 'team'],
+      ]),
       button('Copy', ['copy-code'], { tag: 'div', classes: ['code-block'], nthChild: 5, nthOfType: 3 }, [['aria-label', 'Copy code']]),
       button('New note', ['toolbar__new'], { tag: 'div', classes: ['toolbar'], nthChild: 1, nthOfType: 1 }),
-      [{ tag: 'a', classes: ['sidebar__item'], href: '/app/notes', text: 'Inbox', nthChild: 1, nthOfType: 1 }, { tag: 'aside', classes: ['sidebar'], nthChild: 1, nthOfType: 1 }, body],
+      [
+        { tag: 'a', classes: ['sidebar__item'], href: '/app/notes', text: 'Inbox', nthChild: 1, nthOfType: 1 },
+        { tag: 'aside', classes: ['sidebar'], nthChild: 1, nthOfType: 1 },
+        body,
+      ],
     ],
     events: [
       { name: 'signed_up', props: { plan: 'free', signup_method: 'google_oauth' } },
@@ -135,7 +175,13 @@ export const SITES: readonly SiteTemplate[] = [
       { name: 'subscription_renewed', props: { plan: 'team', amount: 9600, currency: 'usd' } },
       { name: '$feature_flag_called', props: { $feature_flag: 'new-editor', $feature_flag_response: true } },
     ],
-    app: { name: 'Lumen', namespace: 'io.lumennotes.app', version: '2.8.1', build: '281', screens: ['NotesList', 'NoteEditor', 'SearchScreen', 'SettingsScreen', 'ShareSheet'] },
+    app: {
+      name: 'Lumen',
+      namespace: 'io.lumennotes.app',
+      version: '2.8.1',
+      build: '281',
+      screens: ['NotesList', 'NoteEditor', 'SearchScreen', 'SettingsScreen', 'ShareSheet'],
+    },
     campaigns: ['pkm_launch', 'team_plan_q4', 'retargeting_trial', 'brand_search'],
     terms: ['note taking app', 'zettelkasten app', 'obsidian alternative', 'team wiki'],
   },
@@ -158,8 +204,21 @@ export const SITES: readonly SiteTemplate[] = [
       navLink('Politics', '/politics', 2),
       navLink('Sport', '/sport', 4),
       button('Subscribe for £1', ['paywall__cta'], { tag: 'div', classes: ['paywall'], nthChild: 4, nthOfType: 1 }),
-      [{ tag: 'a', classes: ['story-card__headline'], href: '/tech/local-startups-bet-on-tidal-power', text: 'Local startups bet on tidal power', nthChild: 2, nthOfType: 1 }, { tag: 'article', classes: ['story-card'], nthChild: 3, nthOfType: 3 }, body],
-      button('Share', ['share-bar__button'], { tag: 'div', classes: ['share-bar'], nthChild: 1, nthOfType: 1 }, [['data-network', 'whatsapp']]),
+      [
+        {
+          tag: 'a',
+          classes: ['story-card__headline'],
+          href: '/tech/local-startups-bet-on-tidal-power',
+          text: 'Local startups bet on tidal power',
+          nthChild: 2,
+          nthOfType: 1,
+        },
+        { tag: 'article', classes: ['story-card'], nthChild: 3, nthOfType: 3 },
+        body,
+      ],
+      button('Share', ['share-bar__button'], { tag: 'div', classes: ['share-bar'], nthChild: 1, nthOfType: 1 }, [
+        ['data-network', 'whatsapp'],
+      ]),
     ],
     events: [
       { name: 'article_read', props: { section: 'politics', read_percent: 80 } },
@@ -168,7 +227,13 @@ export const SITES: readonly SiteTemplate[] = [
       { name: 'subscription_started', props: { plan: 'digital_monthly', price: 1 } },
     ],
     serverEvents: [{ name: 'email_delivered', props: { list: 'morning_briefing', provider: 'ses' } }],
-    app: { name: 'Harbor Daily', namespace: 'news.harbordaily.app', version: '7.3.0', build: '730', screens: ['TopStories', 'ArticleScreen', 'SectionScreen', 'SavedScreen'] },
+    app: {
+      name: 'Harbor Daily',
+      namespace: 'news.harbordaily.app',
+      version: '7.3.0',
+      build: '730',
+      screens: ['TopStories', 'ArticleScreen', 'SectionScreen', 'SavedScreen'],
+    },
     campaigns: ['morning_briefing', 'subscriber_drive_nov', 'breaking_alerts'],
     terms: ['harbor news', 'ferry terminal vote', 'harbor fc'],
   },
@@ -185,15 +250,145 @@ export interface WebDevice {
 }
 
 export const WEB_DEVICES: readonly (readonly [WebDevice, number])[] = [
-  [{ os: 'Mac OS X', osVersion: '15.1.0', browser: 'Chrome', browserVersion: 131, deviceType: 'Desktop', userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', screens: [[1728, 1117], [1512, 982], [2560, 1440]] }, 18],
-  [{ os: 'Windows', osVersion: '10.0', browser: 'Chrome', browserVersion: 131, deviceType: 'Desktop', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', screens: [[1920, 1080], [1536, 864], [2560, 1440]] }, 22],
-  [{ os: 'Windows', osVersion: '10.0', browser: 'Microsoft Edge', browserVersion: 131, deviceType: 'Desktop', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0', screens: [[1920, 1080], [1366, 768]] }, 7],
-  [{ os: 'Windows', osVersion: '10.0', browser: 'Firefox', browserVersion: 133, deviceType: 'Desktop', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0', screens: [[1920, 1080], [1440, 900]] }, 5],
-  [{ os: 'Mac OS X', osVersion: '14.6.1', browser: 'Safari', browserVersion: 18.1, deviceType: 'Desktop', userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15', screens: [[1440, 900], [1512, 982]] }, 6],
-  [{ os: 'Linux', osVersion: '', browser: 'Firefox', browserVersion: 133, deviceType: 'Desktop', userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0', screens: [[1920, 1080]] }, 2],
-  [{ os: 'iOS', osVersion: '18.1.1', browser: 'Mobile Safari', browserVersion: 18.1, deviceType: 'Mobile', userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1.1 Mobile/15E148 Safari/604.1', screens: [[393, 852], [430, 932], [390, 844]] }, 20],
-  [{ os: 'Android', osVersion: '14', browser: 'Chrome', browserVersion: 131, deviceType: 'Mobile', userAgent: 'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36', screens: [[412, 915], [384, 854], [360, 800]] }, 15],
-  [{ os: 'iOS', osVersion: '17.6.1', browser: 'Mobile Safari', browserVersion: 17.6, deviceType: 'Tablet', userAgent: 'Mozilla/5.0 (iPad; CPU OS 17_6_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1', screens: [[820, 1180], [1024, 1366]] }, 5],
+  [
+    {
+      os: 'Mac OS X',
+      osVersion: '15.1.0',
+      browser: 'Chrome',
+      browserVersion: 131,
+      deviceType: 'Desktop',
+      userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+      screens: [
+        [1728, 1117],
+        [1512, 982],
+        [2560, 1440],
+      ],
+    },
+    18,
+  ],
+  [
+    {
+      os: 'Windows',
+      osVersion: '10.0',
+      browser: 'Chrome',
+      browserVersion: 131,
+      deviceType: 'Desktop',
+      userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+      screens: [
+        [1920, 1080],
+        [1536, 864],
+        [2560, 1440],
+      ],
+    },
+    22,
+  ],
+  [
+    {
+      os: 'Windows',
+      osVersion: '10.0',
+      browser: 'Microsoft Edge',
+      browserVersion: 131,
+      deviceType: 'Desktop',
+      userAgent:
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0',
+      screens: [
+        [1920, 1080],
+        [1366, 768],
+      ],
+    },
+    7,
+  ],
+  [
+    {
+      os: 'Windows',
+      osVersion: '10.0',
+      browser: 'Firefox',
+      browserVersion: 133,
+      deviceType: 'Desktop',
+      userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0',
+      screens: [
+        [1920, 1080],
+        [1440, 900],
+      ],
+    },
+    5,
+  ],
+  [
+    {
+      os: 'Mac OS X',
+      osVersion: '14.6.1',
+      browser: 'Safari',
+      browserVersion: 18.1,
+      deviceType: 'Desktop',
+      userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15',
+      screens: [
+        [1440, 900],
+        [1512, 982],
+      ],
+    },
+    6,
+  ],
+  [
+    {
+      os: 'Linux',
+      osVersion: '',
+      browser: 'Firefox',
+      browserVersion: 133,
+      deviceType: 'Desktop',
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
+      screens: [[1920, 1080]],
+    },
+    2,
+  ],
+  [
+    {
+      os: 'iOS',
+      osVersion: '18.1.1',
+      browser: 'Mobile Safari',
+      browserVersion: 18.1,
+      deviceType: 'Mobile',
+      userAgent:
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1.1 Mobile/15E148 Safari/604.1',
+      screens: [
+        [393, 852],
+        [430, 932],
+        [390, 844],
+      ],
+    },
+    20,
+  ],
+  [
+    {
+      os: 'Android',
+      osVersion: '14',
+      browser: 'Chrome',
+      browserVersion: 131,
+      deviceType: 'Mobile',
+      userAgent: 'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+      screens: [
+        [412, 915],
+        [384, 854],
+        [360, 800],
+      ],
+    },
+    15,
+  ],
+  [
+    {
+      os: 'iOS',
+      osVersion: '17.6.1',
+      browser: 'Mobile Safari',
+      browserVersion: 17.6,
+      deviceType: 'Tablet',
+      userAgent:
+        'Mozilla/5.0 (iPad; CPU OS 17_6_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1',
+      screens: [
+        [820, 1180],
+        [1024, 1366],
+      ],
+    },
+    5,
+  ],
 ];
 
 export interface AppDevice {
@@ -207,12 +402,78 @@ export interface AppDevice {
 }
 
 export const APP_DEVICES: readonly (readonly [AppDevice, number])[] = [
-  [{ lib: 'posthog-ios', libVersion: '3.15.2', os: 'iOS', osVersion: '18.1.1', manufacturer: 'Apple', model: 'iPhone16,2', screen: [430, 932] }, 20],
-  [{ lib: 'posthog-ios', libVersion: '3.15.2', os: 'iOS', osVersion: '17.6.1', manufacturer: 'Apple', model: 'iPhone15,3', screen: [430, 932] }, 12],
-  [{ lib: 'posthog-ios', libVersion: '3.14.0', os: 'iOS', osVersion: '18.0', manufacturer: 'Apple', model: 'iPhone14,5', screen: [390, 844] }, 10],
-  [{ lib: 'posthog-android', libVersion: '3.9.1', os: 'Android', osVersion: '14', manufacturer: 'Google', model: 'Pixel 8', screen: [412, 915] }, 10],
-  [{ lib: 'posthog-android', libVersion: '3.9.1', os: 'Android', osVersion: '14', manufacturer: 'samsung', model: 'SM-S918B', screen: [384, 824] }, 14],
-  [{ lib: 'posthog-android', libVersion: '3.8.2', os: 'Android', osVersion: '13', manufacturer: 'OnePlus', model: 'CPH2449', screen: [412, 919] }, 5],
+  [
+    {
+      lib: 'posthog-ios',
+      libVersion: '3.15.2',
+      os: 'iOS',
+      osVersion: '18.1.1',
+      manufacturer: 'Apple',
+      model: 'iPhone16,2',
+      screen: [430, 932],
+    },
+    20,
+  ],
+  [
+    {
+      lib: 'posthog-ios',
+      libVersion: '3.15.2',
+      os: 'iOS',
+      osVersion: '17.6.1',
+      manufacturer: 'Apple',
+      model: 'iPhone15,3',
+      screen: [430, 932],
+    },
+    12,
+  ],
+  [
+    {
+      lib: 'posthog-ios',
+      libVersion: '3.14.0',
+      os: 'iOS',
+      osVersion: '18.0',
+      manufacturer: 'Apple',
+      model: 'iPhone14,5',
+      screen: [390, 844],
+    },
+    10,
+  ],
+  [
+    {
+      lib: 'posthog-android',
+      libVersion: '3.9.1',
+      os: 'Android',
+      osVersion: '14',
+      manufacturer: 'Google',
+      model: 'Pixel 8',
+      screen: [412, 915],
+    },
+    10,
+  ],
+  [
+    {
+      lib: 'posthog-android',
+      libVersion: '3.9.1',
+      os: 'Android',
+      osVersion: '14',
+      manufacturer: 'samsung',
+      model: 'SM-S918B',
+      screen: [384, 824],
+    },
+    14,
+  ],
+  [
+    {
+      lib: 'posthog-android',
+      libVersion: '3.8.2',
+      os: 'Android',
+      osVersion: '13',
+      manufacturer: 'OnePlus',
+      model: 'CPH2449',
+      screen: [412, 919],
+    },
+    5,
+  ],
 ];
 
 export interface Geo {
@@ -225,28 +486,93 @@ export interface Geo {
 }
 
 export const GEOS: readonly (readonly [Geo, number])[] = [
-  [{ countryCode: 'GB', country: 'United Kingdom', city: 'London', timezone: 'Europe/London', language: 'en-GB', ipPrefixes: ['81.2', '86.144', '2.125', '82.132'] }, 30],
-  [{ countryCode: 'GB', country: 'United Kingdom', city: 'Manchester', timezone: 'Europe/London', language: 'en-GB', ipPrefixes: ['86.151', '90.214'] }, 8],
-  [{ countryCode: 'US', country: 'United States', city: 'New York', timezone: 'America/New_York', language: 'en-US', ipPrefixes: ['72.229', '98.116', '24.90'] }, 20],
-  [{ countryCode: 'US', country: 'United States', city: 'San Francisco', timezone: 'America/Los_Angeles', language: 'en-US', ipPrefixes: ['73.158', '67.169'] }, 8],
-  [{ countryCode: 'DE', country: 'Germany', city: 'Berlin', timezone: 'Europe/Berlin', language: 'de-DE', ipPrefixes: ['91.64', '87.123'] }, 10],
-  [{ countryCode: 'IE', country: 'Ireland', city: 'Dublin', timezone: 'Europe/Dublin', language: 'en-IE', ipPrefixes: ['78.16', '86.41'] }, 6],
+  [
+    {
+      countryCode: 'GB',
+      country: 'United Kingdom',
+      city: 'London',
+      timezone: 'Europe/London',
+      language: 'en-GB',
+      ipPrefixes: ['81.2', '86.144', '2.125', '82.132'],
+    },
+    30,
+  ],
+  [
+    {
+      countryCode: 'GB',
+      country: 'United Kingdom',
+      city: 'Manchester',
+      timezone: 'Europe/London',
+      language: 'en-GB',
+      ipPrefixes: ['86.151', '90.214'],
+    },
+    8,
+  ],
+  [
+    {
+      countryCode: 'US',
+      country: 'United States',
+      city: 'New York',
+      timezone: 'America/New_York',
+      language: 'en-US',
+      ipPrefixes: ['72.229', '98.116', '24.90'],
+    },
+    20,
+  ],
+  [
+    {
+      countryCode: 'US',
+      country: 'United States',
+      city: 'San Francisco',
+      timezone: 'America/Los_Angeles',
+      language: 'en-US',
+      ipPrefixes: ['73.158', '67.169'],
+    },
+    8,
+  ],
+  [
+    {
+      countryCode: 'DE',
+      country: 'Germany',
+      city: 'Berlin',
+      timezone: 'Europe/Berlin',
+      language: 'de-DE',
+      ipPrefixes: ['91.64', '87.123'],
+    },
+    10,
+  ],
+  [
+    { countryCode: 'IE', country: 'Ireland', city: 'Dublin', timezone: 'Europe/Dublin', language: 'en-IE', ipPrefixes: ['78.16', '86.41'] },
+    6,
+  ],
   [{ countryCode: 'FR', country: 'France', city: 'Paris', timezone: 'Europe/Paris', language: 'fr-FR', ipPrefixes: ['90.84', '82.64'] }, 8],
-  [{ countryCode: 'NL', country: 'Netherlands', city: 'Amsterdam', timezone: 'Europe/Amsterdam', language: 'nl-NL', ipPrefixes: ['145.53', '84.26'] }, 5],
-  [{ countryCode: 'CA', country: 'Canada', city: 'Toronto', timezone: 'America/Toronto', language: 'en-CA', ipPrefixes: ['99.230', '174.112'] }, 5],
+  [
+    {
+      countryCode: 'NL',
+      country: 'Netherlands',
+      city: 'Amsterdam',
+      timezone: 'Europe/Amsterdam',
+      language: 'nl-NL',
+      ipPrefixes: ['145.53', '84.26'],
+    },
+    5,
+  ],
+  [
+    {
+      countryCode: 'CA',
+      country: 'Canada',
+      city: 'Toronto',
+      timezone: 'America/Toronto',
+      language: 'en-CA',
+      ipPrefixes: ['99.230', '174.112'],
+    },
+    5,
+  ],
 ];
 
 /** Where a visit came from: the referrer and the campaign parameters on the landing URL. */
 export type Channel =
-  | 'direct'
-  | 'organic_search'
-  | 'paid_search'
-  | 'paid_social'
-  | 'organic_social'
-  | 'email'
-  | 'referral'
-  | 'affiliate'
-  | 'video';
+  'direct' | 'organic_search' | 'paid_search' | 'paid_social' | 'organic_social' | 'email' | 'referral' | 'affiliate' | 'video';
 
 export const WEB_CHANNELS: readonly (readonly [Channel, number])[] = [
   ['direct', 30],
@@ -270,6 +596,21 @@ export const SEARCH_REFERRERS: readonly (readonly [string, number])[] = [
   ['www.ecosia.org', 4],
 ];
 
-export const SOCIAL_REFERRERS: readonly string[] = ['t.co', 'www.reddit.com', 'www.linkedin.com', 'l.facebook.com', 'l.instagram.com', 'news.ycombinator.com'];
-export const REFERRAL_DOMAINS: readonly string[] = ['www.outdoorgearlab.com', 'www.indiehackers.com', 'github.com', 'medium.com', 'www.producthunt.com', 'en.wikipedia.org', 'substack.com'];
+export const SOCIAL_REFERRERS: readonly string[] = [
+  't.co',
+  'www.reddit.com',
+  'www.linkedin.com',
+  'l.facebook.com',
+  'l.instagram.com',
+  'news.ycombinator.com',
+];
+export const REFERRAL_DOMAINS: readonly string[] = [
+  'www.outdoorgearlab.com',
+  'www.indiehackers.com',
+  'github.com',
+  'medium.com',
+  'www.producthunt.com',
+  'en.wikipedia.org',
+  'substack.com',
+];
 export const AFFILIATES: readonly string[] = ['awin', 'impact', 'skimlinks'];

@@ -13,7 +13,14 @@ export type Format = 'posthog-events' | 'posthog-capture';
 /** What is wrong with a message of kind 'invalid'. */
 export type InvalidFault = 'malformed_json' | 'truncated_json' | 'wrong_type' | 'missing_uuid' | 'session_id_v4' | 'session_expired';
 
-export const INVALID_FAULTS: readonly InvalidFault[] = ['malformed_json', 'truncated_json', 'wrong_type', 'missing_uuid', 'session_id_v4', 'session_expired'];
+export const INVALID_FAULTS: readonly InvalidFault[] = [
+  'malformed_json',
+  'truncated_json',
+  'wrong_type',
+  'missing_uuid',
+  'session_id_v4',
+  'session_expired',
+];
 
 /** The rejection reason the sessionizer's normalize() gives each fault. */
 export const FAULT_REASONS: Readonly<Record<InvalidFault, RejectReason>> = {

@@ -189,13 +189,18 @@ describe('generate: faults', () => {
           }
           const e = result.event;
           if (e.sessionId !== m.sessionId || e.teamId !== m.teamId || e.timestamp !== m.timestamp || result.warnings.length > 0) {
-            problems.push(`${m.kind} normalized to ${JSON.stringify({ ...e, warnings: result.warnings })}, intended ${JSON.stringify({ ...m, value: undefined })}`);
+            problems.push(
+              `${m.kind} normalized to ${JSON.stringify({ ...e, warnings: result.warnings })}, intended ${JSON.stringify({ ...m, value: undefined })}`,
+            );
           }
-          if (`phc_loadgen_team_${e.teamId}:${e.distinctId}` !== m.key) problems.push(`key ${m.key} is not token:distinct_id of ${e.distinctId}`);
+          if (`phc_loadgen_team_${e.teamId}:${e.distinctId}` !== m.key)
+            problems.push(`key ${m.key} is not token:distinct_id of ${e.distinctId}`);
         } else {
           const expected = m.kind === 'no_session_id' ? 'no_session_id' : FAULT_REASONS[m.fault ?? 'malformed_json'];
           if (result.ok || result.reason !== expected) {
-            problems.push(`${m.fault ?? m.kind}: expected ${expected}, got ${result.ok ? 'accepted' : `${result.reason} (${result.message})`}`);
+            problems.push(
+              `${m.fault ?? m.kind}: expected ${expected}, got ${result.ok ? 'accepted' : `${result.reason} (${result.message})`}`,
+            );
           } else {
             reasons.set(result.reason, (reasons.get(result.reason) ?? 0) + 1);
           }
@@ -203,7 +208,9 @@ describe('generate: faults', () => {
       }
       console.log(`${format} rejections`, Object.fromEntries(reasons));
       expect(problems.slice(0, 5)).toEqual([]);
-      expect(new Set(reasons.keys())).toEqual(new Set(['malformed_json', 'schema_invalid', 'session_id_not_uuidv7', 'session_id_expired', 'no_session_id']));
+      expect(new Set(reasons.keys())).toEqual(
+        new Set(['malformed_json', 'schema_invalid', 'session_id_not_uuidv7', 'session_id_expired', 'no_session_id']),
+      );
     }
   });
 
@@ -228,7 +235,9 @@ describe('generate: realistic traffic', () => {
       console.log(`${format} event sizes`, stats);
       expect(stats.meanBytes).toBeGreaterThan(700);
       expect(stats.meanBytes).toBeLessThan(1_500);
-      const dollarCounts = list.slice(0, 5_000).map((m) => Object.keys(propertiesOf(format, m.value)).filter((k) => k.startsWith('$')).length);
+      const dollarCounts = list
+        .slice(0, 5_000)
+        .map((m) => Object.keys(propertiesOf(format, m.value)).filter((k) => k.startsWith('$')).length);
       dollarCounts.sort((a, b) => a - b);
       const median = dollarCounts[Math.floor(dollarCounts.length / 2)] ?? 0;
       expect(median).toBeGreaterThanOrEqual(20);
@@ -238,7 +247,34 @@ describe('generate: realistic traffic', () => {
 
   it('web events carry the posthog-js properties; mobile sessions send $screen and no pageviews', { timeout: 60_000 }, () => {
     const format = 'posthog-events';
-    const web = ['$os', '$os_version', '$browser', '$browser_version', '$device_type', '$screen_height', '$screen_width', '$viewport_height', '$viewport_width', '$lib', '$lib_version', '$insert_id', '$time', '$host', '$pathname', '$current_url', '$referrer', '$referring_domain', '$raw_user_agent', '$device_id', '$window_id', '$pageview_id', '$session_id', '$is_identified', '$process_person_profile', 'token'];
+    const web = [
+      '$os',
+      '$os_version',
+      '$browser',
+      '$browser_version',
+      '$device_type',
+      '$screen_height',
+      '$screen_width',
+      '$viewport_height',
+      '$viewport_width',
+      '$lib',
+      '$lib_version',
+      '$insert_id',
+      '$time',
+      '$host',
+      '$pathname',
+      '$current_url',
+      '$referrer',
+      '$referring_domain',
+      '$raw_user_agent',
+      '$device_id',
+      '$window_id',
+      '$pageview_id',
+      '$session_id',
+      '$is_identified',
+      '$process_person_profile',
+      'token',
+    ];
     const libsBySession = new Map<string, Set<string>>();
     const namesByLib = new Map<string, Set<string>>();
     const missing: string[] = [];
@@ -263,7 +299,8 @@ describe('generate: realistic traffic', () => {
       expect(namesByLib.get(lib)).not.toContain('$pageview');
       expect(namesByLib.get(lib)).not.toContain('$autocapture');
     }
-    for (const name of ['$pageview', '$autocapture', '$pageleave', '$identify', '$rageclick']) expect(namesByLib.get('web')).toContain(name);
+    for (const name of ['$pageview', '$autocapture', '$pageleave', '$identify', '$rageclick'])
+      expect(namesByLib.get('web')).toContain(name);
     // a session is web (posthog-js plus backend events) or an app, never both
     for (const libs of libsBySession.values()) {
       const app = libs.has('posthog-ios') || libs.has('posthog-android');
@@ -298,7 +335,9 @@ describe('generate: realistic traffic', () => {
     const paidSearch = share((p) => typeof p['gclid'] === 'string' && p['gad_source'] === '1');
     const paidSocial = share((p) => p['utm_medium'] === 'paid_social' && typeof p['fbclid'] === 'string');
     const email = share((p) => p['utm_medium'] === 'email');
-    const referral = share((p) => !String(p['$referring_domain']).includes('google') && p['$referring_domain'] !== '$direct' && p['utm_source'] === undefined);
+    const referral = share(
+      (p) => !String(p['$referring_domain']).includes('google') && p['$referring_domain'] !== '$direct' && p['utm_source'] === undefined,
+    );
     console.log({ sessions: entries.length, direct, googleOrganic, paidSearch, paidSocial, email, referral });
     expect(direct).toBeGreaterThan(0.2);
     expect(direct).toBeLessThan(0.45);
@@ -357,11 +396,13 @@ describe('generate: realistic traffic', () => {
         const sessionUs = uuidV7Millis(m.sessionId) * 1_000;
         const uuid = (JSON.parse(m.value) as { uuid: string }).uuid;
         if (!isUuidV7(m.sessionId)) problems.push(`session id ${m.sessionId} is not a UUIDv7`);
-        if (m.timestamp < sessionUs || m.timestamp >= sessionUs + 24 * HOUR_US) problems.push(`event at ${m.timestamp} outside its session ${m.sessionId}`);
+        if (m.timestamp < sessionUs || m.timestamp >= sessionUs + 24 * HOUR_US)
+          problems.push(`event at ${m.timestamp} outside its session ${m.sessionId}`);
         // the first event starts the session
         if (!seen.has(m.sessionId) && m.timestamp !== sessionUs) problems.push(`session ${m.sessionId} starts before its first event`);
         seen.add(m.sessionId);
-        if (!isUuidV7(uuid) || uuidV7Millis(uuid) !== Math.floor(m.timestamp / 1_000)) problems.push(`event uuid ${uuid} is not a UUIDv7 of its time`);
+        if (!isUuidV7(uuid) || uuidV7Millis(uuid) !== Math.floor(m.timestamp / 1_000))
+          problems.push(`event uuid ${uuid} is not a UUIDv7 of its time`);
       }
       expect(problems.slice(0, 5)).toEqual([]);
     }
@@ -386,32 +427,37 @@ describe('generate: realistic traffic', () => {
     expect(gaps.at(-1)).toBeLessThanOrEqual(25 * 60 + 1);
   });
 
-  it('capture: the skew correction now + (timestamp − sent_at) recovers the intended time, despite skewed clocks', { timeout: 60_000 }, () => {
-    let skewed = 0;
-    let offsets = 0;
-    let n = 0;
-    const problems: string[] = [];
-    for (const m of clean('posthog-capture')) {
-      const o = JSON.parse(m.value) as { now: string; sent_at: string; data: string };
-      const data = JSON.parse(o.data) as { timestamp?: string; offset?: number };
-      const result = normalize('posthog-capture', m.value, { tokenTeams: TOKENS });
-      if (!result.ok || result.event.timestamp !== m.timestamp) problems.push(`${m.value.slice(0, 100)}: ${JSON.stringify(result)}`);
-      n++;
-      if (data.offset !== undefined) {
-        offsets++;
-        if ((parseTimestamp(o.now) ?? 0) - data.offset * 1_000 !== m.timestamp) problems.push(`offset ${data.offset} does not give the time`);
-        continue;
+  it(
+    'capture: the skew correction now + (timestamp − sent_at) recovers the intended time, despite skewed clocks',
+    { timeout: 60_000 },
+    () => {
+      let skewed = 0;
+      let offsets = 0;
+      let n = 0;
+      const problems: string[] = [];
+      for (const m of clean('posthog-capture')) {
+        const o = JSON.parse(m.value) as { now: string; sent_at: string; data: string };
+        const data = JSON.parse(o.data) as { timestamp?: string; offset?: number };
+        const result = normalize('posthog-capture', m.value, { tokenTeams: TOKENS });
+        if (!result.ok || result.event.timestamp !== m.timestamp) problems.push(`${m.value.slice(0, 100)}: ${JSON.stringify(result)}`);
+        n++;
+        if (data.offset !== undefined) {
+          offsets++;
+          if ((parseTimestamp(o.now) ?? 0) - data.offset * 1_000 !== m.timestamp)
+            problems.push(`offset ${data.offset} does not give the time`);
+          continue;
+        }
+        // the client's clock is off: its timestamp alone is not the event time
+        const clientUs = parseTimestamp(data.timestamp ?? '') ?? 0;
+        if (Math.abs(clientUs - m.timestamp) > 2_000_000) skewed++;
       }
-      // the client's clock is off: its timestamp alone is not the event time
-      const clientUs = parseTimestamp(data.timestamp ?? '') ?? 0;
-      if (Math.abs(clientUs - m.timestamp) > 2_000_000) skewed++;
-    }
-    console.log({ n, skewedOver2s: skewed / n, offsets: offsets / n });
-    expect(problems.slice(0, 5)).toEqual([]);
-    expect(skewed / n).toBeGreaterThan(0.2);
-    expect(offsets / n).toBeGreaterThan(0.005);
-    expect(offsets / n).toBeLessThan(0.1);
-  });
+      console.log({ n, skewedOver2s: skewed / n, offsets: offsets / n });
+      expect(problems.slice(0, 5)).toEqual([]);
+      expect(skewed / n).toBeGreaterThan(0.2);
+      expect(offsets / n).toBeGreaterThan(0.005);
+      expect(offsets / n).toBeLessThan(0.1);
+    },
+  );
 
   it('generates fast enough (throughput printed)', { timeout: 60_000 }, () => {
     for (const format of FORMATS) {

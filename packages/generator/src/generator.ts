@@ -3,16 +3,7 @@
  * (`activeSessions` at a time) and their events come out in event-time order, interleaved;
  * then faults are mixed in by rate, and some messages are held back (out of order).
  */
-import {
-  FAULT_REASONS,
-  malformed,
-  missingUuid,
-  serialize,
-  truncated,
-  wrongType,
-  type Format,
-  type InvalidFault,
-} from './formats.js';
+import { FAULT_REASONS, malformed, missingUuid, serialize, truncated, wrongType, type Format, type InvalidFault } from './formats.js';
 import { MinHeap } from './heap.js';
 import { uuidV4 } from './ids.js';
 import { MICROS_PER_MS, World, type Session, type SimEvent } from './model.js';
@@ -106,7 +97,8 @@ function resolve(o: GeneratorOptions): Resolved {
   };
   if (!Number.isFinite(o.seed)) throw new RangeError(`seed must be a finite number, got ${o.seed}`);
   const format: string = o.format;
-  if (format !== 'posthog-events' && format !== 'posthog-capture') throw new RangeError(`format must be posthog-events or posthog-capture, got ${format}`);
+  if (format !== 'posthog-events' && format !== 'posthog-capture')
+    throw new RangeError(`format must be posthog-events or posthog-capture, got ${format}`);
   const startMs = o.startMs ?? DEFAULT_START_MS;
   if (!Number.isSafeInteger(startMs) || startMs < 0) throw new RangeError(`startMs must be a non-negative integer, got ${startMs}`);
   const r: Resolved = {
@@ -183,7 +175,14 @@ function* inOrder(o: Resolved): Generator<GeneratedMessage> {
         delete properties['$session_id'];
         e = { ...side, properties, sessionId: null };
       }
-      yield { key: keyOf(e), value: serialize(o.format, e), kind: 'no_session_id', sessionId: null, teamId: e.team.id, timestamp: e.timeUs };
+      yield {
+        key: keyOf(e),
+        value: serialize(o.format, e),
+        kind: 'no_session_id',
+        sessionId: null,
+        teamId: e.team.id,
+        timestamp: e.timeUs,
+      };
       continue;
     }
 
@@ -197,7 +196,14 @@ function* inOrder(o: Resolved): Generator<GeneratedMessage> {
       const next = world.newSession(seq++, Math.floor(clockUs / MICROS_PER_MS) + Math.floor(rng.exponential(3_000)));
       heap.push(next.nextUs, next);
     }
-    const m: GeneratedMessage = { key: keyOf(e), value: serialize(o.format, e), kind: 'event', sessionId: s.sessionId, teamId: e.team.id, timestamp: e.timeUs };
+    const m: GeneratedMessage = {
+      key: keyOf(e),
+      value: serialize(o.format, e),
+      kind: 'event',
+      sessionId: s.sessionId,
+      teamId: e.team.id,
+      timestamp: e.timeUs,
+    };
     recent.push(m);
     if (recent.length > DUPLICATE_WINDOW) recent.shift();
     yield m;

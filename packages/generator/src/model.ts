@@ -234,7 +234,10 @@ export class World {
       const device = rng.weighted(WEB_DEVICES);
       const screen = rng.pick(device.screens);
       const desktop = device.deviceType === 'Desktop';
-      const viewport = [screen[0] - (desktop ? rng.int(0, 16) * 10 : 0), screen[1] - rng.int(desktop ? 80 : 110, desktop ? 260 : 190)] as const;
+      const viewport = [
+        screen[0] - (desktop ? rng.int(0, 16) * 10 : 0),
+        screen[1] - rng.int(desktop ? 80 : 110, desktop ? 260 : 190),
+      ] as const;
       web = { device, screen, viewport };
     }
 
@@ -254,8 +257,17 @@ export class World {
     } else if (rng.chance(0.15)) {
       const campaign = rng.pick(team.site.campaigns);
       params = rng.chance(0.5)
-        ? [['utm_source', 'braze'], ['utm_medium', 'push'], ['utm_campaign', campaign]]
-        : [['utm_source', 'newsletter'], ['utm_medium', 'email'], ['utm_campaign', campaign], ['utm_content', 'hero_image']];
+        ? [
+            ['utm_source', 'braze'],
+            ['utm_medium', 'push'],
+            ['utm_campaign', campaign],
+          ]
+        : [
+            ['utm_source', 'newsletter'],
+            ['utm_medium', 'email'],
+            ['utm_campaign', campaign],
+            ['utm_content', 'hero_image'],
+          ];
     }
 
     const tabs: Tab[] = [];
@@ -267,8 +279,20 @@ export class World {
       const base = `https://${team.host}${page.path}`;
       const url = params.length > 0 ? `${base}?${encodeParams(params)}` : base;
       const startUs = startMs * MICROS_PER_MS;
-      tabs.push({ windowId: uuidV7(startMs, rng), page, url, pageviewId: uuidV7(startMs, rng), pageStartUs: startUs, campaign: params.length > 0 });
-      if (planned >= 4) maxTabs = rng.weighted([[1, 70], [2, 25], [3, 5]]);
+      tabs.push({
+        windowId: uuidV7(startMs, rng),
+        page,
+        url,
+        pageviewId: uuidV7(startMs, rng),
+        pageStartUs: startUs,
+        campaign: params.length > 0,
+      });
+      if (planned >= 4)
+        maxTabs = rng.weighted([
+          [1, 70],
+          [2, 25],
+          [3, 5],
+        ]);
     }
 
     return {
@@ -303,7 +327,10 @@ export class World {
   #attribution(site: SiteTemplate, channel: Channel): { referrer: string; referringDomain: string; params: (readonly [string, string])[] } {
     const rng = this.#rng;
     const campaign = rng.pick(site.campaigns);
-    const from = (domain: string, path = '/'): { referrer: string; referringDomain: string } => ({ referrer: `https://${domain}${path}`, referringDomain: domain });
+    const from = (domain: string, path = '/'): { referrer: string; referringDomain: string } => ({
+      referrer: `https://${domain}${path}`,
+      referringDomain: domain,
+    });
     switch (channel) {
       case 'direct':
         return { referrer: '$direct', referringDomain: '$direct', params: [] };
@@ -311,13 +338,26 @@ export class World {
         return { ...from(rng.weighted(SEARCH_REFERRERS)), params: [] };
       case 'paid_search': {
         if (rng.chance(0.15)) {
-          return { ...from('www.bing.com'), params: [['utm_source', 'bing'], ['utm_medium', 'cpc'], ['utm_campaign', campaign], ['utm_term', rng.pick(site.terms)]] };
+          return {
+            ...from('www.bing.com'),
+            params: [
+              ['utm_source', 'bing'],
+              ['utm_medium', 'cpc'],
+              ['utm_campaign', campaign],
+              ['utm_term', rng.pick(site.terms)],
+            ],
+          };
         }
         const gclid = `Cj0KCQiA${rng.token(62)}_BwE`;
         const domain = rng.chance(0.7) ? 'www.google.com' : 'www.google.co.uk';
         // Auto-tagging alone (gclid + gad_source) or with manual UTMs.
         const utms: (readonly [string, string])[] = rng.chance(0.6)
-          ? [['utm_source', 'google'], ['utm_medium', 'cpc'], ['utm_campaign', campaign], ['utm_term', rng.pick(site.terms)]]
+          ? [
+              ['utm_source', 'google'],
+              ['utm_medium', 'cpc'],
+              ['utm_campaign', campaign],
+              ['utm_term', rng.pick(site.terms)],
+            ]
           : [];
         return { ...from(domain), params: [...utms, ['gad_source', '1'], ['gclid', gclid]] };
       }
@@ -338,18 +378,42 @@ export class World {
       case 'organic_social':
         return { ...from(rng.pick(SOCIAL_REFERRERS)), params: [] };
       case 'email': {
-        const params: (readonly [string, string])[] = [['utm_source', 'newsletter'], ['utm_medium', 'email'], ['utm_campaign', campaign]];
+        const params: (readonly [string, string])[] = [
+          ['utm_source', 'newsletter'],
+          ['utm_medium', 'email'],
+          ['utm_campaign', campaign],
+        ];
         return rng.chance(0.7) ? { referrer: '$direct', referringDomain: '$direct', params } : { ...from('mail.google.com'), params };
       }
       case 'referral':
-        return { ...from(rng.pick(REFERRAL_DOMAINS), `/${rng.pick(['best-gear-2026', 'post/how-we-grew', 'wiki/Notes', 'p/weekly-roundup', 'topics/productivity'])}`), params: [] };
+        return {
+          ...from(
+            rng.pick(REFERRAL_DOMAINS),
+            `/${rng.pick(['best-gear-2026', 'post/how-we-grew', 'wiki/Notes', 'p/weekly-roundup', 'topics/productivity'])}`,
+          ),
+          params: [],
+        };
       case 'affiliate': {
         const network = rng.pick(AFFILIATES);
-        return { ...from(`www.${network}.com`), params: [['utm_source', network], ['utm_medium', 'affiliate'], ['utm_campaign', campaign]] };
+        return {
+          ...from(`www.${network}.com`),
+          params: [
+            ['utm_source', network],
+            ['utm_medium', 'affiliate'],
+            ['utm_campaign', campaign],
+          ],
+        };
       }
       case 'video':
         return rng.chance(0.5)
-          ? { ...from('www.youtube.com'), params: [['utm_source', 'youtube'], ['utm_medium', 'video'], ['utm_campaign', campaign]] }
+          ? {
+              ...from('www.youtube.com'),
+              params: [
+                ['utm_source', 'youtube'],
+                ['utm_medium', 'video'],
+                ['utm_campaign', campaign],
+              ],
+            }
           : { ...from('www.youtube.com'), params: [] };
     }
   }
@@ -516,7 +580,14 @@ export class World {
     if (kind === 'newTab') {
       const page = rng.pick(site.pages);
       const ms = Math.floor(timeUs / MICROS_PER_MS);
-      const tab: Tab = { windowId: uuidV7(ms, rng), page, url: `https://${s.team.host}${page.path}`, pageviewId: uuidV7(ms, rng), pageStartUs: timeUs, campaign: false };
+      const tab: Tab = {
+        windowId: uuidV7(ms, rng),
+        page,
+        url: `https://${s.team.host}${page.path}`,
+        pageviewId: uuidV7(ms, rng),
+        pageStartUs: timeUs,
+        campaign: false,
+      };
       s.tabs.push(tab);
       s.activeTab = s.tabs.length - 1;
       return this.#event(s, '$pageview', timeUs, { ...this.#baseProps(s, timeUs, tab), title: page.title });

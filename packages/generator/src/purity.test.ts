@@ -16,7 +16,8 @@ describe('@sessionizer/generator sources', () => {
       .replace(/\/\*[\s\S]*?\*\//g, '')
       .replace(/^\s*\/\/.*$/gm, '');
     const specifiers = [...text.matchAll(/\bfrom\s+['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/g)].map((m) => m[1] ?? m[2]);
-    for (const s of specifiers) expect(s === '@sessionizer/core' || /^\.\/[\w-]+\.js$/.test(s ?? ''), `${file} imports ${s ?? ''}`).toBe(true);
+    for (const s of specifiers)
+      expect(s === '@sessionizer/core' || /^\.\/[\w-]+\.js$/.test(s ?? ''), `${file} imports ${s ?? ''}`).toBe(true);
     for (const banned of ['Math.random', 'Date.now', 'performance.now', 'process.', 'setTimeout', 'crypto.']) {
       expect(text.includes(banned), `${file} uses ${banned}`).toBe(false);
     }

@@ -47,7 +47,13 @@ describe('Rng', () => {
     expect(Math.abs(sum / n)).toBeLessThan(0.03);
     expect(Math.abs(sq / n - 1)).toBeLessThan(0.05);
     const counts = { a: 0, b: 0 };
-    for (let i = 0; i < 20_000; i++) counts[rng.weighted([['a', 3], ['b', 1]] as const)]++;
+    for (let i = 0; i < 20_000; i++)
+      counts[
+        rng.weighted([
+          ['a', 3],
+          ['b', 1],
+        ] as const)
+      ]++;
     expect(counts.a / 20_000).toBeCloseTo(0.75, 1);
   });
 });
@@ -59,7 +65,8 @@ describe('ids', () => {
     const bad: string[] = [];
     for (let i = 0; i < 1_000; i++) {
       const id = uuidV7(ms + i, rng);
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id) || !isUuidV7(id) || uuidV7Millis(id) !== ms + i) bad.push(id);
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id) || !isUuidV7(id) || uuidV7Millis(id) !== ms + i)
+        bad.push(id);
       const v4 = uuidV4(rng);
       if (!/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(v4) || isUuidV7(v4)) bad.push(v4);
     }

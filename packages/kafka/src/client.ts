@@ -8,7 +8,8 @@ const { Kafka, logLevel } = kafkajs;
 export interface KafkaClientOptions {
   readonly brokers: string;
   readonly clientId: string;
-  readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string } | undefined;
+  readonly sasl?:
+    { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string } | undefined;
   readonly ssl?: boolean | undefined;
   readonly sslCaFile?: string | undefined;
   readonly sslRejectUnauthorized?: boolean | undefined;

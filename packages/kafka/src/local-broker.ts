@@ -164,11 +164,7 @@ async function startTestcontainersBroker(image: string, timeout: number): Promis
   };
 }
 
-async function startNativeBroker(
-  infraDir: string,
-  timeout: number,
-  log: (message: string) => void,
-): Promise<ProvisionedKafka> {
+async function startNativeBroker(infraDir: string, timeout: number, log: (message: string) => void): Promise<ProvisionedKafka> {
   const port = await freePort();
   const controllerPort = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'sessionizer-kafka-'));

@@ -31,7 +31,9 @@ export interface CommitOffset extends TopicPartition {
   readonly offset: string;
 }
 
-export type RebalanceListener = (event: { readonly phase: 'rebalancing' } | { readonly phase: 'assigned'; readonly assignment: readonly TopicPartition[] }) => void;
+export type RebalanceListener = (
+  event: { readonly phase: 'rebalancing' } | { readonly phase: 'assigned'; readonly assignment: readonly TopicPartition[] },
+) => void;
 
 export interface EventSource {
   /**

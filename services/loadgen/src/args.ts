@@ -57,7 +57,9 @@ export interface Config {
   readonly activeSessions: number;
   readonly now: boolean;
   readonly rates: { readonly outOfOrder: number; readonly duplicates: number; readonly invalid: number; readonly noSessionId: number };
-  readonly target: { readonly kind: 'kafka'; readonly topic: string; readonly brokers: string; readonly partitions: number | undefined } | { readonly kind: 'file'; readonly path: string };
+  readonly target:
+    | { readonly kind: 'kafka'; readonly topic: string; readonly brokers: string; readonly partitions: number | undefined }
+    | { readonly kind: 'file'; readonly path: string };
   readonly rate: number | undefined;
   readonly maxInFlight: number;
 }
@@ -160,7 +162,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const rateText = str('rate');
   if (rateText !== undefined) {
     rate = Number(rateText);
-    if (rateText.trim() === '' || !(Number.isFinite(rate) && rate > 0)) throw new UsageError(`--rate must be a positive number of events per second, got '${rateText}'`);
+    if (rateText.trim() === '' || !(Number.isFinite(rate) && rate > 0))
+      throw new UsageError(`--rate must be a positive number of events per second, got '${rateText}'`);
   }
 
   return {

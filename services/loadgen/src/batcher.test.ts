@@ -26,7 +26,11 @@ describe('Batcher', () => {
       const out = b.add(msg(i), 300);
       if (out !== undefined) sizes.push(out.messages.map(() => 300));
     }
-    expect(sizes).toEqual([[300, 300, 300], [300, 300, 300], [300, 300, 300]]);
+    expect(sizes).toEqual([
+      [300, 300, 300],
+      [300, 300, 300],
+      [300, 300, 300],
+    ]);
     expect(b.flush()?.bytes).toBe(300);
   });
 

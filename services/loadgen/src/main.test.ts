@@ -27,7 +27,36 @@ describe('parseCli', () => {
 
   it('reads every flag', () => {
     const parsed = parseCli(
-      ['--format', 'posthog-events', '--events', '5000', '--seed=-7', '--teams', '4', '--active-sessions', '50', '--out-of-order', '0.1', '--duplicates', '0.02', '--invalid', '0.03', '--no-session-id', '0.04', '--topic', 'events', '--brokers', 'a:9092,b:9092', '--partitions', '6', '--max-in-flight', '3', '--rate', '2500.5', '--now'],
+      [
+        '--format',
+        'posthog-events',
+        '--events',
+        '5000',
+        '--seed=-7',
+        '--teams',
+        '4',
+        '--active-sessions',
+        '50',
+        '--out-of-order',
+        '0.1',
+        '--duplicates',
+        '0.02',
+        '--invalid',
+        '0.03',
+        '--no-session-id',
+        '0.04',
+        '--topic',
+        'events',
+        '--brokers',
+        'a:9092,b:9092',
+        '--partitions',
+        '6',
+        '--max-in-flight',
+        '3',
+        '--rate',
+        '2500.5',
+        '--now',
+      ],
       {},
     );
     expect(parsed).toEqual({
@@ -49,7 +78,16 @@ describe('parseCli', () => {
 
   it('has defaults, and takes the brokers from KAFKA_BROKERS', () => {
     const parsed = parseCli(base, {});
-    expect(!parsed.help && parsed.config).toMatchObject({ events: 1_000, seed: 1, teams: 3, activeSessions: 200, now: false, rate: undefined, maxInFlight: 1, target: { kind: 'file', path: '-' } });
+    expect(!parsed.help && parsed.config).toMatchObject({
+      events: 1_000,
+      seed: 1,
+      teams: 3,
+      activeSessions: 200,
+      now: false,
+      rate: undefined,
+      maxInFlight: 1,
+      target: { kind: 'file', path: '-' },
+    });
     const kafka = parseCli(['--format', 'posthog-events', '--events', '1', '--topic', 't'], { KAFKA_BROKERS: 'k:9092' });
     expect(!kafka.help && kafka.config.target).toEqual({ kind: 'kafka', topic: 't', brokers: 'k:9092', partitions: undefined });
     expect(parseCli(['--help'], {})).toEqual({ help: true });
@@ -65,11 +103,23 @@ describe('parseCli', () => {
     ['no target', ['--format', 'posthog-events', '--events', '1'], /give a target/],
     ['two targets', [...base, '--topic', 't', '--brokers', 'a:1'], /either --topic or --out/],
     ['a topic without brokers', ['--format', 'posthog-events', '--events', '1', '--topic', 't'], /needs --brokers/],
-    ['bad brokers', ['--format', 'posthog-events', '--events', '1', '--topic', 't', '--brokers', 'localhost'], /invalid broker 'localhost'/],
+    [
+      'bad brokers',
+      ['--format', 'posthog-events', '--events', '1', '--topic', 't', '--brokers', 'localhost'],
+      /invalid broker 'localhost'/,
+    ],
     ['brokers with a file', [...base, '--brokers', 'a:1'], /go with --topic/],
     ['in-flight with a file', [...base, '--max-in-flight', '2'], /go with --topic/],
-    ['zero in flight', ['--format', 'posthog-events', '--events', '1', '--topic', 't', '--brokers', 'a:1', '--max-in-flight', '0'], /--max-in-flight must be an integer >= 1/],
-    ['zero partitions', ['--format', 'posthog-events', '--events', '1', '--topic', 't', '--brokers', 'a:1', '--partitions', '0'], /--partitions must be an integer >= 1/],
+    [
+      'zero in flight',
+      ['--format', 'posthog-events', '--events', '1', '--topic', 't', '--brokers', 'a:1', '--max-in-flight', '0'],
+      /--max-in-flight must be an integer >= 1/,
+    ],
+    [
+      'zero partitions',
+      ['--format', 'posthog-events', '--events', '1', '--topic', 't', '--brokers', 'a:1', '--partitions', '0'],
+      /--partitions must be an integer >= 1/,
+    ],
     ['a rate above 1', [...base, '--duplicates', '1.5'], /--duplicates must be a fraction/],
     ['a word for a rate', [...base, '--invalid', 'lots'], /--invalid must be a fraction/],
     ['rates summing to 1', [...base, '--duplicates', '0.5', '--invalid', '0.3', '--no-session-id', '0.2'], /must be below 1/],
@@ -109,7 +159,10 @@ describe('main', () => {
   it('writes NDJSON identical to the generator and a JSON summary', async () => {
     const path = join(dir, 'out.ndjson');
     const t = io();
-    const code = await main(['--format', 'posthog-capture', '--events', '3000', '--seed', '9', '--duplicates', '0.1', '--invalid', '0.05', '--out', path], t.io);
+    const code = await main(
+      ['--format', 'posthog-capture', '--events', '3000', '--seed', '9', '--duplicates', '0.1', '--invalid', '0.05', '--out', path],
+      t.io,
+    );
     expect(t.err()).toBe('');
     expect(code).toBe(0);
     const expected = [...generate({ seed: 9, format: 'posthog-capture', events: 3_000, rates: { duplicates: 0.1, invalid: 0.05 } })];
@@ -133,7 +186,10 @@ describe('main', () => {
   it('stops on the signal, prints the summary, exits 130', async () => {
     const t = io();
     const controller = new AbortController();
-    const run = main(['--format', 'posthog-events', '--events', '1000000', '--rate', '1000', '--out', join(dir, 'slow.ndjson')], { ...t.io, signal: controller.signal });
+    const run = main(['--format', 'posthog-events', '--events', '1000000', '--rate', '1000', '--out', join(dir, 'slow.ndjson')], {
+      ...t.io,
+      signal: controller.signal,
+    });
     setTimeout(() => {
       controller.abort();
     }, 300);

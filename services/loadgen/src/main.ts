@@ -76,7 +76,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   let file: FileSink | undefined;
   try {
     if (config.target.kind === 'kafka') {
-      sink = await KafkaSink.open({ brokers: config.target.brokers, topic: config.target.topic, partitions: config.target.partitions, warn: fail });
+      sink = await KafkaSink.open({
+        brokers: config.target.brokers,
+        topic: config.target.topic,
+        partitions: config.target.partitions,
+        warn: fail,
+      });
     } else {
       file = await FileSink.open(config.target.path, io.stdout);
       file.onBrokenPipe = onAbort;
@@ -88,7 +93,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return err instanceof TargetError || config.target.kind === 'kafka' ? 1 : 2;
   }
 
-  const progress = new Progress({ enabled: io.stderrIsTty, total: config.events, write: (s) => io.stderr.write(s), now: () => systemClock.now() });
+  const progress = new Progress({
+    enabled: io.stderrIsTty,
+    total: config.events,
+    write: (s) => io.stderr.write(s),
+    now: () => systemClock.now(),
+  });
   let stats: ProduceStats;
   try {
     stats = await produce({
@@ -106,7 +116,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     await sink.close();
   } catch (err) {
     progress.close();
-    fail(`${config.target.kind === 'kafka' ? 'producing to Kafka' : 'writing'} failed: ${err instanceof Error ? err.message : String(err)}`);
+    fail(
+      `${config.target.kind === 'kafka' ? 'producing to Kafka' : 'writing'} failed: ${err instanceof Error ? err.message : String(err)}`,
+    );
     await sink.close().catch(() => undefined);
     return 1;
   } finally {

@@ -39,7 +39,11 @@ describe('TokenBucket', () => {
   });
 
   it('is smooth: no window of 100 ms grants more than its share plus the burst', async () => {
-    for (const [rate, minSleep] of [[100, 0], [1_000, 4], [20_000, 4]] as const) {
+    for (const [rate, minSleep] of [
+      [100, 0],
+      [1_000, 4],
+      [20_000, 4],
+    ] as const) {
       const clock = new FakeClock(1);
       const bucket = new TokenBucket(rate, { clock });
       const times = await grantTimes(bucket, clock, rate * 3, minSleep);

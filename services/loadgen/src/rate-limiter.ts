@@ -21,7 +21,8 @@ export class TokenBucket {
   #last: number;
 
   constructor(ratePerSecond: number, options: TokenBucketOptions) {
-    if (!(Number.isFinite(ratePerSecond) && ratePerSecond > 0)) throw new RangeError(`rate must be a positive number, got ${ratePerSecond}`);
+    if (!(Number.isFinite(ratePerSecond) && ratePerSecond > 0))
+      throw new RangeError(`rate must be a positive number, got ${ratePerSecond}`);
     this.ratePerSecond = ratePerSecond;
     this.burst = options.burst ?? Math.max(1, ratePerSecond / 20);
     if (!(this.burst >= 1)) throw new RangeError(`burst must be at least 1, got ${this.burst}`);

@@ -93,6 +93,8 @@ describe('produce', () => {
 
   it('fails when the sink fails', async () => {
     const sink: Sink = { send: () => Promise.reject(new Error('NOT_LEADER_FOR_PARTITION')), close: () => Promise.resolve() };
-    await expect(produce({ messages: generate({ seed: 1, format: 'posthog-events', events: 5_000 }), sink, clock: new FakeClock(), byteLength })).rejects.toThrow('NOT_LEADER');
+    await expect(
+      produce({ messages: generate({ seed: 1, format: 'posthog-events', events: 5_000 }), sink, clock: new FakeClock(), byteLength }),
+    ).rejects.toThrow('NOT_LEADER');
   });
 });

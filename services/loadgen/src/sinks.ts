@@ -59,7 +59,8 @@ export class KafkaSink implements Sink {
       } else if (o.partitions !== undefined) {
         const meta = await admin.fetchTopicMetadata({ topics: [o.topic] });
         const existing = meta.topics[0]?.partitions.length ?? 0;
-        if (existing !== o.partitions) o.warn(`topic '${o.topic}' exists with ${existing} partitions; --partitions ${o.partitions} ignored`);
+        if (existing !== o.partitions)
+          o.warn(`topic '${o.topic}' exists with ${existing} partitions; --partitions ${o.partitions} ignored`);
       }
     } finally {
       await admin.disconnect();

@@ -4,7 +4,17 @@
  * SESSIONIZER_* variables, the cross-setting rules, and a deeply frozen result.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, SETTINGS, settingFlags, settingsHelp, type Config, type Env, type Flags, type SettingName } from './config.js';
+import {
+  ConfigError,
+  loadConfig,
+  SETTINGS,
+  settingFlags,
+  settingsHelp,
+  type Config,
+  type Env,
+  type Flags,
+  type SettingName,
+} from './config.js';
 
 /** The ConfigError that loading throws (fails the test when it does not throw one). */
 function configError(flags: Flags, env: Env): ConfigError {
@@ -96,7 +106,9 @@ describe('precedence: flag over environment over default', () => {
   });
 
   it('the error names the flag when the flag is bad, the variable when the variable is', () => {
-    expect(configError({ 'flush-max-sessions': '0' }, { FLUSH_MAX_SESSIONS: '5' }).message).toMatch(/^--flush-max-sessions='0': must be >= 1$/);
+    expect(configError({ 'flush-max-sessions': '0' }, { FLUSH_MAX_SESSIONS: '5' }).message).toMatch(
+      /^--flush-max-sessions='0': must be >= 1$/,
+    );
     expect(configError({}, { FLUSH_MAX_SESSIONS: '0' }).message).toMatch(/^FLUSH_MAX_SESSIONS='0': must be >= 1$/);
   });
 });
@@ -193,7 +205,9 @@ describe('every bad value is a ConfigError naming the key and the allowed values
   // The SASL settings are checked together; give the others of the trio valid values so the
   // error is about the bad one.
   const companions = (name: SettingName): Env =>
-    name === 'saslMechanism' || name === 'saslUsername' ? { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' } : {};
+    name === 'saslMechanism' || name === 'saslUsername'
+      ? { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }
+      : {};
 
   it.each(BAD)('env $name=$value', ({ name, value, allowed }) => {
     const s = SETTINGS[name];
@@ -374,13 +388,18 @@ describe('unknown SESSIONIZER_* variables', () => {
   });
 
   it('SESSIONIZER_INTERNAL_* and other prefixes are ignored', () => {
-    expect(() => loadConfig({}, { SESSIONIZER_INTERNAL_STDIN_FD: '3', HOME: '/root', KAFKA_OTHER: 'x', sessionizer_lower: 'x' })).not.toThrow();
+    expect(() =>
+      loadConfig({}, { SESSIONIZER_INTERNAL_STDIN_FD: '3', HOME: '/root', KAFKA_OTHER: 'x', sessionizer_lower: 'x' }),
+    ).not.toThrow();
   });
 });
 
 describe('consumer group timeouts', () => {
   it('take env and flags', () => {
-    const k = loadConfig({ 'rebalance-timeout-ms': '90000', 'ready-kafka-silence-ms': '5000' }, { KAFKA_SESSION_TIMEOUT_MS: '10000', KAFKA_HEARTBEAT_INTERVAL_MS: '1000' }).kafka;
+    const k = loadConfig(
+      { 'rebalance-timeout-ms': '90000', 'ready-kafka-silence-ms': '5000' },
+      { KAFKA_SESSION_TIMEOUT_MS: '10000', KAFKA_HEARTBEAT_INTERVAL_MS: '1000' },
+    ).kafka;
     expect([k.sessionTimeoutMs, k.heartbeatIntervalMs, k.rebalanceTimeoutMs, k.readySilenceMs]).toEqual([10_000, 1_000, 90_000, 5_000]);
   });
 
@@ -413,7 +432,10 @@ describe('the result', () => {
   }
 
   it('is deeply frozen (every object and array)', () => {
-    const c = loadConfig({}, { KAFKA_TOPICS: 'a,b:posthog-capture', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' });
+    const c = loadConfig(
+      {},
+      { KAFKA_TOPICS: 'a,b:posthog-capture', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' },
+    );
     const notFrozen: string[] = [];
     frozenPaths(c, 'config', notFrozen);
     expect(notFrozen).toEqual([]);

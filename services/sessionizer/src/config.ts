@@ -86,7 +86,10 @@ const topicName = /^[A-Za-z0-9._-]{1,249}$/;
 
 const topics = z.string().transform((value, ctx): TopicSpec[] => {
   const out: TopicSpec[] = [];
-  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [topic = '', format = 'posthog-events', ...rest] = part.split(':');
     if (!topicName.test(topic) || rest.length > 0) {
       ctx.addIssue({ code: 'custom', message: `'${part}' is not topic[:format] with a valid topic name` });
@@ -104,7 +107,10 @@ const topics = z.string().transform((value, ctx): TopicSpec[] => {
 
 const tokenTeams = z.string().transform((value, ctx): ReadonlyMap<string, number> => {
   const map = new Map<string, number>();
-  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^([^=\s]+)=([1-9]\d{0,15})$/.exec(part);
     if (m?.[1] === undefined || m[2] === undefined || !Number.isSafeInteger(Number(m[2]))) {
       ctx.addIssue({ code: 'custom', message: `'${part}' is not token=team_id` });
@@ -127,41 +133,188 @@ interface Setting {
 
 /** Every setting; the CLI's --help and the README list them from here. */
 export const SETTINGS = {
-  clickhouseUrl: { env: 'CLICKHOUSE_URL', flag: 'clickhouse', schema: z.url({ protocol: /^https?$/ }), help: 'ClickHouse server URL (http/https); without it the embedded engine is used' },
+  clickhouseUrl: {
+    env: 'CLICKHOUSE_URL',
+    flag: 'clickhouse',
+    schema: z.url({ protocol: /^https?$/ }),
+    help: 'ClickHouse server URL (http/https); without it the embedded engine is used',
+  },
   clickhouseUser: { env: 'CLICKHOUSE_USER', flag: 'clickhouse-user', schema: nonEmpty, default: 'default', help: 'ClickHouse user' },
-  clickhousePassword: { env: 'CLICKHOUSE_PASSWORD', flag: 'clickhouse-password', schema: z.string(), default: '', help: 'ClickHouse password', secret: true },
+  clickhousePassword: {
+    env: 'CLICKHOUSE_PASSWORD',
+    flag: 'clickhouse-password',
+    schema: z.string(),
+    default: '',
+    help: 'ClickHouse password',
+    secret: true,
+  },
   database: { env: 'CLICKHOUSE_DATABASE', flag: 'database', schema: identifier, default: 'sessionizer', help: 'ClickHouse database' },
-  cluster: { env: 'CLICKHOUSE_CLUSTER', flag: 'cluster', schema: identifier, help: 'ClickHouse cluster name: migrations ON CLUSTER, Replicated engines, Distributed tables' },
-  dataDir: { env: 'SESSIONIZER_DATA_DIR', flag: 'data-dir', schema: nonEmpty, default: './.sessionizer', help: 'data directory of the embedded ClickHouse engine (one process at a time)' },
-  bounceThreshold: { env: 'BOUNCE_THRESHOLD_SECONDS', flag: 'bounce-threshold', schema: int(0, 86_400), default: '10', help: 'a one-page session shorter than this many seconds is a bounce' },
-  sessionIdTolerance: { env: 'SESSION_ID_TOLERANCE_MS', flag: 'session-id-tolerance-ms', schema: int(0, 86_400_000), default: '0', help: 'how far an event may precede its $session_id time (client clock skew)' },
-  maxMessageBytes: { env: 'MAX_MESSAGE_BYTES', flag: 'max-message-bytes', schema: int(1_024, 1_073_741_824), default: '1048576', help: 'larger messages are rejected as event_too_large' },
-  tokenTeams: { env: 'SESSIONIZER_TOKEN_TEAMS', flag: 'token-teams', schema: tokenTeams, default: '', help: 'posthog-capture: token=team_id[,…] for messages without team_id' },
+  cluster: {
+    env: 'CLICKHOUSE_CLUSTER',
+    flag: 'cluster',
+    schema: identifier,
+    help: 'ClickHouse cluster name: migrations ON CLUSTER, Replicated engines, Distributed tables',
+  },
+  dataDir: {
+    env: 'SESSIONIZER_DATA_DIR',
+    flag: 'data-dir',
+    schema: nonEmpty,
+    default: './.sessionizer',
+    help: 'data directory of the embedded ClickHouse engine (one process at a time)',
+  },
+  bounceThreshold: {
+    env: 'BOUNCE_THRESHOLD_SECONDS',
+    flag: 'bounce-threshold',
+    schema: int(0, 86_400),
+    default: '10',
+    help: 'a one-page session shorter than this many seconds is a bounce',
+  },
+  sessionIdTolerance: {
+    env: 'SESSION_ID_TOLERANCE_MS',
+    flag: 'session-id-tolerance-ms',
+    schema: int(0, 86_400_000),
+    default: '0',
+    help: 'how far an event may precede its $session_id time (client clock skew)',
+  },
+  maxMessageBytes: {
+    env: 'MAX_MESSAGE_BYTES',
+    flag: 'max-message-bytes',
+    schema: int(1_024, 1_073_741_824),
+    default: '1048576',
+    help: 'larger messages are rejected as event_too_large',
+  },
+  tokenTeams: {
+    env: 'SESSIONIZER_TOKEN_TEAMS',
+    flag: 'token-teams',
+    schema: tokenTeams,
+    default: '',
+    help: 'posthog-capture: token=team_id[,…] for messages without team_id',
+  },
   brokers: { env: 'KAFKA_BROKERS', flag: 'brokers', schema: nonEmpty, help: 'Kafka bootstrap brokers host:port[,…]' },
-  topics: { env: 'KAFKA_TOPICS', flag: 'topics', schema: topics, default: 'events', help: 'topics to consume: topic[:format][,…], format posthog-events (default) or posthog-capture' },
+  topics: {
+    env: 'KAFKA_TOPICS',
+    flag: 'topics',
+    schema: topics,
+    default: 'events',
+    help: 'topics to consume: topic[:format][,…], format posthog-events (default) or posthog-capture',
+  },
   groupId: { env: 'KAFKA_GROUP_ID', flag: 'group-id', schema: nonEmpty, default: 'sessionizer', help: 'Kafka consumer group' },
   clientId: { env: 'KAFKA_CLIENT_ID', flag: 'client-id', schema: nonEmpty, default: 'sessionizer', help: 'Kafka client id' },
-  dlqTopic: { env: 'KAFKA_DLQ_TOPIC', flag: 'dlq-topic', schema: z.string().regex(topicName, 'must be a valid topic name'), help: 'dead-letter topic for invalid messages (unset: counted and logged only)' },
-  dlqExcluded: { env: 'KAFKA_DLQ_EXCLUDED', flag: 'dlq-excluded', schema: bool, default: 'false', help: 'also dead-letter events excluded by a session rule (e.g. no $session_id)' },
-  fromBeginning: { env: 'KAFKA_FROM_BEGINNING', flag: 'from-beginning', schema: bool, default: 'true', help: 'a new consumer group starts at the earliest offset (false: latest)' },
-  saslMechanism: { env: 'KAFKA_SASL_MECHANISM', flag: 'sasl-mechanism', schema: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), help: 'Kafka SASL mechanism: plain, scram-sha-256 or scram-sha-512' },
+  dlqTopic: {
+    env: 'KAFKA_DLQ_TOPIC',
+    flag: 'dlq-topic',
+    schema: z.string().regex(topicName, 'must be a valid topic name'),
+    help: 'dead-letter topic for invalid messages (unset: counted and logged only)',
+  },
+  dlqExcluded: {
+    env: 'KAFKA_DLQ_EXCLUDED',
+    flag: 'dlq-excluded',
+    schema: bool,
+    default: 'false',
+    help: 'also dead-letter events excluded by a session rule (e.g. no $session_id)',
+  },
+  fromBeginning: {
+    env: 'KAFKA_FROM_BEGINNING',
+    flag: 'from-beginning',
+    schema: bool,
+    default: 'true',
+    help: 'a new consumer group starts at the earliest offset (false: latest)',
+  },
+  saslMechanism: {
+    env: 'KAFKA_SASL_MECHANISM',
+    flag: 'sasl-mechanism',
+    schema: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+    help: 'Kafka SASL mechanism: plain, scram-sha-256 or scram-sha-512',
+  },
   saslUsername: { env: 'KAFKA_SASL_USERNAME', flag: 'sasl-username', schema: nonEmpty, help: 'Kafka SASL user' },
   saslPassword: { env: 'KAFKA_SASL_PASSWORD', flag: 'sasl-password', schema: z.string(), help: 'Kafka SASL password', secret: true },
   ssl: { env: 'KAFKA_SSL', flag: 'ssl', schema: bool, default: 'false', help: 'connect to Kafka over TLS' },
   sslCaFile: { env: 'KAFKA_SSL_CA_FILE', flag: 'ssl-ca-file', schema: nonEmpty, help: 'PEM file of CA certificates for Kafka TLS' },
-  sslRejectUnauthorized: { env: 'KAFKA_SSL_REJECT_UNAUTHORIZED', flag: 'ssl-reject-unauthorized', schema: bool, default: 'true', help: 'verify the Kafka broker certificate' },
-  sessionTimeout: { env: 'KAFKA_SESSION_TIMEOUT_MS', flag: 'session-timeout-ms', schema: int(1_000, 3_600_000), default: '30000', help: 'consumer group session timeout: a member silent this long is removed (within the broker\'s group.min/max.session.timeout.ms)' },
-  heartbeatInterval: { env: 'KAFKA_HEARTBEAT_INTERVAL_MS', flag: 'heartbeat-interval-ms', schema: int(100, 3_600_000), default: '3000', help: 'consumer heartbeat interval; must be below the session timeout (a third of it or less is usual)' },
-  rebalanceTimeout: { env: 'KAFKA_REBALANCE_TIMEOUT_MS', flag: 'rebalance-timeout-ms', schema: int(1_000, 3_600_000), default: '60000', help: 'how long the coordinator waits for every member to rejoin during a rebalance' },
-  readyKafkaSilence: { env: 'READY_KAFKA_SILENCE_MS', flag: 'ready-kafka-silence-ms', schema: int(1_000, 3_600_000), default: '15000', help: '/readyz turns 503 when no fetch, heartbeat, join or commit has succeeded for this long' },
-  retryMaxDelay: { env: 'CLICKHOUSE_RETRY_MAX_DELAY_MS', flag: 'clickhouse-retry-max-delay-ms', schema: int(100, 600_000), default: '5000', help: 'longest wait between retries of a failed ClickHouse write (exponential backoff from 200 ms, full jitter); after an outage, writing resumes within about this long' },
-  flushInterval: { env: 'FLUSH_INTERVAL_MS', flag: 'flush-interval-ms', schema: int(10, 3_600_000), default: '5000', help: 'flush buffered sessions at least this often' },
-  flushMaxSessions: { env: 'FLUSH_MAX_SESSIONS', flag: 'flush-max-sessions', schema: int(1), default: '100000', help: 'flush when this many sessions are buffered' },
-  flushMaxBytes: { env: 'FLUSH_MAX_BYTES', flag: 'flush-max-bytes', schema: int(1_024), default: String(128 * 1024 * 1024), help: 'flush when buffered state reaches this many bytes' },
-  metricsPort: { env: 'METRICS_PORT', flag: 'metrics-port', schema: int(0, 65_535), default: '9464', help: 'port of /metrics, /healthz, /readyz (0: any free port)' },
+  sslRejectUnauthorized: {
+    env: 'KAFKA_SSL_REJECT_UNAUTHORIZED',
+    flag: 'ssl-reject-unauthorized',
+    schema: bool,
+    default: 'true',
+    help: 'verify the Kafka broker certificate',
+  },
+  sessionTimeout: {
+    env: 'KAFKA_SESSION_TIMEOUT_MS',
+    flag: 'session-timeout-ms',
+    schema: int(1_000, 3_600_000),
+    default: '30000',
+    help: "consumer group session timeout: a member silent this long is removed (within the broker's group.min/max.session.timeout.ms)",
+  },
+  heartbeatInterval: {
+    env: 'KAFKA_HEARTBEAT_INTERVAL_MS',
+    flag: 'heartbeat-interval-ms',
+    schema: int(100, 3_600_000),
+    default: '3000',
+    help: 'consumer heartbeat interval; must be below the session timeout (a third of it or less is usual)',
+  },
+  rebalanceTimeout: {
+    env: 'KAFKA_REBALANCE_TIMEOUT_MS',
+    flag: 'rebalance-timeout-ms',
+    schema: int(1_000, 3_600_000),
+    default: '60000',
+    help: 'how long the coordinator waits for every member to rejoin during a rebalance',
+  },
+  readyKafkaSilence: {
+    env: 'READY_KAFKA_SILENCE_MS',
+    flag: 'ready-kafka-silence-ms',
+    schema: int(1_000, 3_600_000),
+    default: '15000',
+    help: '/readyz turns 503 when no fetch, heartbeat, join or commit has succeeded for this long',
+  },
+  retryMaxDelay: {
+    env: 'CLICKHOUSE_RETRY_MAX_DELAY_MS',
+    flag: 'clickhouse-retry-max-delay-ms',
+    schema: int(100, 600_000),
+    default: '5000',
+    help: 'longest wait between retries of a failed ClickHouse write (exponential backoff from 200 ms, full jitter); after an outage, writing resumes within about this long',
+  },
+  flushInterval: {
+    env: 'FLUSH_INTERVAL_MS',
+    flag: 'flush-interval-ms',
+    schema: int(10, 3_600_000),
+    default: '5000',
+    help: 'flush buffered sessions at least this often',
+  },
+  flushMaxSessions: {
+    env: 'FLUSH_MAX_SESSIONS',
+    flag: 'flush-max-sessions',
+    schema: int(1),
+    default: '100000',
+    help: 'flush when this many sessions are buffered',
+  },
+  flushMaxBytes: {
+    env: 'FLUSH_MAX_BYTES',
+    flag: 'flush-max-bytes',
+    schema: int(1_024),
+    default: String(128 * 1024 * 1024),
+    help: 'flush when buffered state reaches this many bytes',
+  },
+  metricsPort: {
+    env: 'METRICS_PORT',
+    flag: 'metrics-port',
+    schema: int(0, 65_535),
+    default: '9464',
+    help: 'port of /metrics, /healthz, /readyz (0: any free port)',
+  },
   metricsHost: { env: 'METRICS_HOST', flag: 'metrics-host', schema: nonEmpty, default: '0.0.0.0', help: 'address the HTTP endpoint binds' },
-  logLevel: { env: 'LOG_LEVEL', flag: 'log-level', schema: z.enum(LOG_LEVELS), default: 'info', help: `log level: ${LOG_LEVELS.join(', ')}` },
-  shutdownTimeout: { env: 'SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', schema: int(1_000, 600_000), default: '30000', help: 'on SIGTERM: stop fetching, flush, commit within this time' },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    flag: 'log-level',
+    schema: z.enum(LOG_LEVELS),
+    default: 'info',
+    help: `log level: ${LOG_LEVELS.join(', ')}`,
+  },
+  shutdownTimeout: {
+    env: 'SHUTDOWN_TIMEOUT_MS',
+    flag: 'shutdown-timeout-ms',
+    schema: int(1_000, 600_000),
+    default: '30000',
+    help: 'on SIGTERM: stop fetching, flush, commit within this time',
+  },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -229,7 +229,9 @@ describe('readLines', () => {
             expect(got).toEqual(
               lines.map((l, i) => {
                 const bytes = Buffer.byteLength(l);
-                return bytes > maxBytes ? { number: i + 1, text: null, bytes, oversized: true } : { number: i + 1, text: l, bytes, oversized: false };
+                return bytes > maxBytes
+                  ? { number: i + 1, text: null, bytes, oversized: true }
+                  : { number: i + 1, text: l, bytes, oversized: false };
               }),
             );
           },

@@ -36,7 +36,13 @@ describe('createLogger', () => {
     const err = Object.assign(new Error('insert failed', { cause }), { retriable: true, code: '241' });
     c.log.error('failed', { error: err, plain: 'kept' });
     expect(c.records()[0]).toMatchObject({
-      error: { name: 'Error', message: 'insert failed', code: '241', retriable: true, cause: { name: 'Error', message: 'socket hang up', code: 'ECONNRESET' } },
+      error: {
+        name: 'Error',
+        message: 'insert failed',
+        code: '241',
+        retriable: true,
+        cause: { name: 'Error', message: 'socket hang up', code: 'ECONNRESET' },
+      },
       plain: 'kept',
     });
   });

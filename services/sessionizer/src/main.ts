@@ -5,7 +5,15 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 import { INPUT_FORMATS, type InputFormat } from '@sessionizer/core';
-import { createKafkaClient, ensureTopic, groupProgress, KafkaJsDeadLetters, KafkaJsSource, produceAll, provisionKafka } from '@sessionizer/kafka';
+import {
+  createKafkaClient,
+  ensureTopic,
+  groupProgress,
+  KafkaJsDeadLetters,
+  KafkaJsSource,
+  produceAll,
+  provisionKafka,
+} from '@sessionizer/kafka';
 import { generate } from '@sessionizer/generator';
 import {
   ClickHouseSessionSink,
@@ -41,15 +49,46 @@ class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const CLICKHOUSE: readonly SettingName[] = ['clickhouseUrl', 'clickhouseUser', 'clickhousePassword', 'database', 'dataDir', 'cluster', 'logLevel'];
+const CLICKHOUSE: readonly SettingName[] = [
+  'clickhouseUrl',
+  'clickhouseUser',
+  'clickhousePassword',
+  'database',
+  'dataDir',
+  'cluster',
+  'logLevel',
+];
 const MODEL: readonly SettingName[] = ['bounceThreshold', 'sessionIdTolerance', 'maxMessageBytes', 'tokenTeams'];
 const FLUSH: readonly SettingName[] = ['flushInterval', 'flushMaxSessions', 'flushMaxBytes'];
 const KAFKA: readonly SettingName[] = [
-  'brokers', 'topics', 'groupId', 'clientId', 'dlqTopic', 'dlqExcluded', 'fromBeginning',
-  'saslMechanism', 'saslUsername', 'saslPassword', 'ssl', 'sslCaFile', 'sslRejectUnauthorized',
-  'sessionTimeout', 'heartbeatInterval', 'rebalanceTimeout', 'readyKafkaSilence',
+  'brokers',
+  'topics',
+  'groupId',
+  'clientId',
+  'dlqTopic',
+  'dlqExcluded',
+  'fromBeginning',
+  'saslMechanism',
+  'saslUsername',
+  'saslPassword',
+  'ssl',
+  'sslCaFile',
+  'sslRejectUnauthorized',
+  'sessionTimeout',
+  'heartbeatInterval',
+  'rebalanceTimeout',
+  'readyKafkaSilence',
 ];
-const SERVICE: readonly SettingName[] = [...KAFKA, ...CLICKHOUSE, ...MODEL, ...FLUSH, 'retryMaxDelay', 'metricsPort', 'metricsHost', 'shutdownTimeout'];
+const SERVICE: readonly SettingName[] = [
+  ...KAFKA,
+  ...CLICKHOUSE,
+  ...MODEL,
+  ...FLUSH,
+  'retryMaxDelay',
+  'metricsPort',
+  'metricsHost',
+  'shutdownTimeout',
+];
 
 interface Command {
   readonly summary: string;
@@ -61,7 +100,11 @@ interface Command {
 }
 
 function schemaOf(config: Config): SchemaContext {
-  return { database: config.clickhouse.database, cluster: config.clickhouse.cluster, bounceThresholdSeconds: config.session.bounceThresholdSeconds };
+  return {
+    database: config.clickhouse.database,
+    cluster: config.clickhouse.cluster,
+    bounceThresholdSeconds: config.session.bounceThresholdSeconds,
+  };
 }
 
 function openClickHouse(config: Config, database?: string): ClickHouseHandle {
@@ -101,7 +144,11 @@ export async function startService(
   const closeClickHouse = deps.clickhouse === undefined ? () => ch.close() : () => Promise.resolve();
   try {
     const schema = schemaOf(config);
-    await migrate(ch.client, schema, { log: (m) => { log.info(m); } });
+    await migrate(ch.client, schema, {
+      log: (m) => {
+        log.info(m);
+      },
+    });
     // Ad-hoc reads through the /query endpoint see the database's tables unqualified.
     if (ch.transport === 'embedded') await ch.client.command({ query: `USE ${config.clickhouse.database}` });
     const kafka = createKafkaClient({
@@ -199,7 +246,8 @@ async function openClickHouseWaiting(config: Config, log: Logger, waitMs = 30_00
       return openClickHouse(config);
     } catch (err) {
       if (!(err instanceof EmbeddedClickHouseLockedError) || Date.now() > deadline) throw err;
-      if (attempt === 1) log.warn('data directory held by another process; waiting for it', { dataDir: err.dataDir, pid: err.holderPid ?? null, waitMs });
+      if (attempt === 1)
+        log.warn('data directory held by another process; waiting for it', { dataDir: err.dataDir, pid: err.holderPid ?? null, waitMs });
       await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * attempt)));
     }
   }
@@ -317,7 +365,8 @@ const COMMANDS: Record<string, Command> = {
       const events = Number(values['events'] ?? 20_000);
       const partitions = Number(values['partitions'] ?? 3);
       const seed = Number(values['seed'] ?? Date.now() % 1_000_000_007);
-      if (!Number.isInteger(events) || events < 1) throw new UsageError(`--events must be a positive integer, got '${String(values['events'])}'`);
+      if (!Number.isInteger(events) || events < 1)
+        throw new UsageError(`--events must be a positive integer, got '${String(values['events'])}'`);
       if (!Number.isInteger(partitions) || partitions < 1) throw new UsageError(`--partitions must be a positive integer`);
       if (!Number.isInteger(seed)) throw new UsageError('--seed must be an integer');
       const say = (m: string): void => {
@@ -380,7 +429,9 @@ const COMMANDS: Record<string, Command> = {
           const seconds = (performance.now() - started) / 1000;
           if (!(await service.consumer.stop(config.shutdownTimeoutMs))) throw new Error('the service did not stop cleanly');
           const summary = await readSummary(service.clickhouse.client, config.clickhouse.database);
-          io.stdout.write(formatDemoSummary(summary, { events: sent, seconds, database: config.clickhouse.database, target: service.clickhouse.target }));
+          io.stdout.write(
+            formatDemoSummary(summary, { events: sent, seconds, database: config.clickhouse.database, target: service.clickhouse.target }),
+          );
           const metricsText = await service.metrics.registry.metrics();
           const total = (name: string): number =>
             metricsText
@@ -409,7 +460,8 @@ const COMMANDS: Record<string, Command> = {
     optionsHelp: '',
     async run({ config, positionals, io }) {
       const sql = positionals.join(' ').trim();
-      if (sql === '') throw new UsageError('query needs SQL, e.g. sessionizer query "SELECT channel_type, count() FROM sessions GROUP BY 1"');
+      if (sql === '')
+        throw new UsageError('query needs SQL, e.g. sessionizer query "SELECT channel_type, count() FROM sessions GROUP BY 1"');
       let ch: ClickHouseHandle;
       try {
         ch = openClickHouse(config);
@@ -523,7 +575,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     const config = loadConfig(values, io.env);
     return await command.run({ config, values, positionals, io });
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      err instanceof UsageError ||
+      err instanceof ConfigError ||
+      (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       io.stderr.write(`sessionizer ${name}: ${err.message}\n(see sessionizer ${name} --help)\n`);
       return 2;
     }

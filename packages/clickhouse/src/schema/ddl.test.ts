@@ -20,9 +20,7 @@ describe('schema DDL', () => {
   it('cluster: every statement ON CLUSTER, Replicated engines with {shard}/{replica}', () => {
     for (const statement of cluster) expect(statement.split('\n')[0]).toContain(' ON CLUSTER events_cluster');
     const sql = cluster.join('\n');
-    expect(sql).toContain(
-      "ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/analytics/sessions_raw', '{replica}')",
-    );
+    expect(sql).toContain("ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/analytics/sessions_raw', '{replica}')");
     expect(sql).toContain(
       "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/analytics/schema_migrations', '{replica}', applied_at)",
     );
@@ -36,11 +34,11 @@ describe('schema DDL', () => {
     expect(sql).toContain(
       'CREATE TABLE IF NOT EXISTS analytics.session_partials_in ON CLUSTER events_cluster AS analytics.session_partials_in_local\nENGINE = Distributed(events_cluster, analytics, session_partials_in_local, cityHash64(session_id))',
     );
-    expect(sql).toContain(
-      'ENGINE = Distributed(events_cluster, analytics, sessions_raw_local, cityHash64(session_id))',
-    );
+    expect(sql).toContain('ENGINE = Distributed(events_cluster, analytics, sessions_raw_local, cityHash64(session_id))');
     // the materialized view works shard-locally: local input → local raw table
-    expect(sql).toContain('CREATE MATERIALIZED VIEW IF NOT EXISTS analytics.sessions_raw_mv ON CLUSTER events_cluster TO analytics.sessions_raw_local AS');
+    expect(sql).toContain(
+      'CREATE MATERIALIZED VIEW IF NOT EXISTS analytics.sessions_raw_mv ON CLUSTER events_cluster TO analytics.sessions_raw_local AS',
+    );
     expect(sql).toContain('FROM analytics.session_partials_in_local\n');
     // the view reads the Distributed table
     expect(sessionsViewSql({ database: 'analytics', cluster: 'events_cluster' })).toContain('FROM analytics.sessions_raw\n');
@@ -55,7 +53,9 @@ describe('schema DDL', () => {
   });
 
   it('refuses names that are not identifiers (no SQL injection through config)', () => {
-    expect(() => assertIdentifier('sessions; DROP TABLE x', 'database')).toThrow(/database 'sessions; DROP TABLE x' is not a valid identifier/);
+    expect(() => assertIdentifier('sessions; DROP TABLE x', 'database')).toThrow(
+      /database 'sessions; DROP TABLE x' is not a valid identifier/,
+    );
     expect(() => migrationSql({ database: 'ok', cluster: "c' OR 1" })).toThrow(/cluster/);
     expect(() => names({ database: '1abc' })).toThrow();
   });

@@ -68,7 +68,11 @@ describe('channelType', () => {
       ['referring domain lookup', { utmMedium: 'cpc', referringDomain: 'www.google.co.uk' }, 'Paid Search'],
       ['referring domain subdomain', { gclid: 'x', referringDomain: 'l.facebook.com' }, 'Paid Social'],
       ['referring domain keeps its case', { gclid: 'x', referringDomain: 'Google.com' }, 'Paid Unknown'],
-      ['email source has no paid type, referring domain goes on', { utmMedium: 'cpc', utmSource: 'email', referringDomain: 'youtube.com' }, 'Paid Video'],
+      [
+        'email source has no paid type, referring domain goes on',
+        { utmMedium: 'cpc', utmSource: 'email', referringDomain: 'youtube.com' },
+        'Paid Video',
+      ],
       ['webmail source falls back to its search parent when paid', { utmMedium: 'cpc', utmSource: 'mail.google.com' }, 'Paid Search'],
       ['sms source has no paid type', { utmMedium: 'cpc', utmSource: 'sms' }, 'Paid Unknown'],
       ['gad_source=1 beats video campaign and fbclid', { gadSource: '1', utmCampaign: 'video', fbclid: 'f' }, 'Paid Search'],
@@ -161,9 +165,20 @@ describe('channelType', () => {
       nil: null,
     });
     fc.assert(
-      fc.property(fc.record({ utmSource: value, utmMedium: value, utmCampaign: value, referringDomain: value, gclid: value, gadSource: value, fbclid: value }), (i) => {
-        expect(CHANNEL_TYPES).toContain(channelType(i));
-      }),
+      fc.property(
+        fc.record({
+          utmSource: value,
+          utmMedium: value,
+          utmCampaign: value,
+          referringDomain: value,
+          gclid: value,
+          gadSource: value,
+          fbclid: value,
+        }),
+        (i) => {
+          expect(CHANNEL_TYPES).toContain(channelType(i));
+        },
+      ),
       { numRuns: 2000, seed: 1 },
     );
   });

@@ -55,10 +55,8 @@ function buildMediumTypes(): ReadonlyMap<string, { readonly paid: ChannelType | 
 /** Every source key of domains.ts with its category, in list order (first listing wins). */
 export const SOURCE_CATEGORY_BY_KEY: ReadonlyMap<string, SourceCategory> = buildSourceCategories();
 /** Every medium of the medium table with its paid and organic type (first listing wins). */
-export const MEDIUM_TYPE_BY_KEY: ReadonlyMap<
-  string,
-  { readonly paid: ChannelType | null; readonly organic: ChannelType | null }
-> = buildMediumTypes();
+export const MEDIUM_TYPE_BY_KEY: ReadonlyMap<string, { readonly paid: ChannelType | null; readonly organic: ChannelType | null }> =
+  buildMediumTypes();
 
 /** PostHog's `lower(nullIf(nullIf(x, ''), 'null'))`: 'NULL' is not null, it becomes 'null'. */
 export function normaliseLower(value: string | null): string | null {
@@ -130,21 +128,14 @@ export function channelType(input: ChannelInput): ChannelType {
   const shoppingCampaign = matches(campaign, REGEX.shopping);
   const videoCampaign = matches(campaign, REGEX.video);
 
-  const paid =
-    (medium !== null && (PAID_MEDIUMS.includes(medium) || medium.startsWith('paid'))) || hasGclid || gadSource !== null;
+  const paid = (medium !== null && (PAID_MEDIUMS.includes(medium) || medium.startsWith('paid'))) || hasGclid || gadSource !== null;
   if (paid) {
     return (
       lookupSource('paid', source) ??
       (shoppingCampaign ? 'Paid Shopping' : null) ??
       lookupMedium('paid', medium) ??
       lookupSource('paid', referringDomain) ??
-      (gadSource === '1'
-        ? 'Paid Search'
-        : videoCampaign
-          ? 'Paid Video'
-          : hasFbclid
-            ? 'Paid Social'
-            : 'Paid Unknown')
+      (gadSource === '1' ? 'Paid Search' : videoCampaign ? 'Paid Video' : hasFbclid ? 'Paid Social' : 'Paid Unknown')
     );
   }
 

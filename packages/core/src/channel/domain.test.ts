@@ -79,23 +79,26 @@ describe('registrableDomain', () => {
   it('returns a suffix of the host, with at most three labels, keeping case', () => {
     const label = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9-]{0,8}$/);
     const host = fc
-      .tuple(
-        fc.array(label, { minLength: 1, maxLength: 5 }),
-        fc.constantFrom('', 'co.uk', 'CO.UK', 'com.br', 'com', 'de', 'org'),
-      )
+      .tuple(fc.array(label, { minLength: 1, maxLength: 5 }), fc.constantFrom('', 'co.uk', 'CO.UK', 'com.br', 'com', 'de', 'org'))
       .map(([labels, suffix]) => [...labels, ...(suffix === '' ? [] : [suffix])].join('.'));
     fc.assert(
-      fc.property(host, fc.constantFrom('', 'https://', 'http://user@'), fc.constantFrom('', '/', '/p?q=1#f', ':80'), (h, prefix, suffix) => {
-        const withoutWww = /^www\./i.test(h) ? h.slice(4) : h;
-        const result = registrableDomain(`${prefix}${h}${suffix}`);
-        expect(result).not.toBe('');
-        expect(withoutWww.endsWith(result)).toBe(true);
-        expect(result.split('.').length).toBeLessThanOrEqual(3);
-        // the same answer for the bare host, and for the host with another subdomain in front
-        expect(registrableDomain(h)).toBe(result);
-        // (unless the result is itself a bare suffix like `co.uk`: `sub.co.uk` is registrable)
-        if (result.includes('.') && !SECOND_LEVEL_SUFFIXES.includes(asciiLower(result))) expect(registrableDomain(`sub.${result}`)).toBe(result);
-      }),
+      fc.property(
+        host,
+        fc.constantFrom('', 'https://', 'http://user@'),
+        fc.constantFrom('', '/', '/p?q=1#f', ':80'),
+        (h, prefix, suffix) => {
+          const withoutWww = /^www\./i.test(h) ? h.slice(4) : h;
+          const result = registrableDomain(`${prefix}${h}${suffix}`);
+          expect(result).not.toBe('');
+          expect(withoutWww.endsWith(result)).toBe(true);
+          expect(result.split('.').length).toBeLessThanOrEqual(3);
+          // the same answer for the bare host, and for the host with another subdomain in front
+          expect(registrableDomain(h)).toBe(result);
+          // (unless the result is itself a bare suffix like `co.uk`: `sub.co.uk` is registrable)
+          if (result.includes('.') && !SECOND_LEVEL_SUFFIXES.includes(asciiLower(result)))
+            expect(registrableDomain(`sub.${result}`)).toBe(result);
+        },
+      ),
       { numRuns: 1000, seed: 7 },
     );
   });

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { registrableDomain } from './domain.js';
-import {
-  MEDIUM_CLASSES,
-  SECOND_LEVEL_SUFFIXES,
-  SOURCE_CATEGORY_TYPES,
-  SOURCES_BY_CATEGORY,
-  type SourceCategory,
-} from './domains.js';
+import { MEDIUM_CLASSES, SECOND_LEVEL_SUFFIXES, SOURCE_CATEGORY_TYPES, SOURCES_BY_CATEGORY, type SourceCategory } from './domains.js';
 import { CHANNEL_TYPES } from './types.js';
 
 const categories = Object.entries(SOURCES_BY_CATEGORY) as [SourceCategory, readonly string[]][];
@@ -79,9 +73,7 @@ describe('domains.ts', () => {
 
   it('every two-label or country second-level site is its own registrable domain', () => {
     const site = /^[^.]+\.[^.]+$|^[^.]+\.(?:co|com|net|org|ac|gov|gob|ne|or|go|edu)\.[a-z]{2}$/;
-    const keys = categories
-      .flatMap(([, list]) => list)
-      .filter((key) => site.test(key) && !/\.com\.b[de]$/.test(key));
+    const keys = categories.flatMap(([, list]) => list).filter((key) => site.test(key) && !/\.com\.b[de]$/.test(key));
     expect(keys.length).toBeGreaterThan(100);
     expect(keys.filter((key) => registrableDomain(`www.${key}`) !== key || registrableDomain(`a.b.${key}`) !== key)).toEqual([]);
   });

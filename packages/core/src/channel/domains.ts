@@ -18,17 +18,16 @@ import type { ChannelType } from './types.js';
 export type SourceCategory = 'search' | 'social' | 'video' | 'shopping' | 'email' | 'sms';
 
 /** The channel type a source of each category gives, in the paid and the organic branch. */
-export const SOURCE_CATEGORY_TYPES: Readonly<
-  Record<SourceCategory, { readonly paid: ChannelType | null; readonly organic: ChannelType }>
-> = {
-  search: { paid: 'Paid Search', organic: 'Organic Search' },
-  social: { paid: 'Paid Social', organic: 'Organic Social' },
-  video: { paid: 'Paid Video', organic: 'Organic Video' },
-  shopping: { paid: 'Paid Shopping', organic: 'Organic Shopping' },
-  // No paid email or SMS channel: the paid lookup gives null and the rules go on.
-  email: { paid: null, organic: 'Email' },
-  sms: { paid: null, organic: 'SMS' },
-};
+export const SOURCE_CATEGORY_TYPES: Readonly<Record<SourceCategory, { readonly paid: ChannelType | null; readonly organic: ChannelType }>> =
+  {
+    search: { paid: 'Paid Search', organic: 'Organic Search' },
+    social: { paid: 'Paid Social', organic: 'Organic Social' },
+    video: { paid: 'Paid Video', organic: 'Organic Video' },
+    shopping: { paid: 'Paid Shopping', organic: 'Organic Shopping' },
+    // No paid email or SMS channel: the paid lookup gives null and the rules go on.
+    email: { paid: null, organic: 'Email' },
+    sms: { paid: null, organic: 'SMS' },
+  };
 
 export const SEARCH_SOURCES: readonly string[] = [
   // bare source names

@@ -94,12 +94,7 @@ function stringProperty(properties: Properties, key: string, max: number, warnin
   return wellFormed(v);
 }
 
-export function finishEvent(
-  core: CoreFields,
-  properties: Properties,
-  options: NormalizeOptions,
-  warnings: NormalizeWarning[],
-): Normalized {
+export function finishEvent(core: CoreFields, properties: Properties, options: NormalizeOptions, warnings: NormalizeWarning[]): Normalized {
   const uuid = canonicalUuid(core.uuid);
   if (uuid === null) return reject('schema_invalid', `uuid: not a UUID (${JSON.stringify(core.uuid.slice(0, 64))})`);
 

@@ -19,11 +19,17 @@ const anyValue = fc.oneof(
 /** An object with the given keys, each either a plausible value or anything at all. */
 const nearly = (fields: Record<string, fc.Arbitrary<unknown>>) =>
   fc.record(
-    Object.fromEntries(Object.entries(fields).map(([k, arb]) => [k, fc.oneof({ weight: 4, arbitrary: arb }, { weight: 1, arbitrary: anyValue })])),
+    Object.fromEntries(
+      Object.entries(fields).map(([k, arb]) => [k, fc.oneof({ weight: 4, arbitrary: arb }, { weight: 1, arbitrary: anyValue })]),
+    ),
     { requiredKeys: [] },
   );
 
-function agrees(fast: (v: unknown) => unknown, schema: { safeParse(v: unknown): { success: boolean; data?: unknown } }, value: unknown): void {
+function agrees(
+  fast: (v: unknown) => unknown,
+  schema: { safeParse(v: unknown): { success: boolean; data?: unknown } },
+  value: unknown,
+): void {
   const f = fast(value);
   if (f === undefined) return; // falls back to the schema: nothing to compare
   const z = schema.safeParse(value);
@@ -42,7 +48,12 @@ describe('fast paths agree with the schemas', () => {
       properties: fc.oneof(fc.constant('{}'), fc.object(), fc.constant(null)),
       extra: fc.anything(),
     });
-    fc.assert(fc.property(fc.oneof(arb, anyValue), (v) => { agrees(fastPostHogEvent, PostHogEventSchema, v); }), RUNS);
+    fc.assert(
+      fc.property(fc.oneof(arb, anyValue), (v) => {
+        agrees(fastPostHogEvent, PostHogEventSchema, v);
+      }),
+      RUNS,
+    );
   });
 
   it('posthog-capture envelope and data', () => {
@@ -61,8 +72,18 @@ describe('fast paths agree with the schemas', () => {
       timestamp: fc.oneof(fc.constant('2026-11-26T10:00:00Z'), fc.constant(null)),
       offset: fc.oneof(fc.integer(), fc.double(), fc.constant(null)),
     });
-    fc.assert(fc.property(fc.oneof(envelope, anyValue), (v) => { agrees(fastCaptureMessage, CaptureMessageSchema, v); }), RUNS);
-    fc.assert(fc.property(fc.oneof(data, anyValue), (v) => { agrees(fastCaptureData, CaptureDataSchema, v); }), RUNS);
+    fc.assert(
+      fc.property(fc.oneof(envelope, anyValue), (v) => {
+        agrees(fastCaptureMessage, CaptureMessageSchema, v);
+      }),
+      RUNS,
+    );
+    fc.assert(
+      fc.property(fc.oneof(data, anyValue), (v) => {
+        agrees(fastCaptureData, CaptureDataSchema, v);
+      }),
+      RUNS,
+    );
   });
 
   it('the fast paths do accept well-formed messages (they are not dead code)', () => {

@@ -194,7 +194,18 @@ describe('posthog-capture: accepted input', () => {
     ['null', null],
     ['an object', { value: 'google' }],
   ])('turns attribution given as %s into null', (_name, value) => {
-    const keys = ['$current_url', '$referring_domain', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'gclid', 'gad_source', 'fbclid'];
+    const keys = [
+      '$current_url',
+      '$referring_domain',
+      'utm_source',
+      'utm_medium',
+      'utm_campaign',
+      'utm_term',
+      'utm_content',
+      'gclid',
+      'gad_source',
+      'fbclid',
+    ];
     const event = accepted(run(message({}, data({}, Object.fromEntries(keys.map((k) => [k, value]))))));
     expect(event).toMatchObject({
       currentUrl: null,
@@ -269,7 +280,12 @@ describe('posthog-capture: the clock-skew rule', () => {
   });
 
   it('accepts ClickHouse-style and offset timestamps in now, sent_at and timestamp', () => {
-    const result = run(message({ now: '2026-11-20 10:00:05.208433', sent_at: '2026-11-20T10:56:13.900+01:00' }, data({ timestamp: '2026-11-20 09:56:12.345' })));
+    const result = run(
+      message(
+        { now: '2026-11-20 10:00:05.208433', sent_at: '2026-11-20T10:56:13.900+01:00' },
+        data({ timestamp: '2026-11-20 09:56:12.345' }),
+      ),
+    );
     expect(timeOf(result)).toBe(NOW_US - 1_555_000);
   });
 
@@ -393,22 +409,28 @@ describe('posthog-capture: rejections', () => {
     expectRejected(run(message({}, data(overrides))), 'schema_invalid');
   });
 
-  it.each(['not-a-uuid', '', '01a1f869-5d2e-7e4f-9a0b-1c2d3e4f5a6', '01a1f8695d2e7e4f9a0b1c2d3e4f5a6b', '{01a1f869-5d2e-7e4f-9a0b-1c2d3e4f5a6b}'])(
-    'schema_invalid: event uuid %j',
-    (uuid) => {
-      expectRejected(run(message({ uuid })), 'schema_invalid');
-    },
-  );
+  it.each([
+    'not-a-uuid',
+    '',
+    '01a1f869-5d2e-7e4f-9a0b-1c2d3e4f5a6',
+    '01a1f8695d2e7e4f9a0b1c2d3e4f5a6b',
+    '{01a1f869-5d2e-7e4f-9a0b-1c2d3e4f5a6b}',
+  ])('schema_invalid: event uuid %j', (uuid) => {
+    expectRejected(run(message({ uuid })), 'schema_invalid');
+  });
 
   it.each(['', 'yesterday', '2026-02-30T10:00:05Z', '1795730405208', '2026-11-20'])('timestamp_invalid: now %j', (now) => {
     expectRejected(run(message({ now })), 'timestamp_invalid');
   });
 
-  it.each(['yesterday', '2026-11-31T10:00:00Z', '1795730405208', '2026-11-20T25:00:00Z'])('timestamp_invalid: data.timestamp %j', (timestamp) => {
-    expectRejected(run(message({}, data({ timestamp }))), 'timestamp_invalid');
-    // whatever sent_at and offset say
-    expectRejected(run(message({ sent_at: '2026-11-20T10:00:00Z' }, data({ timestamp, offset: 10 }))), 'timestamp_invalid');
-  });
+  it.each(['yesterday', '2026-11-31T10:00:00Z', '1795730405208', '2026-11-20T25:00:00Z'])(
+    'timestamp_invalid: data.timestamp %j',
+    (timestamp) => {
+      expectRejected(run(message({}, data({ timestamp }))), 'timestamp_invalid');
+      // whatever sent_at and offset say
+      expectRejected(run(message({ sent_at: '2026-11-20T10:00:00Z' }, data({ timestamp, offset: 10 }))), 'timestamp_invalid');
+    },
+  );
 
   it('timestamp_invalid: data.timestamp even when $ignore_sent_at', () => {
     expectRejected(run(message({}, data({ timestamp: 'soon' }, { $ignore_sent_at: true }))), 'timestamp_invalid');
@@ -454,7 +476,8 @@ describe('posthog-capture: rejections', () => {
   });
 
   it('session id bounds with t from the client timestamp alone', () => {
-    const viaTimestamp = (micros: number): Obj => message({ now: iso(SESSION_US + 12 * MICROS_PER_HOUR) }, data({ timestamp: iso(micros) }));
+    const viaTimestamp = (micros: number): Obj =>
+      message({ now: iso(SESSION_US + 12 * MICROS_PER_HOUR) }, data({ timestamp: iso(micros) }));
     expect(accepted(run(viaTimestamp(SESSION_US))).timestamp).toBe(SESSION_US);
     expectRejected(run(viaTimestamp(SESSION_US - 1)), 'session_id_in_future');
     expect(accepted(run(viaTimestamp(SESSION_US + 24 * MICROS_PER_HOUR - 1))).timestamp).toBe(SESSION_US + 24 * MICROS_PER_HOUR - 1);
@@ -463,11 +486,19 @@ describe('posthog-capture: rejections', () => {
 
   it('session id bounds apply to the skew-corrected time, not the client timestamp', () => {
     // client clock 4 min slow: its timestamp is before the session id, the corrected time is not
-    const result = run(message({ sent_at: '2026-11-20T09:55:00.300Z' }, data({ timestamp: '2026-11-20T09:55:00.200Z' }, { $session_id: uuidV7(Math.floor(NOW_US / 1_000) - 1_000) })));
+    const result = run(
+      message(
+        { sent_at: '2026-11-20T09:55:00.300Z' },
+        data({ timestamp: '2026-11-20T09:55:00.200Z' }, { $session_id: uuidV7(Math.floor(NOW_US / 1_000) - 1_000) }),
+      ),
+    );
     expect(accepted(result).timestamp).toBe(NOW_US - 100_000);
     // the same event with a session id minted 1 ms after the corrected time
     const later = uuidV7(Math.floor((NOW_US - 100_000) / 1_000) + 1);
-    expectRejected(run(message({ sent_at: '2026-11-20T09:55:00.300Z' }, data({ timestamp: '2026-11-20T09:55:00.200Z' }, { $session_id: later }))), 'session_id_in_future');
+    expectRejected(
+      run(message({ sent_at: '2026-11-20T09:55:00.300Z' }, data({ timestamp: '2026-11-20T09:55:00.200Z' }, { $session_id: later }))),
+      'session_id_in_future',
+    );
   });
 
   it('sessionIdToleranceMs relaxes only the lower bound', () => {
@@ -499,7 +530,10 @@ describe('posthog-capture: size limits and truncation', () => {
   });
 
   it('event_too_large: a 1 MiB URL', () => {
-    expectRejected(run(message({}, data({}, { $current_url: `https://www.northwind-trail.com/?q=${'a'.repeat(MiB)}` }))), 'event_too_large');
+    expectRejected(
+      run(message({}, data({}, { $current_url: `https://www.northwind-trail.com/?q=${'a'.repeat(MiB)}` }))),
+      'event_too_large',
+    );
   });
 
   it('event_too_large: data given as an object counts too', () => {
@@ -534,7 +568,10 @@ describe('posthog-capture: size limits and truncation', () => {
 
   it('cuts distinct_id and click ids to maxFieldLength, warning once, next to other warnings', () => {
     const result = run(
-      message({ distinct_id: 'd'.repeat(3_000), sent_at: 'bad' }, data({}, { gclid: 'g'.repeat(3_000), fbclid: 'f'.repeat(1_025), utm_term: 't'.repeat(1_024) })),
+      message(
+        { distinct_id: 'd'.repeat(3_000), sent_at: 'bad' },
+        data({}, { gclid: 'g'.repeat(3_000), fbclid: 'f'.repeat(1_025), utm_term: 't'.repeat(1_024) }),
+      ),
     );
     const event = accepted(result);
     expect(event.distinctId).toBe('d'.repeat(1_024));
@@ -567,11 +604,21 @@ describe('posthog-capture: normalize never throws', () => {
   };
 
   it('on arbitrary strings', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (s) => { check(s); }), RUNS);
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (s) => {
+        check(s);
+      }),
+      RUNS,
+    );
   });
 
   it('on arbitrary JSON text', () => {
-    fc.assert(fc.property(fc.json({ maxDepth: 6 }), (s) => { check(s); }), RUNS);
+    fc.assert(
+      fc.property(fc.json({ maxDepth: 6 }), (s) => {
+        check(s);
+      }),
+      RUNS,
+    );
   });
 
   it('on arbitrary values serialised, as the message or as its data', () => {
@@ -608,8 +655,14 @@ describe('posthog-capture: normalize never throws', () => {
     fc.assert(
       fc.property(
         fc.option(fc.oneof(fc.double(), fc.integer()), { nil: undefined }),
-        fc.option(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), { nil: undefined }),
-        fc.option(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), { nil: undefined }),
+        fc.option(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          { nil: undefined },
+        ),
+        fc.option(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          { nil: undefined },
+        ),
         fc.boolean(),
         (offset, timestamp, sentAt, ignore) => {
           check(text(message({ sent_at: sentAt }, data({ offset, timestamp }, { $ignore_sent_at: ignore }))));

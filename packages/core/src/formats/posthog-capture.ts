@@ -54,7 +54,8 @@ export function fastCaptureMessage(value: unknown): CaptureMessage | undefined {
   if (typeof uuid !== 'string' || typeof now !== 'string') return undefined;
   if (typeof distinctId !== 'string' && (typeof distinctId !== 'number' || !Number.isFinite(distinctId))) return undefined;
   if (!optionalString(sentAt) || !optionalString(token)) return undefined;
-  if (teamId !== undefined && teamId !== null && (typeof teamId !== 'number' || !Number.isSafeInteger(teamId) || teamId <= 0)) return undefined;
+  if (teamId !== undefined && teamId !== null && (typeof teamId !== 'number' || !Number.isSafeInteger(teamId) || teamId <= 0))
+    return undefined;
   if (typeof data !== 'string' && !isPlainObject(data)) return undefined;
   return { uuid, distinct_id: distinctId, now, sent_at: sentAt, token, team_id: teamId, data: data };
 }

@@ -266,9 +266,12 @@ describe('posthog-events: rejections', () => {
     expectRejected(run(raw), 'schema_invalid');
   });
 
-  it.each(['123', '[]', '[{"$session_id":"x"}]', 'null', '"{}"', 'true'])('schema_invalid: properties JSON %s is not an object', (properties) => {
-    expectRejected(run(line({ properties })), 'schema_invalid');
-  });
+  it.each(['123', '[]', '[{"$session_id":"x"}]', 'null', '"{}"', 'true'])(
+    'schema_invalid: properties JSON %s is not an object',
+    (properties) => {
+      expectRejected(run(line({ properties })), 'schema_invalid');
+    },
+  );
 
   it.each<[string, Line]>([
     ['uuid missing', { uuid: undefined }],
@@ -298,19 +301,29 @@ describe('posthog-events: rejections', () => {
     expectRejected(run(line(overrides)), 'schema_invalid');
   });
 
-  it.each(['not-a-uuid', '', '019aa0f1-2c3d-7e4f-9a0b-1c2d3e4f5a6', '{019aa0f1-2c3d-7e4f-9a0b-1c2d3e4f5a6b}', '019aa0f12c3d7e4f9a0b1c2d3e4f5a6b', '019aa0f1-2c3d-7e4f-9a0b-1c2d3e4f5a6g'])(
-    'schema_invalid: event uuid %j',
-    (uuid) => {
-      expectRejected(run(line({ uuid })), 'schema_invalid');
-    },
-  );
+  it.each([
+    'not-a-uuid',
+    '',
+    '019aa0f1-2c3d-7e4f-9a0b-1c2d3e4f5a6',
+    '{019aa0f1-2c3d-7e4f-9a0b-1c2d3e4f5a6b}',
+    '019aa0f12c3d7e4f9a0b1c2d3e4f5a6b',
+    '019aa0f1-2c3d-7e4f-9a0b-1c2d3e4f5a6g',
+  ])('schema_invalid: event uuid %j', (uuid) => {
+    expectRejected(run(line({ uuid })), 'schema_invalid');
+  });
 
-  it.each(['', 'yesterday', '2026-02-30 10:00:00', '2026-11-20 24:00:00', '2026-11-20', '1795730403123', '2026-11-20 10:00:03 UTC', '20/11/2026 10:00:03'])(
-    'timestamp_invalid: %j',
-    (timestamp) => {
-      expectRejected(run(line({ timestamp })), 'timestamp_invalid');
-    },
-  );
+  it.each([
+    '',
+    'yesterday',
+    '2026-02-30 10:00:00',
+    '2026-11-20 24:00:00',
+    '2026-11-20',
+    '1795730403123',
+    '2026-11-20 10:00:03 UTC',
+    '20/11/2026 10:00:03',
+  ])('timestamp_invalid: %j', (timestamp) => {
+    expectRejected(run(line({ timestamp })), 'timestamp_invalid');
+  });
 
   it.each<[string, Record<string, unknown>]>([
     ['missing', { $session_id: undefined }],

@@ -20,7 +20,11 @@ import {
 // A digit string must stay the same number: beyond 2^53 it would silently become another team.
 const teamId = z.union([
   z.number().int().positive(),
-  z.string().regex(/^[1-9]\d{0,15}$/).transform(Number).pipe(z.number().max(Number.MAX_SAFE_INTEGER)),
+  z
+    .string()
+    .regex(/^[1-9]\d{0,15}$/)
+    .transform(Number)
+    .pipe(z.number().max(Number.MAX_SAFE_INTEGER)),
 ]);
 
 export const PostHogEventSchema = z.object({

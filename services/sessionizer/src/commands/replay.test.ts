@@ -51,13 +51,28 @@ describe('replay', () => {
     const sink = new MemorySink();
     const rejectsPath = join(dir, 'rejects.ndjson');
     const text = [line(1, 0, 1), '', line(1, 0, 2), '{"broken"', '   ', line(2, 1, 3), `{"x":"${'y'.repeat(2_000)}"}`].join('\n');
-    const summary = await replay(options({ text, sink, rejectsPath, normalize: { limits: { ...DEFAULT_LIMITS, maxMessageBytes: 1_024 } } }));
-    expect(summary).toMatchObject({ input: '-', format: 'posthog-events', lines: 7, blank: 2, accepted: 3, flushes: 1, sessionsWritten: 2, inserts: 1, bytesWritten: 20 });
+    const summary = await replay(
+      options({ text, sink, rejectsPath, normalize: { limits: { ...DEFAULT_LIMITS, maxMessageBytes: 1_024 } } }),
+    );
+    expect(summary).toMatchObject({
+      input: '-',
+      format: 'posthog-events',
+      lines: 7,
+      blank: 2,
+      accepted: 3,
+      flushes: 1,
+      sessionsWritten: 2,
+      inserts: 1,
+      bytesWritten: 20,
+    });
     expect(summary.rejected.malformed_json).toBe(1);
     expect(summary.rejected.event_too_large).toBe(1);
     expect(Object.keys(summary.rejected).sort()).toEqual([...REJECT_REASONS].sort());
     expect(sink.writes.flat()).toHaveLength(2);
-    const rejects = readFileSync(rejectsPath, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rejects = readFileSync(rejectsPath, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(rejects).toEqual([
       { line: 4, reason: 'malformed_json', message: expect.stringMatching(/not valid JSON/) as unknown, raw: '{"broken"' },
       { line: 7, reason: 'event_too_large', message: 'line of 2008 bytes exceeds 1024', raw: null },

@@ -117,7 +117,12 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
       bytesRead += line.bytes + 1;
       if (line.oversized) {
         rejected.event_too_large += 1;
-        await writeReject({ line: line.number, reason: 'event_too_large', message: `line of ${line.bytes} bytes exceeds ${maxBytes}`, raw: null });
+        await writeReject({
+          line: line.number,
+          reason: 'event_too_large',
+          message: `line of ${line.bytes} bytes exceeds ${maxBytes}`,
+          raw: null,
+        });
       } else if (line.text.trim() === '') {
         summary.blank += 1;
       } else {

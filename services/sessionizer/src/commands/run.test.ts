@@ -239,7 +239,14 @@ describe('runUntilStopped', () => {
     const run = runUntilStopped(t.options);
     await settle();
     t.signals.emit('SIGTERM');
-    const outcome = await Promise.race([run, new Promise<'still running'>((r) => setTimeout(() => { r('still running'); }, 200))]);
+    const outcome = await Promise.race([
+      run,
+      new Promise<'still running'>((r) =>
+        setTimeout(() => {
+          r('still running');
+        }, 200),
+      ),
+    ]);
     starting.resolve(undefined); // let the run finish either way
     await run;
     expect(outcome).toBe(0);

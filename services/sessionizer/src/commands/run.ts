@@ -55,7 +55,9 @@ export async function runUntilStopped(o: RunOptions): Promise<number> {
     o.log.info('stopping', { why, timeoutMs: o.shutdownTimeoutMs });
     const clean = await o.consumer.stop(o.shutdownTimeoutMs);
     code = why === 'failure' || o.consumer.failure !== undefined ? 1 : clean ? 0 : 1;
-    o.log.info(code === 0 ? 'stopped cleanly: everything consumed is written and committed' : 'stopped with work left uncommitted', { exitCode: code });
+    o.log.info(code === 0 ? 'stopped cleanly: everything consumed is written and committed' : 'stopped with work left uncommitted', {
+      exitCode: code,
+    });
   } catch (err) {
     o.log.error('could not start', { error: err });
     await o.consumer.stop(Math.min(o.shutdownTimeoutMs, 10_000)).catch(() => false);

@@ -33,7 +33,8 @@ function skipQuoted(sql: string, i: number): number {
   while (j < sql.length) {
     if (sql[j] === '\\') j += 2;
     else if (sql[j] === q) {
-      if (sql[j + 1] === q) j += 2; // '' inside '…'
+      if (sql[j + 1] === q)
+        j += 2; // '' inside '…'
       else return j + 1;
     } else j += 1;
   }

@@ -36,7 +36,8 @@ interface Message {
   readonly value: string | Buffer | null;
 }
 
-const toBuffer = (v: string | Buffer | null | undefined): Buffer | null => (v === null || v === undefined ? null : typeof v === 'string' ? Buffer.from(v) : v);
+const toBuffer = (v: string | Buffer | null | undefined): Buffer | null =>
+  v === null || v === undefined ? null : typeof v === 'string' ? Buffer.from(v) : v;
 
 class FakeSource implements EventSource {
   handler: ((batch: PartitionBatch) => Promise<boolean>) | undefined;
@@ -164,10 +165,19 @@ class FakeSink implements SessionSink {
     if (mode instanceof SinkError) return Promise.reject(mode);
     if (mode === 'retry-then-hang') this.onRetry?.(new SinkError('Code: 241. Memory limit exceeded', { retriable: true, code: '241' }));
     return new Promise<WriteStats>((resolve, reject) => {
-      this.#pending.push({ resolve: () => { resolve(stats); }, reject });
-      signal?.addEventListener('abort', () => {
-        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      }, { once: true });
+      this.#pending.push({
+        resolve: () => {
+          resolve(stats);
+        },
+        reject,
+      });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        },
+        { once: true },
+      );
     });
   }
 
@@ -202,7 +212,9 @@ class FakeDeadLetters implements DeadLetterSink {
 
   send(records: readonly DeadLetterRecord[]): Promise<void> {
     if (this.failFatally) {
-      return Promise.reject(Object.assign(new Error('Topic authorization failed'), { retriable: false, type: 'TOPIC_AUTHORIZATION_FAILED' }));
+      return Promise.reject(
+        Object.assign(new Error('Topic authorization failed'), { retriable: false, type: 'TOPIC_AUTHORIZATION_FAILED' }),
+      );
     }
     if (this.failSends > 0) {
       this.failSends -= 1;
@@ -284,7 +296,14 @@ const INTERVAL = 1_000;
 const TICK = 100;
 
 async function harness(
-  o: { policy?: Partial<FlushPolicy>; dlq?: boolean; dlqExcluded?: boolean; maxMessageBytes?: number; assign?: boolean; kafkaSilenceMs?: number } = {},
+  o: {
+    policy?: Partial<FlushPolicy>;
+    dlq?: boolean;
+    dlqExcluded?: boolean;
+    maxMessageBytes?: number;
+    assign?: boolean;
+    kafkaSilenceMs?: number;
+  } = {},
 ): Promise<Harness> {
   const source = new FakeSource();
   const sink = new FakeSink();
@@ -341,7 +360,8 @@ async function gauge(g: { get(): Promise<{ values: { value: number }[] }> }): Pr
 }
 
 const offset = (topic: string, partition: number, next: number): CommitOffset => ({ topic, partition, offset: String(next) });
-const byPartition = (xs: readonly CommitOffset[]): CommitOffset[] => [...xs].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+const byPartition = (xs: readonly CommitOffset[]): CommitOffset[] =>
+  [...xs].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
@@ -688,7 +708,9 @@ describe('SessionConsumer: invalid and excluded messages', () => {
     expect(badTeam?.headers['sessionizer-message']).toBe(expectedBadTeam.ok ? '' : expectedBadTeam.message);
     expect(badTeam?.headers['sessionizer-source-offset']).toBe('4');
     // header values are kept printable: control characters become spaces
-    expect(control?.headers['sessionizer-message']).toBe(`message is not valid JSON: Unexpected token ' ', "  binary line" is not valid JSON`);
+    expect(control?.headers['sessionizer-message']).toBe(
+      `message is not valid JSON: Unexpected token ' ', "  binary line" is not valid JSON`,
+    );
 
     // the valid event was written, and the commit covers all six messages
     expect(h.sink.writes).toEqual([[sessionKey(1, 1)]]);
@@ -701,7 +723,18 @@ describe('SessionConsumer: invalid and excluded messages', () => {
   it('keeps header messages at most 512 characters', async () => {
     const h = await harness();
     const uuid = `not-a-uuid-${'y'.repeat(600)}`;
-    await h.source.deliver('events', 0, [{ value: JSON.stringify({ uuid, event: '$pageview', team_id: 1, distinct_id: 'x', timestamp: '2026-11-26 10:00:00', properties: '{}' }) }]);
+    await h.source.deliver('events', 0, [
+      {
+        value: JSON.stringify({
+          uuid,
+          event: '$pageview',
+          team_id: 1,
+          distinct_id: 'x',
+          timestamp: '2026-11-26 10:00:00',
+          properties: '{}',
+        }),
+      },
+    ]);
     await advance(INTERVAL + TICK);
     const header = h.dlq.sent[0]?.[0]?.headers['sessionizer-message'];
     expect(typeof header).toBe('string');
@@ -745,7 +778,13 @@ describe('SessionConsumer: invalid and excluded messages', () => {
 
   it('without a dead-letter sink, invalid messages are only counted; their offsets are committed', async () => {
     const h = await harness({ dlq: false });
-    await h.source.deliver('events', 0, [{ value: MALFORMED }, { value: null }, { value: MALFORMED }, { value: MALFORMED }, { value: MALFORMED }]);
+    await h.source.deliver('events', 0, [
+      { value: MALFORMED },
+      { value: null },
+      { value: MALFORMED },
+      { value: MALFORMED },
+      { value: MALFORMED },
+    ]);
     await advance(INTERVAL + TICK);
     expect(h.dlq.sent).toEqual([]);
     expect(await total(h.metrics.invalid, { reason: 'malformed_json' })).toBe(4);
@@ -785,7 +824,11 @@ describe('SessionConsumer: invalid and excluded messages', () => {
   it('dead-letter headers stay on one line: no C1 controls, no Unicode line or paragraph separators', async () => {
     const h = await harness();
     const timestamp = '2026-11-26\u2028\u2029\u0085\u009b12:00:00';
-    await h.source.deliver('events', 0, [{ value: `{"uuid":"0f0e0d0c-0b0a-4000-9000-000000000001","event":"$pageview","team_id":1,"distinct_id":"x","timestamp":"${timestamp}","properties":"{}"}` }]);
+    await h.source.deliver('events', 0, [
+      {
+        value: `{"uuid":"0f0e0d0c-0b0a-4000-9000-000000000001","event":"$pageview","team_id":1,"distinct_id":"x","timestamp":"${timestamp}","properties":"{}"}`,
+      },
+    ]);
     await advance(INTERVAL + TICK);
     const header = String(h.dlq.sent[0]?.[0]?.headers['sessionizer-message']);
     expect(header).toContain('is not a valid timestamp');

@@ -198,7 +198,12 @@ export class SessionConsumer {
       if (record.value === null) {
         result = { ok: false, reason: 'schema_invalid', action: 'dlq', message: 'message has no value (tombstone)' } as const;
       } else if (record.value.length > maxBytes) {
-        result = { ok: false, reason: 'event_too_large', action: 'dlq', message: `message of ${record.value.length} bytes exceeds ${maxBytes}` } as const;
+        result = {
+          ok: false,
+          reason: 'event_too_large',
+          action: 'dlq',
+          message: `message of ${record.value.length} bytes exceeds ${maxBytes}`,
+        } as const;
       } else {
         result = normalize(format, record.value.toString('utf8'), this.#o.normalize);
       }
@@ -294,9 +299,14 @@ export class SessionConsumer {
     this.#checkContact();
     this.#logSuppressed();
     const since = this.#now() - this.#lastFlush;
-    const due = flushReason(this.#o.policy, { size: this.#buffer.size + this.#dlq.length, bytes: this.#buffer.bytes + this.#dlqBytes }, since);
+    const due = flushReason(
+      this.#o.policy,
+      { size: this.#buffer.size + this.#dlq.length, bytes: this.#buffer.bytes + this.#dlqBytes },
+      since,
+    );
     if (due !== null) this.#trigger(due);
-    else if (since >= this.#o.policy.intervalMs && this.#offsets.snapshot(this.#o.source.assignment()).length > 0) this.#trigger('interval');
+    else if (since >= this.#o.policy.intervalMs && this.#offsets.snapshot(this.#o.source.assignment()).length > 0)
+      this.#trigger('interval');
   }
 
   // ---- flushing ----
@@ -401,7 +411,9 @@ export class SessionConsumer {
         // A Kafka error that says retrying cannot help (authorisation, an invalid topic…) fails
         // the flush: nothing is committed and the process stops, rather than stalling for ever.
         if ((err as { retriable?: unknown }).retriable === false) {
-          throw new Error(`dead-letter write failed and cannot be retried: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+          throw new Error(`dead-letter write failed and cannot be retried: ${err instanceof Error ? err.message : String(err)}`, {
+            cause: err,
+          });
         }
         this.#setWriteHealthy(false, 'dead-letter');
         const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)) * Math.random();

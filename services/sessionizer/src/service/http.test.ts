@@ -85,7 +85,13 @@ describe('startHttp', () => {
   });
 
   it('close() stops answering', async () => {
-    const e = await startHttp({ host: '127.0.0.1', port: 0, metrics: new Metrics(false), health: () => ({ healthy: true, ready: true, detail: {} }), log: silentLogger });
+    const e = await startHttp({
+      host: '127.0.0.1',
+      port: 0,
+      metrics: new Metrics(false),
+      health: () => ({ healthy: true, ready: true, detail: {} }),
+      log: silentLogger,
+    });
     expect((await fetch(`${e.url}/healthz`)).status).toBe(200);
     await e.close();
     await expect(fetch(`${e.url}/healthz`)).rejects.toThrow();
@@ -93,7 +99,15 @@ describe('startHttp', () => {
 
   it('fails to start on a port in use', async () => {
     const e = await start();
-    await expect(startHttp({ host: '127.0.0.1', port: e.port, metrics: new Metrics(false), health: () => ({ healthy: true, ready: true, detail: {} }), log: silentLogger })).rejects.toThrow(/EADDRINUSE/);
+    await expect(
+      startHttp({
+        host: '127.0.0.1',
+        port: e.port,
+        metrics: new Metrics(false),
+        health: () => ({ healthy: true, ready: true, detail: {} }),
+        log: silentLogger,
+      }),
+    ).rejects.toThrow(/EADDRINUSE/);
   });
 
   describe('/metrics', () => {
@@ -254,7 +268,10 @@ describe('startHttp', () => {
     });
 
     it('a SELECT → 200 NDJSON rows; the SQL is cleaned once for EXPLAIN and for the query', async () => {
-      const rows = [{ session_id: 'a', pageviews: 2 }, { session_id: 'b', pageviews: 0 }];
+      const rows = [
+        { session_id: 'a', pageviews: 2 },
+        { session_id: 'b', pageviews: 0 },
+      ];
       const { client, calls } = fakeClient({ rows });
       const e = await start({ query: { client, database: 'db' } });
       const res = await post(e, '-- top sessions\nSELECT session_id, pageviews FROM sessions;\n');
@@ -268,7 +285,14 @@ describe('startHttp', () => {
     });
 
     it('accepts the quoted first line the embedded engine gives (CSV) and the other read kinds', async () => {
-      for (const ast of ['"SelectWithUnionQuery (children 1)"', 'ShowTables', 'DescribeQuery (children 1)', 'ExistsTableQuery', 'ShowCreateTableQuery x', 'Explain']) {
+      for (const ast of [
+        '"SelectWithUnionQuery (children 1)"',
+        'ShowTables',
+        'DescribeQuery (children 1)',
+        'ExistsTableQuery',
+        'ShowCreateTableQuery x',
+        'Explain',
+      ]) {
         const { client } = fakeClient({ ast, rows: [{ ok: 1 }] });
         const e = await start({ query: { client, database: 'db' } });
         const res = await post(e, 'SHOW TABLES');

@@ -32,7 +32,8 @@ export interface HttpEndpoint {
 
 const MAX_SQL_BYTES = 256 * 1024;
 /** Statement kinds `EXPLAIN AST` reports for queries that only read. */
-const READ_ONLY_AST = /^(SelectWithUnionQuery|SelectIntersectExceptQuery|ShowTables|ShowColumns|DescribeQuery|ExistsTableQuery|ShowCreateTableQuery|Explain)\b/;
+const READ_ONLY_AST =
+  /^(SelectWithUnionQuery|SelectIntersectExceptQuery|ShowTables|ShowColumns|DescribeQuery|ExistsTableQuery|ShowCreateTableQuery|Explain)\b/;
 
 function isLoopback(req: IncomingMessage): boolean {
   const a = req.socket.remoteAddress ?? '';

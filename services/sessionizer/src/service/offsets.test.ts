@@ -97,7 +97,15 @@ describe('OffsetTracker', () => {
     t.processed('a', 0, '1');
     t.processed('a', 1, '2');
     t.processed('b', 0, '3');
-    expect(sorted(t.snapshot([{ topic: 'a', partition: 1 }, { topic: 'b', partition: 0 }, { topic: 'c', partition: 9 }]))).toEqual([
+    expect(
+      sorted(
+        t.snapshot([
+          { topic: 'a', partition: 1 },
+          { topic: 'b', partition: 0 },
+          { topic: 'c', partition: 9 },
+        ]),
+      ),
+    ).toEqual([
       { topic: 'a', partition: 1, offset: '3' },
       { topic: 'b', partition: 0, offset: '4' },
     ]);
