@@ -12,7 +12,7 @@ import {
   SECOND_LEVEL_SUFFIXES,
   SOURCE_CATEGORY_BY_KEY,
   attributionSites,
-  channelType,
+  defaultChannelType as channelType,
   registrableDomain,
   type ChannelInput,
   type ChannelType,
@@ -20,16 +20,16 @@ import {
 import { channelTypeSql, type ChannelSqlColumns } from '@sessionizer/clickhouse';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 
-const FIELDS = ['utmSource', 'utmMedium', 'utmCampaign', 'referringDomain', 'gclid', 'gadSource', 'fbclid'] as const;
+const FIELDS = ['utmSource', 'utmMedium', 'utmCampaign', 'referringDomain', 'hasGclid', 'gadSource', 'hasFbclid'] as const;
 
 const COLUMNS: ChannelSqlColumns = {
   utmSource: 'utm_source',
   utmMedium: 'utm_medium',
   utmCampaign: 'utm_campaign',
   referringDomain: 'referring_domain',
-  gclid: 'gclid',
+  hasGclid: 'has_gclid',
+  hasFbclid: 'has_fbclid',
   gadSource: 'gad_source',
-  fbclid: 'fbclid',
   sourceSite: 'source_site',
   referringSite: 'referring_site',
 };
@@ -40,9 +40,9 @@ interface Row {
   utm_medium: string | null;
   utm_campaign: string | null;
   referring_domain: string | null;
-  gclid: string | null;
+  has_gclid: boolean;
   gad_source: string | null;
-  fbclid: string | null;
+  has_fbclid: boolean;
   source_site: string | null;
   referring_site: string | null;
 }
@@ -55,9 +55,9 @@ function toRow(id: number, input: ChannelInput): Row {
     utm_medium: input.utmMedium,
     utm_campaign: input.utmCampaign,
     referring_domain: input.referringDomain,
-    gclid: input.gclid,
+    has_gclid: input.hasGclid,
     gad_source: input.gadSource,
-    fbclid: input.fbclid,
+    has_fbclid: input.hasFbclid,
     source_site: sites.sourceSite,
     referring_site: sites.referringSite,
   };
@@ -69,9 +69,9 @@ function input(fields: Partial<ChannelInput>): ChannelInput {
     utmMedium: null,
     utmCampaign: null,
     referringDomain: null,
-    gclid: null,
+    hasGclid: false,
     gadSource: null,
-    fbclid: null,
+    hasFbclid: false,
     ...fields,
   };
 }
@@ -79,54 +79,58 @@ function input(fields: Partial<ChannelInput>): ChannelInput {
 /** Hand-written: every branch of the rules and their precedence. */
 const BRANCH_CASES: Partial<ChannelInput>[] = [
   { utmCampaign: 'pmax_cross-network_2024' },
-  { utmCampaign: 'Cross-Network', utmMedium: 'cpc', utmSource: 'google', gclid: 'x' },
+  { utmCampaign: 'Cross-Network', utmMedium: 'cpc', utmSource: 'google', hasGclid: true },
   { utmMedium: 'cpc', utmSource: 'google' },
   { utmMedium: 'CPC', utmSource: 'Google' },
   { utmMedium: 'Paid_Social', utmSource: 'ig' },
   { utmMedium: 'paidsearch' },
   { utmMedium: 'unpaid' },
-  { gclid: 'abc' },
-  { gclid: '' },
-  { gclid: 'null' },
-  { gclid: 'NULL' },
+  { hasGclid: true },
   { gadSource: '1' },
   { gadSource: '2' },
   { gadSource: 'null' },
   { gadSource: 'NULL' },
   { gadSource: '' },
   { utmMedium: 'cpv', utmSource: 'youtube' },
+  { utmMedium: 'cpc', utmSource: 'amazon.co.uk' },
   { utmMedium: 'cpc', utmSource: 'amazon.de' },
+  { utmSource: 'chatgpt.com' },
+  { referringDomain: 'chatgpt.com' },
+  { referringDomain: 'www.perplexity.ai' },
+  { utmMedium: 'cpc', utmSource: 'claude.ai' },
+  { hasGclid: true, referringDomain: 'gemini.google.com' },
+  { referringDomain: 'com.google.android.gm' },
+  { utmSource: 'firebase' },
   { utmMedium: 'cpc', utmSource: 'www.google.co.uk' },
   { utmMedium: 'cpc', utmSource: 'https://l.facebook.com/l.php' },
   { utmMedium: 'cpc', utmSource: 'google', utmCampaign: 'shopping' },
   { utmMedium: 'cpm', utmCampaign: 'summer-shop' },
-  { gclid: 'x', utmSource: 'newsletter', utmCampaign: 'eshop' },
+  { hasGclid: true, utmSource: 'newsletter', utmCampaign: 'eshop' },
   { utmMedium: 'cpm' },
-  { utmMedium: 'banner', gclid: 'x' },
+  { utmMedium: 'banner', hasGclid: true },
   { utmMedium: 'social', gadSource: '3' },
-  { utmMedium: 'video', gclid: 'x' },
-  { utmMedium: 'email', gclid: 'x' },
+  { utmMedium: 'video', hasGclid: true },
+  { utmMedium: 'email', hasGclid: true },
   { utmMedium: 'cpm', referringDomain: 'google.com' },
   { utmMedium: 'cpc', referringDomain: 'www.google.co.uk' },
-  { gclid: 'x', referringDomain: 'l.facebook.com' },
-  { gclid: 'x', referringDomain: 'Google.com' },
+  { hasGclid: true, referringDomain: 'l.facebook.com' },
+  { hasGclid: true, referringDomain: 'Google.com' },
   { utmMedium: 'cpc', utmSource: 'email', referringDomain: 'youtube.com' },
   { utmMedium: 'cpc', utmSource: 'mail.google.com' },
   { utmMedium: 'cpc', utmSource: 'sms' },
-  { gadSource: '1', utmCampaign: 'video', fbclid: 'f' },
+  { gadSource: '1', utmCampaign: 'video', hasFbclid: true },
   { gadSource: '1', referringDomain: 'facebook.com' },
   { utmMedium: 'cpc', utmCampaign: 'Spring_VIDEO_ads' },
-  { gclid: 'x', utmCampaign: 'video', fbclid: 'f' },
-  { gclid: 'x', fbclid: 'f' },
-  { fbclid: 'f' },
-  { gclid: 'x', referringDomain: '$direct' },
+  { hasGclid: true, utmCampaign: 'video', hasFbclid: true },
+  { hasGclid: true, hasFbclid: true },
+  { hasFbclid: true },
+  { hasGclid: true, referringDomain: '$direct' },
   { referringDomain: '$direct' },
   { referringDomain: '$direct', utmSource: '(direct)' },
   { referringDomain: '$direct', utmSource: 'DIRECT' },
   { referringDomain: '$direct', utmSource: '$direct' },
   { referringDomain: '$direct', utmSource: 'null', utmMedium: '' },
-  { referringDomain: '$direct', fbclid: 'f' },
-  { referringDomain: '$direct', fbclid: 'null' },
+  { referringDomain: '$direct', hasFbclid: true },
   { referringDomain: '$direct', utmMedium: 'email' },
   { referringDomain: '$direct', utmSource: 'google' },
   { referringDomain: '$direct', utmSource: 'foo' },
@@ -180,14 +184,13 @@ const BRANCH_CASES: Partial<ChannelInput>[] = [
   { utmCampaign: 'Launch-Video' },
   { utmCampaign: 'a\nvideo\nb' },
   { utmCampaign: 'cross-\nnetwork' },
-  { fbclid: 'f', referringDomain: 'example.com' },
-  { fbclid: '', referringDomain: 'example.com' },
+  { hasFbclid: true, referringDomain: 'example.com' },
   { referringDomain: 'example.com' },
   { referringDomain: '' },
   { referringDomain: 'null' },
   { referringDomain: 'NULL' },
   {},
-  { utmSource: '', utmMedium: '', utmCampaign: '', gclid: '', gadSource: '', fbclid: '' },
+  { utmSource: '', utmMedium: '', utmCampaign: '', gadSource: '' },
   { utmSource: 'newsletter' },
   { utmSource: '\u212Aick' },
   // KELVIN SIGN: String#toLowerCase makes it 'k', ClickHouse lower() keeps it
@@ -199,14 +202,14 @@ const BRANCH_CASES: Partial<ChannelInput>[] = [
 
 /** The cross product of a few representative values per field. */
 function crossProduct(): ChannelInput[] {
-  const values: Record<(typeof FIELDS)[number], (string | null)[]> = {
+  const values: Record<(typeof FIELDS)[number], (string | boolean | null)[]> = {
     utmSource: [null, '', 'null', 'NULL', 'google', 'WWW.Google.CO.UK', 'mail.google.com', 'email', '(direct)', 'foo'],
     utmMedium: [null, 'null', 'cpc', 'Paid-social', 'cpm', 'email', 'web-push', 'affiliate', 'zzz'],
     utmCampaign: [null, 'cross-network', 'shop', 'video', 'workshop'],
     referringDomain: [null, '', '$direct', 'www.youtube.com', 'Google.com', 'example.com'],
-    gclid: [null, 'g'],
+    hasGclid: [false, true],
     gadSource: [null, '1', '5'],
-    fbclid: [null, 'null', 'f'],
+    hasFbclid: [false, true],
   };
   let out: Partial<ChannelInput>[] = [{}];
   for (const field of FIELDS) out = out.flatMap((partial) => values[field].map((v) => ({ ...partial, [field]: v })));
@@ -260,9 +263,9 @@ function randomInputs(count: number): ChannelInput[] {
     utmMedium: value(medium, medium, fc.constantFrom('web-push', 'push\n', 'app_push', 'pushy'), arbitrary),
     utmCampaign: value(campaign, campaign, arbitrary),
     referringDomain: value(keyVariant, keyVariant, arbitrary),
-    gclid: value(fc.constantFrom('abc', 'NULL', 'x'), arbitrary),
+    hasGclid: fc.boolean(),
     gadSource: value(fc.constantFrom('1', '2', '5', ' 1', '01'), arbitrary),
-    fbclid: value(fc.constantFrom('abc', 'NULL', 'x'), arbitrary),
+    hasFbclid: fc.boolean(),
   });
   return fc.sample(record, { numRuns: count, seed: 0x5e55 });
 }
@@ -278,8 +281,8 @@ describe('channelTypeSql on the real ClickHouse engine', () => {
       query: `CREATE TABLE ${table} (
         id UInt32,
         utm_source Nullable(String), utm_medium Nullable(String), utm_campaign Nullable(String),
-        referring_domain Nullable(String), gclid Nullable(String), gad_source Nullable(String),
-        fbclid Nullable(String), source_site Nullable(String), referring_site Nullable(String)
+        referring_domain Nullable(String), has_gclid Bool, gad_source Nullable(String),
+        has_fbclid Bool, source_site Nullable(String), referring_site Nullable(String)
       ) ENGINE = MergeTree ORDER BY id`,
     });
   });
@@ -316,7 +319,7 @@ describe('channelTypeSql on the real ClickHouse engine', () => {
 
   it('is a String expression', async () => {
     const columns = Object.values(COLUMNS)
-      .map((c) => `CAST(NULL, 'Nullable(String)') AS ${c}`)
+      .map((c: string) => `CAST(NULL, '${c.startsWith('has_') ? 'Nullable(Bool)' : 'Nullable(String)'}') AS ${c}`)
       .join(', ');
     const rs = await db.handle.client.query({
       query: `SELECT toTypeName(${channelTypeSql(COLUMNS)}) AS t FROM (SELECT ${columns})`,
@@ -345,7 +348,9 @@ describe('channelTypeSql on the real ClickHouse engine', () => {
 
   it('evaluates over literal NULLs and non-Nullable columns too', async () => {
     const nulls = Object.fromEntries(Object.keys(COLUMNS).map((k) => [k, 'NULL'])) as unknown as ChannelSqlColumns;
-    const strings = Object.fromEntries(Object.keys(COLUMNS).map((k) => [k, "toString('')"])) as unknown as ChannelSqlColumns;
+    const strings = Object.fromEntries(
+      Object.keys(COLUMNS).map((k) => [k, k.startsWith('has') ? 'false' : "toString('')"]),
+    ) as unknown as ChannelSqlColumns;
     const rs = await db.handle.client.query({
       query: `SELECT ${channelTypeSql(nulls)} AS a, ${channelTypeSql({ ...strings, referringDomain: "'$direct'" })} AS b`,
       format: 'JSONEachRow',

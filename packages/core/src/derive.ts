@@ -2,7 +2,7 @@
  * From a session's aggregate to the row analysts see. The `sessions` view in ClickHouse derives
  * the same columns with the same definitions; tests hold them equal.
  */
-import { channelType, type ChannelType } from './channel/index.js';
+import { channelType, hasClickId, NO_CHANNEL_RULES, type ChannelInput, type ChannelRules } from './channel/index.js';
 import type { EntryPoint, ExitPoint } from './session.js';
 import { floorSeconds, formatTimestamp } from './time.js';
 
@@ -34,6 +34,27 @@ export const SESSION_COLUMNS = [
   'is_bounce',
 ] as const;
 
+/**
+ * The string columns of the `sessions` view that custom channel rules may read (the view code
+ * passes the same list to channelTypeSql).
+ */
+export const CHANNEL_RULE_COLUMNS = [
+  'distinct_id',
+  'entry_current_url',
+  'entry_pathname',
+  'exit_current_url',
+  'exit_pathname',
+  'entry_utm_source',
+  'entry_utm_medium',
+  'entry_utm_campaign',
+  'entry_utm_term',
+  'entry_utm_content',
+  'entry_referring_domain',
+  'entry_gclid',
+  'entry_gad_source',
+  'entry_fbclid',
+] as const satisfies readonly (typeof SESSION_COLUMNS)[number][];
+
 export interface Session {
   team_id: number;
   session_id: string;
@@ -58,13 +79,16 @@ export interface Session {
   pageview_count: number;
   autocapture_count: number;
   screen_count: number;
-  channel_type: ChannelType;
+  /** A built-in ChannelType, or a team's custom channel type. */
+  channel_type: string;
   is_bounce: boolean | null;
 }
 
 export interface DeriveOptions {
   /** A session with one page-like event is a bounce when shorter than this. Default 10. */
   readonly bounceThresholdSeconds?: number;
+  /** Custom channel rules per team (default: none). */
+  readonly channelRules?: ChannelRules;
 }
 
 export const DEFAULT_BOUNCE_THRESHOLD_SECONDS = 10;
@@ -96,11 +120,24 @@ export interface SessionFacts {
   readonly screens: number;
 }
 
+/** The channel input (PostHog's entry_channel_type_properties) of a session's entry. */
+export function channelInputOf(e: EntryPoint): ChannelInput {
+  return {
+    utmSource: e.utmSource,
+    utmMedium: e.utmMedium,
+    utmCampaign: e.utmCampaign,
+    referringDomain: e.referringDomain,
+    hasGclid: hasClickId(e.gclid),
+    hasFbclid: hasClickId(e.fbclid),
+    gadSource: e.gadSource,
+  };
+}
+
 export function toSession(f: SessionFacts, options: DeriveOptions = {}): Session {
   const duration = sessionDuration(f.startTs, f.endTs);
   const threshold = options.bounceThresholdSeconds ?? DEFAULT_BOUNCE_THRESHOLD_SECONDS;
   const e = f.entry;
-  return {
+  const session: Session = {
     team_id: f.teamId,
     session_id: f.sessionId,
     distinct_id: f.distinctId,
@@ -123,9 +160,19 @@ export function toSession(f: SessionFacts, options: DeriveOptions = {}): Session
     pageview_count: f.pageviews,
     autocapture_count: f.autocaptures,
     screen_count: f.screens,
-    channel_type: channelType(e),
+    channel_type: '',
     is_bounce: isBounce(f.pageviews + f.autocaptures + f.screens, duration, threshold),
   };
+  const rules = (options.channelRules ?? NO_CHANNEL_RULES).get(f.teamId) ?? [];
+  session.channel_type = channelType(channelInputOf(e), { rules, columns: (column) => ruleColumn(session, column) });
+  return session;
+}
+
+/** A string column of the row, for custom channel rules (CHANNEL_RULE_COLUMNS). */
+function ruleColumn(session: Session, column: string): string | null {
+  const value: unknown = (session as unknown as Readonly<Record<string, unknown>>)[column];
+  if (value === null || typeof value === 'string') return value;
+  throw new Error(`custom channel rules read the string columns of sessions; ${column} is not one`);
 }
 
 /** Sort sessions by (team_id, session_id): the order tests compare in. */

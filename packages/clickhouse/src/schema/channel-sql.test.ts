@@ -1,15 +1,15 @@
-import { MEDIUM_TYPE_BY_KEY, SOURCE_CATEGORY_BY_KEY } from '@sessionizer/core';
+import { MEDIUM_TYPE_BY_KEY, SOURCE_CATEGORY_BY_KEY, parseChannelRules, type ChannelRules } from '@sessionizer/core';
 import { describe, expect, it } from 'vitest';
-import { channelTypeSql, clickHouseStringLiteral, type ChannelSqlColumns } from './channel-sql.js';
+import { channelTypeSql, clickHouseStringLiteral, customChannelTypeSql, type ChannelSqlColumns } from './channel-sql.js';
 
 const COLUMNS: ChannelSqlColumns = {
   utmSource: 'utm_source',
   utmMedium: 'utm_medium',
   utmCampaign: 'utm_campaign',
   referringDomain: 'referring_domain',
-  gclid: 'gclid',
+  hasGclid: 'has_gclid',
+  hasFbclid: 'has_fbclid',
   gadSource: 'gad_source',
-  fbclid: 'fbclid',
   sourceSite: 'source_site',
   referringSite: 'referring_site',
 };
@@ -98,13 +98,18 @@ describe('channelTypeSql', () => {
     expect(odd).toContain("(JSONExtractString(props, 'utm_source') OR 1)");
   });
 
-  it('normalises like PostHog: nullIf then lower (ASCII), gad_source and click ids not lowered', () => {
+  it('normalises like PostHog: nullIf then lower (ASCII), gad_source not lowered, click ids are booleans', () => {
     expect(code).toContain("lower(nullIf(nullIf((utm_campaign), ''), ''))");
     expect(code).toContain("lower(nullIf(nullIf((utm_medium), ''), ''))");
     expect(code).toContain("lower(nullIf(nullIf((utm_source), ''), ''))");
-    expect(code).toContain("isNotNull(nullIf(nullIf((gclid), ''), ''))");
-    expect(code).not.toMatch(/lower\(nullIf\(nullIf\(\((gad_source|gclid|fbclid|referring_domain)\)/);
+    expect(code).toContain('ifNull((has_gclid), 0)');
+    expect(code).toContain('ifNull((has_fbclid), 0)');
+    expect(code).not.toMatch(/lower\(nullIf\(nullIf\(\((gad_source|referring_domain)\)/);
     expect(code).not.toContain('lowerUTF8');
+  });
+
+  it('writes the source key list once', () => {
+    expect(sql.split("'1688.com'").length).toBe(2);
   });
 
   it('embeds every source key and medium, and the rule patterns, as literals', () => {
@@ -123,5 +128,45 @@ describe('channelTypeSql', () => {
     expect(code).not.toMatch(/(?<!ifNull\()match\(/);
     expect(code).not.toMatch(/(?<!ifNull\()startsWith\(/);
     expect(sql).not.toMatch(/(?<!ifNull\()lower\(nullIf\(nullIf\(\(utm_medium\), ''\), 'null'\)\) IN/);
+  });
+});
+
+describe('channelTypeSql with custom rules', () => {
+  const columns = ['entry_utm_source', 'entry_current_url', 'entry_pathname'];
+  const rules = (json: unknown): ChannelRules => {
+    const parsed = parseChannelRules(json, columns);
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    return parsed.rules;
+  };
+  const hostile = "x' OR 1=1) --\\'\n\u0000😀";
+  const label = "It's \\'); DROP TABLE x; -- 😀";
+
+  it('without rules (or with empty rule lists) is the built-in expression', () => {
+    const builtIn = channelTypeSql(COLUMNS);
+    expect(channelTypeSql(COLUMNS, { rules: new Map(), teamId: 'team_id', columns })).toBe(builtIn);
+    expect(channelTypeSql(COLUMNS, { rules: rules({ '1': [] }), teamId: 'team_id', columns })).toBe(builtIn);
+  });
+
+  it('puts user values into the SQL only as string literals', () => {
+    const custom = rules({
+      '7': [
+        { channel_type: label, combiner: 'OR', items: [{ key: 'entry_utm_source', op: 'exact', value: [hostile, 'b'] }] },
+        { channel_type: 'P', items: [{ key: 'url', op: 'icontains', value: hostile }] },
+      ],
+    });
+    const sql = channelTypeSql(COLUMNS, { rules: custom, teamId: 'team_id', columns });
+    const { literals, code } = lex(sql);
+    expect(literals).toContain(hostile);
+    expect(literals).toContain(label);
+    expect(literals).toContain(hostile.toLowerCase());
+    expect(code).not.toContain('OR 1=1');
+    expect(code).toContain('ifNull((team_id) = 7, 0)');
+    expect(code).toContain('(entry_current_url)');
+    expect(sql.startsWith('assumeNotNull(coalesce(')).toBe(true);
+  });
+
+  it('refuses rules that read a column the view does not pass in', () => {
+    const custom = rules({ '1': [{ channel_type: 'X', items: [{ key: 'entry_pathname', op: 'is_set' }] }] });
+    expect(() => customChannelTypeSql({ rules: custom, teamId: 'team_id', columns: ['entry_utm_source'] })).toThrow(/entry_pathname/);
   });
 });

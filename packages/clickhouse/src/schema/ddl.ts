@@ -15,7 +15,7 @@
  * Distributed tables sharded by cityHash64(session_id), so all partials of a session meet on
  * one shard.
  */
-import { DEFAULT_BOUNCE_THRESHOLD_SECONDS } from '@sessionizer/core';
+import { CHANNEL_RULE_COLUMNS, DEFAULT_BOUNCE_THRESHOLD_SECONDS, type ChannelRules } from '@sessionizer/core';
 import { channelTypeSql } from './channel-sql.js';
 
 export interface SchemaContext {
@@ -23,6 +23,8 @@ export interface SchemaContext {
   /** Cluster name for ON CLUSTER / Replicated / Distributed; undefined = single node. */
   readonly cluster?: string | undefined;
   readonly bounceThresholdSeconds?: number | undefined;
+  /** Custom channel rules per team (CHANNEL_RULES_FILE); in the view, so a change re-creates it. */
+  readonly channelRules?: ChannelRules | undefined;
 }
 
 const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -164,23 +166,28 @@ ENGINE = Distributed(${cluster}, ${n.db}, sessions_raw_local, cityHash64(session
 
 /**
  * The analysts' view: one row per session, merged from all partials. Re-created whenever its
- * text changes (a repeatable migration), e.g. when the channel lists or the bounce threshold do.
+ * text changes (a repeatable migration), e.g. when the channel data, a team's custom channel rules
+ * or the bounce threshold do.
  */
 export function sessionsViewSql(ctx: SchemaContext): string {
   const n = names(ctx);
   const threshold = ctx.bounceThresholdSeconds ?? DEFAULT_BOUNCE_THRESHOLD_SECONDS;
   if (!Number.isFinite(threshold) || threshold < 0) throw new Error(`bounce threshold must be a non-negative number, got ${threshold}`);
-  const channel = channelTypeSql({
-    utmSource: 'entry.utm_source',
-    utmMedium: 'entry.utm_medium',
-    utmCampaign: 'entry.utm_campaign',
-    referringDomain: 'entry.referring_domain',
-    gclid: 'entry.gclid',
-    gadSource: 'entry.gad_source',
-    fbclid: 'entry.fbclid',
-    sourceSite: 'entry.source_site',
-    referringSite: 'entry.referring_site',
-  });
+  const channel = channelTypeSql(
+    {
+      utmSource: 'entry.utm_source',
+      utmMedium: 'entry.utm_medium',
+      utmCampaign: 'entry.utm_campaign',
+      referringDomain: 'entry.referring_domain',
+      // hasClickId (@sessionizer/core): '' and 'null' are absent
+      hasGclid: "isNotNull(nullIf(nullIf(entry.gclid, ''), 'null'))",
+      hasFbclid: "isNotNull(nullIf(nullIf(entry.fbclid, ''), 'null'))",
+      gadSource: 'entry.gad_source',
+      sourceSite: 'entry.source_site',
+      referringSite: 'entry.referring_site',
+    },
+    ctx.channelRules === undefined ? undefined : { rules: ctx.channelRules, teamId: 'team_id', columns: CHANNEL_RULE_COLUMNS },
+  );
   return `CREATE OR REPLACE VIEW ${n.view}${n.onCluster} AS
 SELECT
   team_id,

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { attributionSites, channelType, lookupMedium, lookupSource, normaliseKeepCase, normaliseLower } from './channel-type.js';
+import {
+  attributionSites,
+  defaultChannelType as channelType,
+  hasClickId,
+  lookupMedium,
+  lookupSource,
+  normaliseKeepCase,
+  normaliseLower,
+} from './channel-type.js';
 import { CHANNEL_TYPES, type ChannelInput, type ChannelType } from './types.js';
 
 function input(fields: Partial<ChannelInput>): ChannelInput {
@@ -9,9 +17,9 @@ function input(fields: Partial<ChannelInput>): ChannelInput {
     utmMedium: null,
     utmCampaign: null,
     referringDomain: null,
-    gclid: null,
+    hasGclid: false,
+    hasFbclid: false,
     gadSource: null,
-    fbclid: null,
     ...fields,
   };
 }
@@ -30,7 +38,7 @@ describe('channelType', () => {
       ['campaign contains cross-network', { utmCampaign: 'pmax_cross-network_2024' }, 'Cross Network'],
       ['mixed case campaign', { utmCampaign: 'Cross-Network' }, 'Cross Network'],
       ['beats paid medium and source', { utmCampaign: 'cross-network', utmMedium: 'cpc', utmSource: 'google' }, 'Cross Network'],
-      ['beats gclid and direct', { utmCampaign: 'cross-network', gclid: 'x', referringDomain: '$direct' }, 'Cross Network'],
+      ['beats gclid and direct', { utmCampaign: 'cross-network', hasGclid: true, referringDomain: '$direct' }, 'Cross Network'],
       ['needs the hyphen', { utmCampaign: 'cross network' }, 'Unknown'],
     ]);
   });
@@ -44,30 +52,28 @@ describe('channelType', () => {
       ['medium starting with paid', { utmMedium: 'Paid_Social', utmSource: 'ig' }, 'Paid Social'],
       ['medium paid… with nothing else', { utmMedium: 'paidsearch' }, 'Paid Unknown'],
       ['medium containing but not starting with paid', { utmMedium: 'unpaid' }, 'Unknown'],
-      ['gclid alone', { gclid: 'abc' }, 'Paid Unknown'],
-      ['gclid "" is absent', { gclid: '' }, 'Unknown'],
-      ['gclid "null" is absent', { gclid: 'null' }, 'Unknown'],
-      ['gclid "NULL" is present (null check before lower)', { gclid: 'NULL' }, 'Paid Unknown'],
+      ['has_gclid alone', { hasGclid: true }, 'Paid Unknown'],
       ['gad_source=1 alone', { gadSource: '1' }, 'Paid Search'],
       ['gad_source=2 alone', { gadSource: '2' }, 'Paid Unknown'],
       ['gad_source "null" is absent', { gadSource: 'null' }, 'Unknown'],
       ['gad_source "NULL" is present', { gadSource: 'NULL' }, 'Paid Unknown'],
       ['paid video source', { utmMedium: 'cpv', utmSource: 'youtube' }, 'Paid Video'],
-      ['paid shopping source', { utmMedium: 'cpc', utmSource: 'amazon.de' }, 'Paid Shopping'],
+      ['paid shopping source', { utmMedium: 'cpc', utmSource: 'amazon.co.uk' }, 'Paid Shopping'],
+      ['amazon.de is not in the source data', { utmMedium: 'cpc', utmSource: 'amazon.de' }, 'Paid Unknown'],
       ['paid source by registrable domain', { utmMedium: 'cpc', utmSource: 'www.google.co.uk' }, 'Paid Search'],
       ['paid source as URL', { utmMedium: 'cpc', utmSource: 'https://l.facebook.com/l.php' }, 'Paid Social'],
       ['paid source beats shopping campaign', { utmMedium: 'cpc', utmSource: 'google', utmCampaign: 'shopping' }, 'Paid Search'],
       ['shopping campaign beats medium table', { utmMedium: 'cpm', utmCampaign: 'summer-shop' }, 'Paid Shopping'],
-      ['shopping campaign for unknown source', { gclid: 'x', utmSource: 'newsletter', utmCampaign: 'eshop' }, 'Paid Shopping'],
+      ['shopping campaign for unknown source', { hasGclid: true, utmSource: 'newsletter', utmCampaign: 'eshop' }, 'Paid Shopping'],
       ['medium table: cpm is Display', { utmMedium: 'cpm' }, 'Display'],
-      ['medium table: paid + display medium is not possible, banner needs a trigger', { utmMedium: 'banner', gclid: 'x' }, 'Display'],
+      ['medium table: paid + display medium is not possible, banner needs a trigger', { utmMedium: 'banner', hasGclid: true }, 'Display'],
       ['medium table: social', { utmMedium: 'social', gadSource: '3' }, 'Paid Social'],
-      ['medium table: video', { utmMedium: 'video', gclid: 'x' }, 'Paid Video'],
-      ['medium table has no paid email', { utmMedium: 'email', gclid: 'x' }, 'Paid Unknown'],
+      ['medium table: video', { utmMedium: 'video', hasGclid: true }, 'Paid Video'],
+      ['medium table has no paid email', { utmMedium: 'email', hasGclid: true }, 'Paid Unknown'],
       ['medium table beats referring domain', { utmMedium: 'cpm', referringDomain: 'google.com' }, 'Display'],
       ['referring domain lookup', { utmMedium: 'cpc', referringDomain: 'www.google.co.uk' }, 'Paid Search'],
-      ['referring domain subdomain', { gclid: 'x', referringDomain: 'l.facebook.com' }, 'Paid Social'],
-      ['referring domain keeps its case', { gclid: 'x', referringDomain: 'Google.com' }, 'Paid Unknown'],
+      ['referring domain subdomain', { hasGclid: true, referringDomain: 'l.facebook.com' }, 'Paid Social'],
+      ['referring domain keeps its case', { hasGclid: true, referringDomain: 'Google.com' }, 'Paid Unknown'],
       [
         'email source has no paid type, referring domain goes on',
         { utmMedium: 'cpc', utmSource: 'email', referringDomain: 'youtube.com' },
@@ -75,13 +81,13 @@ describe('channelType', () => {
       ],
       ['webmail source falls back to its search parent when paid', { utmMedium: 'cpc', utmSource: 'mail.google.com' }, 'Paid Search'],
       ['sms source has no paid type', { utmMedium: 'cpc', utmSource: 'sms' }, 'Paid Unknown'],
-      ['gad_source=1 beats video campaign and fbclid', { gadSource: '1', utmCampaign: 'video', fbclid: 'f' }, 'Paid Search'],
+      ['gad_source=1 beats video campaign and fbclid', { gadSource: '1', utmCampaign: 'video', hasFbclid: true }, 'Paid Search'],
       ['referring domain beats gad_source=1', { gadSource: '1', referringDomain: 'facebook.com' }, 'Paid Social'],
       ['video campaign', { utmMedium: 'cpc', utmCampaign: 'Spring_VIDEO_ads' }, 'Paid Video'],
-      ['video campaign beats fbclid', { gclid: 'x', utmCampaign: 'video', fbclid: 'f' }, 'Paid Video'],
-      ['fbclid in the paid branch', { gclid: 'x', fbclid: 'f' }, 'Paid Social'],
-      ['fbclid alone does not make it paid', { fbclid: 'f' }, 'Organic Social'],
-      ['paid beats direct', { gclid: 'x', referringDomain: '$direct' }, 'Paid Unknown'],
+      ['video campaign beats fbclid', { hasGclid: true, utmCampaign: 'video', hasFbclid: true }, 'Paid Video'],
+      ['fbclid in the paid branch', { hasGclid: true, hasFbclid: true }, 'Paid Social'],
+      ['fbclid alone does not make it paid', { hasFbclid: true }, 'Organic Social'],
+      ['paid beats direct', { hasGclid: true, referringDomain: '$direct' }, 'Paid Unknown'],
     ]);
   });
 
@@ -92,8 +98,7 @@ describe('channelType', () => {
       ['source DIRECT (lowered)', { referringDomain: '$direct', utmSource: 'DIRECT' }, 'Direct'],
       ['source $direct', { referringDomain: '$direct', utmSource: '$direct' }, 'Direct'],
       ['source "null" is absent', { referringDomain: '$direct', utmSource: 'null', utmMedium: '' }, 'Direct'],
-      ['with fbclid: Organic Social', { referringDomain: '$direct', fbclid: 'f' }, 'Organic Social'],
-      ['fbclid "null" is absent', { referringDomain: '$direct', fbclid: 'null' }, 'Direct'],
+      ['with fbclid: Organic Social', { referringDomain: '$direct', hasFbclid: true }, 'Organic Social'],
       ['with a medium: the medium table first', { referringDomain: '$direct', utmMedium: 'email' }, 'Email'],
       ['with a search source', { referringDomain: '$direct', utmSource: 'google' }, 'Organic Search'],
       ['with an unknown source: Direct after all the lookups', { referringDomain: '$direct', utmSource: 'foo' }, 'Direct'],
@@ -148,13 +153,12 @@ describe('channelType', () => {
       ['referring domain beats video campaign', { referringDomain: 'google.com', utmCampaign: 'video' }, 'Organic Search'],
       ['video campaign', { utmCampaign: 'Launch-Video' }, 'Organic Video'],
       ['video campaign across a newline (. matches \\n)', { utmCampaign: 'a\nvideo\nb' }, 'Organic Video'],
-      ['fbclid', { fbclid: 'f', referringDomain: 'example.com' }, 'Organic Social'],
-      ['fbclid "" is absent', { fbclid: '', referringDomain: 'example.com' }, 'Referral'],
+      ['fbclid', { hasFbclid: true, referringDomain: 'example.com' }, 'Organic Social'],
       ['referral', { referringDomain: 'example.com' }, 'Referral'],
       ['referring domain "" is still a referrer (raw)', { referringDomain: '' }, 'Referral'],
       ['referring domain "null" is still a referrer (raw)', { referringDomain: 'null' }, 'Referral'],
       ['nothing at all', {}, 'Unknown'],
-      ['only empty strings', { utmSource: '', utmMedium: '', utmCampaign: '', gclid: '', gadSource: '', fbclid: '' }, 'Unknown'],
+      ['only empty strings', { utmSource: '', utmMedium: '', utmCampaign: '', gadSource: '' }, 'Unknown'],
       ['unknown source', { utmSource: 'newsletter' }, 'Unknown'],
       ['non-ASCII upper case is not lowered (KELVIN SIGN)', { utmSource: '\u212Aick' }, 'Unknown'],
     ]);
@@ -171,9 +175,9 @@ describe('channelType', () => {
           utmMedium: value,
           utmCampaign: value,
           referringDomain: value,
-          gclid: value,
+          hasGclid: fc.boolean(),
           gadSource: value,
-          fbclid: value,
+          hasFbclid: fc.boolean(),
         }),
         (i) => {
           expect(CHANNEL_TYPES).toContain(channelType(i));
@@ -196,6 +200,15 @@ describe('normalisation', () => {
     expect(normaliseKeepCase('NULL')).toBe('NULL');
     expect(normaliseKeepCase('null')).toBeNull();
     expect(normaliseKeepCase('')).toBeNull();
+  });
+
+  it("hasClickId: '' and 'null' are absent, 'NULL' is present (the null check comes before any lowering)", () => {
+    expect(hasClickId(null)).toBe(false);
+    expect(hasClickId('')).toBe(false);
+    expect(hasClickId('null')).toBe(false);
+    expect(hasClickId('NULL')).toBe(true);
+    expect(hasClickId('abc')).toBe(true);
+    expect(hasClickId(' ')).toBe(true);
   });
 });
 

@@ -8,8 +8,9 @@
  * ClickHouse lowercases ASCII only, hence asciiLower. ClickHouse regular expressions are RE2 with
  * `.` matching newlines too, hence the `s` flag; `$` is the end of the text in both.
  */
+import { CHANNEL_DEFINITIONS, type ChannelTypePair } from './definitions.js';
+import { customChannelType, type ChannelRule, type ChannelRuleColumns } from './custom-rules.js';
 import { asciiLower, registrableDomain } from './domain.js';
-import { MEDIUM_CLASSES, SOURCE_CATEGORY_TYPES, SOURCES_BY_CATEGORY, type SourceCategory } from './domains.js';
 import type { ChannelInput, ChannelType } from './types.js';
 
 export type AttributionKind = 'paid' | 'organic';
@@ -36,27 +37,12 @@ const REGEX = {
   push: new RegExp(CHANNEL_PATTERNS.push, 's'),
 };
 
-function buildSourceCategories(): ReadonlyMap<string, SourceCategory> {
-  const map = new Map<string, SourceCategory>();
-  for (const [category, keys] of Object.entries(SOURCES_BY_CATEGORY) as [SourceCategory, readonly string[]][]) {
-    for (const key of keys) if (!map.has(key)) map.set(key, category);
-  }
-  return map;
-}
-
-function buildMediumTypes(): ReadonlyMap<string, { readonly paid: ChannelType | null; readonly organic: ChannelType | null }> {
-  const map = new Map<string, { readonly paid: ChannelType | null; readonly organic: ChannelType | null }>();
-  for (const { mediums, paid, organic } of MEDIUM_CLASSES) {
-    for (const medium of mediums) if (!map.has(medium)) map.set(medium, { paid, organic });
-  }
-  return map;
-}
-
-/** Every source key of domains.ts with its category, in list order (first listing wins). */
-export const SOURCE_CATEGORY_BY_KEY: ReadonlyMap<string, SourceCategory> = buildSourceCategories();
-/** Every medium of the medium table with its paid and organic type (first listing wins). */
-export const MEDIUM_TYPE_BY_KEY: ReadonlyMap<string, { readonly paid: ChannelType | null; readonly organic: ChannelType | null }> =
-  buildMediumTypes();
+/** Every source key of channel-definitions.json with its category, in file order. */
+export const SOURCE_CATEGORY_BY_KEY: ReadonlyMap<string, string> = CHANNEL_DEFINITIONS.sourceCategories;
+/** The paid and organic channel type of each source category. */
+export const SOURCE_CATEGORY_TYPES: ReadonlyMap<string, ChannelTypePair> = CHANNEL_DEFINITIONS.categoryTypes;
+/** Every medium of the medium table with its paid and organic type. */
+export const MEDIUM_TYPE_BY_KEY: ReadonlyMap<string, ChannelTypePair> = CHANNEL_DEFINITIONS.mediumTypes;
 
 /** PostHog's `lower(nullIf(nullIf(x, ''), 'null'))`: 'NULL' is not null, it becomes 'null'. */
 export function normaliseLower(value: string | null): string | null {
@@ -68,9 +54,28 @@ export function normaliseKeepCase(value: string | null): string | null {
   return value === null || value === '' || value === 'null' ? null : value;
 }
 
+/**
+ * has_gclid / has_fbclid of the channel input: the click id is there, '' and the string 'null'
+ * counting as absent, as PostHog's v2 sessions and person-initial channel type
+ * (`isNotNull(nullIf(nullIf(gclid, ''), 'null'))`) count them. PostHog v3 stores
+ * `gclid IS NOT NULL` of the raw property, where '' and 'null' are present (docs/sessions.md).
+ */
+export function hasClickId(value: string | null): boolean {
+  return normaliseKeepCase(value) !== null;
+}
+
 function typeOfSource(kind: AttributionKind, key: string): ChannelType | null {
   const category = SOURCE_CATEGORY_BY_KEY.get(key);
-  return category === undefined ? null : SOURCE_CATEGORY_TYPES[category][kind];
+  return category === undefined ? null : (SOURCE_CATEGORY_TYPES.get(category)?.[kind] ?? null);
+}
+
+/**
+ * PostHog's lookupDomainType: the category (Search, Social, …) of a source or referring domain,
+ * by exact key, else by its registrable domain; null when neither is listed.
+ */
+export function lookupSourceCategory(value: string | null): string | null {
+  const key = value ?? '';
+  return SOURCE_CATEGORY_BY_KEY.get(key) ?? SOURCE_CATEGORY_BY_KEY.get(registrableDomain(key)) ?? null;
 }
 
 /**
@@ -100,7 +105,7 @@ export interface AttributionSites {
  * The registrable domains the source lookups fall back on, computed at ingestion and stored
  * next to the attribution, because the SQL expression cannot compute them the same way.
  */
-export function attributionSites(input: ChannelInput): AttributionSites {
+export function attributionSites(input: Pick<ChannelInput, 'utmSource' | 'referringDomain'>): AttributionSites {
   const sourceSite = registrableDomain(normaliseLower(input.utmSource) ?? '');
   const referringSite = registrableDomain(input.referringDomain ?? '');
   return {
@@ -113,15 +118,13 @@ function matches(value: string | null, pattern: RegExp): boolean {
   return value !== null && pattern.test(value);
 }
 
-/** The channel type of a session's entry attribution, exactly as PostHog defines it. */
-export function channelType(input: ChannelInput): ChannelType {
+/** The built-in channel type of a session's entry attribution, exactly as PostHog defines it. */
+export function defaultChannelType(input: ChannelInput): ChannelType {
   const campaign = normaliseLower(input.utmCampaign);
   const medium = normaliseLower(input.utmMedium);
   const source = normaliseLower(input.utmSource);
   const gadSource = normaliseKeepCase(input.gadSource);
-  const hasGclid = normaliseKeepCase(input.gclid) !== null;
-  const hasFbclid = normaliseKeepCase(input.fbclid) !== null;
-  const referringDomain = input.referringDomain;
+  const { hasGclid, hasFbclid, referringDomain } = input;
 
   if (matches(campaign, REGEX.crossNetwork)) return 'Cross Network';
 
@@ -165,4 +168,19 @@ export function channelType(input: ChannelInput): ChannelType {
               ? 'Referral'
               : 'Unknown')
   );
+}
+
+/** A team's custom rules and the session's `sessions` columns they read. */
+export interface CustomChannel {
+  readonly rules: readonly ChannelRule[];
+  readonly columns: ChannelRuleColumns;
+}
+
+/**
+ * The channel type of a session: the first matching custom rule of its team (PostHog's custom
+ * channel types), else the built-in rules (`coalesce(custom, default)` in PostHog and in SQL).
+ */
+export function channelType(input: ChannelInput, custom?: CustomChannel): string {
+  const chosen = custom === undefined || custom.rules.length === 0 ? null : customChannelType(custom.rules, custom.columns);
+  return chosen ?? defaultChannelType(input);
 }

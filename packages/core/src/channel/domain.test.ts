@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { asciiLower, registrableDomain } from './domain.js';
-import { SECOND_LEVEL_SUFFIXES } from './domains.js';
+import { SECOND_LEVEL_SUFFIXES } from './suffixes.js';
 
 describe('registrableDomain', () => {
   it.each([
@@ -20,6 +20,8 @@ describe('registrableDomain', () => {
     ['x.y.com.au', 'y.com.au'],
     ['so.360.cn', '360.cn'],
     ['x.github.io', 'github.io'],
+    ['foo.blogspot.com', 'foo.blogspot.com'],
+    ['a.foo.blogspot.com', 'foo.blogspot.com'],
     ['192.168.0.1', '0.1'],
     // www. and the trailing dot
     ['www.google.com', 'google.com'],

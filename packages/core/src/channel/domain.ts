@@ -3,12 +3,13 @@
  * (`www.google.co.uk` → `google.co.uk`, `l.facebook.com` → `facebook.com`).
  *
  * It approximates ClickHouse's `cutToFirstSignificantSubdomain`, which PostHog uses, with our
- * curated second-level suffix list (SECOND_LEVEL_SUFFIXES in domains.ts) in place of the public
+ * curated second-level suffix list (SECOND_LEVEL_SUFFIXES in suffixes.ts) in place of the public
  * suffix list compiled into ClickHouse. It deliberately differs where the ClickHouse function
  * would throw our bare source names away: a single label (`google`) is returned as is (ClickHouse
  * gives ''), a trailing dot is dropped (ClickHouse gives ''), and userinfo and a port are
  * stripped (ClickHouse gives ''). Hosts under private suffixes of the public list
- * (`x.github.io`, `foo.blogspot.com`) are cut to the last two labels here.
+ * (`x.github.io`) are cut to the last two labels here, except blogspot.com, which is in the source data
+ * and in the suffix list (`foo.blogspot.com` stays whole, as in ClickHouse).
  *
  * Case: the result keeps the case of its input, like ClickHouse (PostHog does not lowercase
  * referring_domain, so `Google.com` must not find `google.com`); only the structural decisions,
@@ -17,7 +18,7 @@
  * The SQL expression never calls this: ingestion computes it in Node and stores the result
  * (see attributionSites in channel-type.ts), so both implementations share this one function.
  */
-import { SECOND_LEVEL_SUFFIXES } from './domains.js';
+import { SECOND_LEVEL_SUFFIXES } from './suffixes.js';
 
 const SUFFIXES: ReadonlySet<string> = new Set(SECOND_LEVEL_SUFFIXES);
 
