@@ -7,7 +7,14 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CHANNEL_RULE_COLUMNS,
   CHANNEL_TYPES,
+  channelType as channelTypeWithRules,
+  parseChannelRules,
+  sessionize,
+  SessionBuffer,
+  type ChannelRules,
+  type SessionEvent,
   MEDIUM_TYPE_BY_KEY,
   SECOND_LEVEL_SUFFIXES,
   SOURCE_CATEGORY_BY_KEY,
@@ -17,8 +24,11 @@ import {
   type ChannelInput,
   type ChannelType,
 } from '@sessionizer/core';
-import { channelTypeSql, type ChannelSqlColumns } from '@sessionizer/clickhouse';
+import { ClickHouseSessionSink, channelTypeSql, migrate, type ChannelSqlColumns } from '@sessionizer/clickhouse';
+import { eventFor } from '../support/arbitraries.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
+import { POSTHOG_CUSTOM_CASES, POSTHOG_DEFAULT_CASES, inputOf, type Properties } from '../support/posthog-channel-cases.js';
+import { readSessions } from '../support/sessions.js';
 
 const FIELDS = ['utmSource', 'utmMedium', 'utmCampaign', 'referringDomain', 'hasGclid', 'gadSource', 'hasFbclid'] as const;
 
@@ -328,6 +338,16 @@ describe('channelTypeSql on the real ClickHouse engine', () => {
     expect(await rs.json()).toEqual([{ t: 'String' }]);
   });
 
+  it("gives PostHog's expected channel type in every case of its test_channel_type.py and test_sessions_v3.py", async () => {
+    const actual = await evaluate(
+      POSTHOG_DEFAULT_CASES.map((c) => inputOf(c.properties)),
+      500,
+    );
+    expect(POSTHOG_DEFAULT_CASES.map((c, n) => [c.name, actual.get(500 + n)])).toEqual(
+      POSTHOG_DEFAULT_CASES.map((c) => [c.name, c.expected]),
+    );
+  });
+
   it('agrees with channelType on every rule branch and precedence case', async () => {
     const seen = await expectAgreement(BRANCH_CASES.map(input), 1_000);
     // the table reaches every channel type
@@ -409,5 +429,259 @@ describe('the ClickHouse behaviour the reference relies on', () => {
     const differ = rows.filter((r) => r.c !== registrableDomain(r.h)).map((r) => ({ ...r, ours: registrableDomain(r.h) }));
     // com.bd and com.be are not public suffixes for ClickHouse either, see domains.ts
     expect(differ).toEqual([]);
+  });
+});
+
+/** The string columns custom rules read in these tests (the view passes CHANNEL_RULE_COLUMNS). */
+const RULE_COLUMNS = ['entry_utm_source', 'entry_utm_medium', 'entry_current_url', 'entry_pathname', 'entry_hostname'] as const;
+type RuleRow = Record<(typeof RULE_COLUMNS)[number], string | null>;
+
+function rulesOf(json: unknown): ChannelRules {
+  const parsed = parseChannelRules(json, RULE_COLUMNS);
+  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+  return parsed.rules;
+}
+
+/** Values that are hard to keep equal between JavaScript and ClickHouse. */
+const HOSTILE = [
+  "it's",
+  "'; DROP TABLE x; --",
+  'back\\slash',
+  '\\',
+  "\\'",
+  '%',
+  '_',
+  'a%b',
+  'a_b',
+  'line\nbreak',
+  'nul\u0000byte',
+  'tab\there',
+  '😀',
+  'x😀y',
+  'École',
+  'école',
+  'ÉCOLE',
+  'K\u212A',
+  'Straße',
+  '',
+  ' ',
+  'null',
+  'NULL',
+  'https://www.google.com:3000/Some/Path?q=1#x',
+  '/some/path',
+  '/Some/Path',
+  'google.com',
+];
+
+const REGEXES = [
+  '^/some/path$',
+  '(?i)^/some/path$',
+  '^.$',
+  '^..$',
+  'a.b',
+  '\\pL+',
+  '^\\p{Greek}',
+  '[[:upper:]]',
+  '[[:^alpha:]]',
+  '\\d',
+  '\\s',
+  '\\bpath\\b',
+  '\\Qa.b\\E',
+  '(?P<n>oo)g',
+  '^\\x{1F600}$',
+  '\\x{212A}',
+  '(?s:.)break',
+  '(?i)ß',
+  '(?i)straSSe',
+  '(?i)école',
+  '\\\\',
+  "'",
+  '\\x00',
+  '^$',
+  '\\A/',
+  'Path\\z',
+  '[^a-z]',
+  'x{2,3}',
+  '(a|b)*c',
+  '',
+];
+
+describe('custom channel rules on the real ClickHouse engine', () => {
+  let db: TestDatabase;
+  let table: string;
+
+  beforeAll(async () => {
+    db = await testDatabase('channel_rules');
+    table = `${db.database}.rows`;
+    await db.handle.client.command({
+      query: `CREATE TABLE ${table} (
+        id UInt32, team_id Int64,
+        utm_source Nullable(String), utm_medium Nullable(String), utm_campaign Nullable(String),
+        referring_domain Nullable(String), has_gclid Bool, gad_source Nullable(String),
+        has_fbclid Bool, source_site Nullable(String), referring_site Nullable(String),
+        ${RULE_COLUMNS.map((c) => `${c} Nullable(String)`).join(', ')}
+      ) ENGINE = MergeTree ORDER BY id`,
+    });
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  async function expectAgreement(rules: ChannelRules, rows: readonly { team: number; input: ChannelInput; row: RuleRow }[], first: number) {
+    await db.handle.client.insert({
+      table,
+      values: rows.map((r, n) => ({ ...toRow(first + n, r.input), team_id: r.team, ...r.row })),
+      format: 'JSONEachRow',
+    });
+    const sql = channelTypeSql(COLUMNS, { rules, teamId: 'team_id', columns: RULE_COLUMNS });
+    const rs = await db.handle.client.query({
+      query: `SELECT id, ${sql} AS channel FROM ${table} WHERE id >= ${first} AND id < ${first + rows.length} ORDER BY id`,
+      format: 'JSONEachRow',
+    });
+    const actual = new Map((await rs.json<{ id: number; channel: string }>()).map((r) => [r.id, r.channel]));
+    expect(actual.size).toBe(rows.length);
+    const mismatches = rows.flatMap((r, n) => {
+      const ts = channelTypeWithRules(r.input, { rules: rules.get(r.team) ?? [], columns: (c) => r.row[c as keyof RuleRow] ?? null });
+      const got = actual.get(first + n);
+      return got === ts ? [] : [{ team: r.team, row: r.row, ts, sql: got }];
+    });
+    expect(mismatches.slice(0, 10), `${mismatches.length} of ${rows.length} rows disagree`).toEqual([]);
+    return rows.map((_, n) => actual.get(first + n));
+  }
+
+  function rowOf(p: Properties): RuleRow {
+    const url = p['$current_url'] === undefined ? null : String(p['$current_url']);
+    return {
+      entry_utm_source: p['utm_source'] === undefined ? null : String(p['utm_source']),
+      entry_utm_medium: p['utm_medium'] === undefined ? null : String(p['utm_medium']),
+      entry_current_url: url,
+      entry_pathname: url === null ? null : new URL(url).pathname,
+      entry_hostname: url === null ? null : new URL(url).hostname,
+    };
+  }
+
+  it("gives PostHog's expected custom channel types (test_custom_channel_type)", async () => {
+    const rules = rulesOf(Object.fromEntries(POSTHOG_CUSTOM_CASES.map((c, n) => [String(n + 1), c.rules])));
+    const rows = POSTHOG_CUSTOM_CASES.map((c, n) => ({ team: n + 1, input: inputOf(c.properties), row: rowOf(c.properties) }));
+    const got = await expectAgreement(rules, rows, 1);
+    expect(got).toEqual(POSTHOG_CUSTOM_CASES.map((c) => c.expected));
+  });
+
+  it('agrees with channelType on every operator over hostile values and RE2 features, per team', async () => {
+    const ops = ['exact', 'is_not', 'icontains', 'not_icontains', 'is_set', 'is_not_set'] as const;
+    const teams: Record<string, unknown[]> = {};
+    let team = 100;
+    // one team per (operator, value): the rule's label says which, so each row answers every rule
+    for (const op of ops) {
+      for (const value of op.startsWith('is_s') || op.startsWith('is_not_s') ? [undefined] : HOSTILE) {
+        teams[String(team++)] = [
+          {
+            channel_type: `${op} ${JSON.stringify(value)}`,
+            items: [{ key: 'entry_utm_source', op, ...(value === undefined ? {} : { value }) }],
+          },
+        ];
+      }
+    }
+    for (const op of ['regex', 'not_regex'] as const) {
+      for (const value of REGEXES) {
+        teams[String(team++)] = [{ channel_type: `${op} ${JSON.stringify(value)}`, items: [{ key: 'entry_pathname', op, value }] }];
+      }
+    }
+    // combiners, lists, hostile labels, several rules in order
+    teams[String(team++)] = [
+      {
+        channel_type: "It's \\'); DROP TABLE x; -- 😀",
+        combiner: 'OR',
+        items: [
+          { key: 'entry_utm_source', op: 'exact', value: ['%', '_', "it's"] },
+          { key: 'entry_pathname', op: 'regex', value: '(?i)^/some' },
+        ],
+      },
+      {
+        channel_type: 'second',
+        combiner: 'AND',
+        items: [
+          { key: 'hostname', op: 'icontains', value: 'GOOGLE' },
+          { key: 'entry_utm_medium', op: 'is_not_set' },
+        ],
+      },
+      { channel_type: 'skipped list matches all', items: [{ key: 'entry_utm_source', op: 'exact', value: [] }] },
+    ];
+    const rules = rulesOf(teams);
+    const teamIds = [...rules.keys(), 1, 99999];
+    const value = fc.option(
+      fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 6 }), fc.string({ unit: 'grapheme', maxLength: 4 })),
+      {
+        nil: null,
+      },
+    );
+    const wellFormed = (s: string | null): boolean => s === null || !/\p{Surrogate}/u.test(s);
+    const samples = fc.sample(
+      fc.record({ source: value, medium: value, url: value, path: value, host: value }).filter((r) => Object.values(r).every(wellFormed)),
+      { numRuns: 120, seed: 0xc0de },
+    );
+    const rows = teamIds.flatMap((t) =>
+      samples.map((r) => ({
+        team: t,
+        input: input({ utmSource: r.source, utmMedium: r.medium }),
+        row: {
+          entry_utm_source: r.source,
+          entry_utm_medium: r.medium,
+          entry_current_url: r.url,
+          entry_pathname: r.path,
+          entry_hostname: r.host,
+        },
+      })),
+    );
+    expect(rows.length).toBeGreaterThan(20_000);
+    const got = await expectAgreement(rules, rows, 10_000);
+    // the rules decided often, and the built-in rules decided too
+    expect(got.filter((g) => g !== undefined && !(CHANNEL_TYPES as readonly string[]).includes(g)).length).toBeGreaterThan(5_000);
+    expect(got.filter((g) => g === 'Unknown' || g === 'Organic Search').length).toBeGreaterThan(100);
+  });
+
+  it('the sessions view applies CHANNEL_RULES per team, equal to the oracle, and re-creates when they change', async () => {
+    const database = db.database;
+    const rules = rulesOf({
+      '1': [{ channel_type: 'Google, mine', items: [{ key: 'utm_source', op: 'icontains', value: 'GOOG' }] }],
+      '2': [
+        { channel_type: 'Pricing page', items: [{ key: 'entry_pathname', op: 'regex', value: '^/pricing' }] },
+        {
+          channel_type: "Team 2's rest",
+          combiner: 'OR',
+          items: [
+            { key: 'entry_utm_medium', op: 'is_set' },
+            { key: 'entry_utm_source', op: 'is_not_set' },
+          ],
+        },
+      ],
+    });
+    expect(
+      [...rules.values()]
+        .flat()
+        .flatMap((r) => r.conditions.map((c) => c.column))
+        .every((c) => (CHANNEL_RULE_COLUMNS as readonly string[]).includes(c)),
+    ).toBe(true);
+    const first = await migrate(db.handle.client, { database, channelRules: rules });
+    expect(first.applied).toEqual(['0001', 'R__sessions_view']);
+    const events: SessionEvent[] = [];
+    for (let s = 0; s < 300; s += 1) {
+      for (let i = 0; i < 1 + (s % 4); i += 1)
+        events.push(eventFor(1 + (s % 3), s, i, { teams: [1, 2, 3], sessions: 300, uuids: 4, timeSlots: 40 }));
+    }
+    const buffer = new SessionBuffer();
+    for (const e of events) buffer.add(e);
+    await new ClickHouseSessionSink(db.handle.client, { schema: { database } }).write(buffer.drain());
+    const expected = sessionize(events, { channelRules: rules });
+    expect(await readSessions(db.handle.client, database)).toEqual(expected);
+    const types = new Set(expected.map((s) => s.channel_type));
+    for (const t of ['Google, mine', 'Pricing page', "Team 2's rest"]) expect(types, t).toContain(t);
+    expect(expected.filter((s) => s.team_id === 3).every((s) => (CHANNEL_TYPES as readonly string[]).includes(s.channel_type))).toBe(true);
+
+    const unchanged = await migrate(db.handle.client, { database, channelRules: rules });
+    expect(unchanged.applied).toEqual([]);
+    const removed = await migrate(db.handle.client, { database });
+    expect(removed.applied).toEqual(['R__sessions_view']);
+    expect(await readSessions(db.handle.client, database)).toEqual(sessionize(events));
   });
 });

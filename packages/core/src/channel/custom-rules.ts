@@ -131,9 +131,10 @@ function location(raw: unknown, path: readonly PropertyKey[]): string {
     const name = Array.isArray(rules) ? (rules[rule] as { channel_type?: unknown } | undefined)?.channel_type : undefined;
     parts.push(`rule ${rule + 1}${typeof name === 'string' ? ` (${JSON.stringify(name.slice(0, 60))})` : ''}`);
   }
+  const fields = rest;
   if (items === 'items' && typeof condition === 'number') parts.push(`condition ${condition + 1}`);
-  else if (items !== undefined) parts.push(String(items));
-  const field = rest.filter((p) => typeof p === 'string').join('.');
+  else fields.unshift(...[items, condition].filter((p) => p !== undefined));
+  const field = fields.filter((p) => typeof p === 'string').join('.');
   return `${parts.join(', ')}${field === '' ? '' : ` ${field}`}`;
 }
 
