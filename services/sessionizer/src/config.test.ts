@@ -43,6 +43,8 @@ describe('loadConfig defaults', () => {
     expect(c.session.sessionIdToleranceMs).toBe(0);
     expect(c.session.maxMessageBytes).toBe(1_048_576);
     expect([...c.session.tokenTeams]).toEqual([]);
+    expect(c.session.channelRulesFile).toBeUndefined();
+    expect(c.session.channelRules).toBeUndefined();
     expect(c.kafka).toEqual({
       brokers: undefined,
       topics: [{ topic: 'events', format: 'posthog-events' }],
@@ -170,6 +172,7 @@ const BAD: readonly { name: SettingName; value: string; allowed: RegExp }[] = [
   { name: 'saslUsername', value: '', allowed: /must not be empty/ },
   { name: 'ssl', value: 'on', allowed: /"true"\|"false"\|"yes"\|"no"|"0"\|"1"/ },
   { name: 'sslCaFile', value: ' ', allowed: /must not be empty/ },
+  { name: 'channelRulesFile', value: '', allowed: /must not be empty/ },
   { name: 'sslRejectUnauthorized', value: 'off', allowed: /"true"/ },
   { name: 'sessionTimeout', value: '999', allowed: /must be >= 1000/ },
   { name: 'sessionTimeout', value: '30s', allowed: /must be an integer/ },
@@ -471,5 +474,63 @@ describe('CLI helpers', () => {
     expect(lines[0]).toMatch(/^ {2}--group-id\s+KAFKA_GROUP_ID\s+Kafka consumer group \(default sessionizer\)$/);
     expect(lines[1]).not.toContain('(default');
     expect(lines[2]).toContain('KAFKA_BROKERS');
+  });
+});
+
+describe('CHANNEL_RULES_FILE', () => {
+  const files: Record<string, string> = {
+    'good.json': JSON.stringify({
+      '7': [{ channel_type: 'Partners', combiner: 'OR', items: [{ key: 'utm_source', op: 'icontains', value: ['partner', 'affil'] }] }],
+    }),
+    'bad.json': JSON.stringify({
+      '7': [{ channel_type: 'Partners', items: [{ key: 'entry_utm_medum', op: 'regex', value: '(' }] }],
+      x: [],
+    }),
+    'many.json': JSON.stringify({ '1': Array.from({ length: 30 }, () => ({ channel_type: '', items: [] })) }),
+    'not-json.json': '{"7": [',
+  };
+  const readText = (path: string): string => {
+    const text = files[path];
+    if (text === undefined) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
+    return text;
+  };
+  const error = (flags: Flags, env: Env): string => {
+    try {
+      loadConfig(flags, env, readText);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.message;
+      throw err;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('is read and validated at load: rules per team_id', () => {
+    const c = loadConfig({}, { CHANNEL_RULES_FILE: 'good.json' }, readText);
+    expect(c.session.channelRulesFile).toBe('good.json');
+    expect(c.session.channelRules?.get(7)).toEqual([
+      {
+        channelType: 'Partners',
+        combiner: 'OR',
+        conditions: [{ column: 'entry_utm_source', op: 'icontains', values: ['partner', 'affil'] }],
+      },
+    ]);
+    expect(
+      loadConfig({ 'channel-rules-file': 'good.json' }, { CHANNEL_RULES_FILE: 'missing.json' }, readText).session.channelRules?.size,
+    ).toBe(1);
+  });
+
+  it('a file that cannot be read, is not JSON or has bad rules is a ConfigError naming the key, the file and every problem', () => {
+    expect(error({}, { CHANNEL_RULES_FILE: 'missing.json' })).toBe(
+      "CHANNEL_RULES_FILE 'missing.json': cannot be read (ENOENT: no such file or directory, open 'missing.json')",
+    );
+    expect(error({ 'channel-rules-file': 'not-json.json' }, {})).toMatch(
+      /^--channel-rules-file 'not-json.json': 1 problem:\n {2}not valid JSON: /,
+    );
+    const bad = error({}, { CHANNEL_RULES_FILE: 'bad.json' });
+    expect(bad).toMatch(/^CHANNEL_RULES_FILE 'bad.json': 3 problems:\n/);
+    expect(bad).toContain('team 7, rule 1 ("Partners"), condition 1 key: \'entry_utm_medum\' is not a string column of the sessions view');
+    expect(bad).toContain('team 7, rule 1 ("Partners"), condition 1 value: "(" is not a valid RE2 regex');
+    expect(bad).toContain('team "x": the key must be a team_id');
+    expect(error({}, { CHANNEL_RULES_FILE: 'many.json' })).toMatch(/30 problems:[\s\S]*\n {2}… and 10 more$/);
   });
 });

@@ -5,8 +5,9 @@
  * Unknown flags are rejected by the CLI parser; unknown SESSIONIZER_* variables are rejected here.
  * Nothing reads process.env anywhere else.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { INPUT_FORMATS, type InputFormat } from '@sessionizer/core';
+import { CHANNEL_RULE_COLUMNS, INPUT_FORMATS, parseChannelRulesJson, type ChannelRules, type InputFormat } from '@sessionizer/core';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -31,6 +32,9 @@ export interface Config {
     readonly sessionIdToleranceMs: number;
     readonly maxMessageBytes: number;
     readonly tokenTeams: ReadonlyMap<string, number>;
+    /** CHANNEL_RULES_FILE, read and validated at load: custom channel rules per team_id. */
+    readonly channelRulesFile: string | undefined;
+    readonly channelRules: ChannelRules | undefined;
   };
   readonly kafka: {
     readonly brokers: string | undefined;
@@ -182,6 +186,12 @@ export const SETTINGS = {
     schema: int(1_024, 1_073_741_824),
     default: '1048576',
     help: 'larger messages are rejected as event_too_large',
+  },
+  channelRulesFile: {
+    env: 'CHANNEL_RULES_FILE',
+    flag: 'channel-rules-file',
+    schema: nonEmpty,
+    help: 'JSON file of custom channel rules per team: {"<team_id>": [rule, …]} (docs/sessions.md)',
   },
   tokenTeams: {
     env: 'SESSIONIZER_TOKEN_TEAMS',
@@ -347,8 +357,27 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** How many of a rules file's problems an error message lists. */
+const SHOWN_RULE_PROBLEMS = 20;
+
+/** Read and validate CHANNEL_RULES_FILE; every problem is named with where it is. */
+function loadChannelRules(path: string, source: string, readText: (path: string) => string): ChannelRules {
+  let text: string;
+  try {
+    text = readText(path);
+  } catch (error) {
+    throw new ConfigError(`${source} '${path}': cannot be read (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const parsed = parseChannelRulesJson(text, CHANNEL_RULE_COLUMNS);
+  if (parsed.ok) return parsed.rules;
+  const shown = parsed.errors.slice(0, SHOWN_RULE_PROBLEMS);
+  const more = parsed.errors.length > shown.length ? `\n  … and ${parsed.errors.length - shown.length} more` : '';
+  const count = parsed.errors.length === 1 ? '1 problem' : `${parsed.errors.length} problems`;
+  throw new ConfigError(`${source} '${path}': ${count}:\n  ${shown.join('\n  ')}${more}`);
+}
+
 /** Parse the configuration from flags and the environment. Throws ConfigError naming the key. */
-export function loadConfig(flags: Flags, env: Env): Config {
+export function loadConfig(flags: Flags, env: Env, readText: (path: string) => string = (p) => readFileSync(p, 'utf8')): Config {
   for (const key of Object.keys(env)) {
     if (key.startsWith('SESSIONIZER_') && !key.startsWith('SESSIONIZER_INTERNAL_') && !KNOWN_ENV.has(key)) {
       const known = [...KNOWN_ENV].filter((k) => k.startsWith('SESSIONIZER_')).join(', ');
@@ -365,6 +394,10 @@ export function loadConfig(flags: Flags, env: Env): Config {
   if (mechanism === undefined && (saslUsername !== undefined || saslPassword !== undefined)) {
     throw new ConfigError('KAFKA_SASL_USERNAME/PASSWORD are set without KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512)');
   }
+  const channelRulesFile = r('channelRulesFile');
+  const rulesSource =
+    flags[SETTINGS.channelRulesFile.flag] !== undefined ? `--${SETTINGS.channelRulesFile.flag}` : SETTINGS.channelRulesFile.env;
+  const channelRules = channelRulesFile === undefined ? undefined : loadChannelRules(channelRulesFile, rulesSource, readText);
   const config: Config = {
     clickhouse: {
       url: r('clickhouseUrl'),
@@ -380,6 +413,8 @@ export function loadConfig(flags: Flags, env: Env): Config {
       sessionIdToleranceMs: r('sessionIdTolerance') ?? 0,
       maxMessageBytes: r('maxMessageBytes') ?? 1_048_576,
       tokenTeams: r('tokenTeams') ?? new Map<string, number>(),
+      channelRulesFile,
+      channelRules,
     },
     kafka: {
       brokers: r('brokers'),

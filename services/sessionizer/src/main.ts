@@ -58,7 +58,7 @@ const CLICKHOUSE: readonly SettingName[] = [
   'cluster',
   'logLevel',
 ];
-const MODEL: readonly SettingName[] = ['bounceThreshold', 'sessionIdTolerance', 'maxMessageBytes', 'tokenTeams'];
+const MODEL: readonly SettingName[] = ['bounceThreshold', 'channelRulesFile', 'sessionIdTolerance', 'maxMessageBytes', 'tokenTeams'];
 const FLUSH: readonly SettingName[] = ['flushInterval', 'flushMaxSessions', 'flushMaxBytes'];
 const KAFKA: readonly SettingName[] = [
   'brokers',
@@ -104,6 +104,7 @@ function schemaOf(config: Config): SchemaContext {
     database: config.clickhouse.database,
     cluster: config.clickhouse.cluster,
     bounceThresholdSeconds: config.session.bounceThresholdSeconds,
+    channelRules: config.session.channelRules,
   };
 }
 
@@ -257,7 +258,7 @@ const COMMANDS: Record<string, Command> = {
   migrate: {
     summary: 'apply the ClickHouse schema migrations (idempotent)',
     usage: 'sessionizer migrate [options]',
-    settings: [...CLICKHOUSE, 'bounceThreshold'],
+    settings: [...CLICKHOUSE, 'bounceThreshold', 'channelRulesFile'],
     options: {},
     optionsHelp: '',
     async run({ config, io }) {
