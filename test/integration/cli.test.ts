@@ -96,6 +96,28 @@ describe('sessionizer CLI', () => {
     expect(second.stdout).toBe('migrations on analytics: nothing to apply; up to date: 0001, R__sessions_view\n');
   });
 
+  it('CHANNEL_RULES_FILE: checked at start, baked into the view by migrate', async () => {
+    const dataDir = join(dir, 'rules');
+    const good = join(dir, 'rules-good.json');
+    const bad = join(dir, 'rules-bad.json');
+    await writeFile(good, JSON.stringify({ '1': [{ channel_type: 'Mine', items: [{ key: 'utm_source', op: 'exact', value: 'mine' }] }] }));
+    await writeFile(bad, JSON.stringify({ '1': [{ channel_type: 'Mine', items: [{ key: 'utm_source', op: 'regex', value: '(?=x)' }] }] }));
+    const refused = await runCli(['migrate', '--data-dir', dataDir, '--channel-rules-file', bad]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`--channel-rules-file '${bad}': 1 problem:`);
+    expect(refused.stderr).toContain('team 1, rule 1 ("Mine"), condition 1 value: "(?=x)" is not a valid RE2 regex');
+    expect((await runCli(['migrate', '--data-dir', dataDir])).code).toBe(0);
+    const withRules = await runCli(['migrate', '--data-dir', dataDir], { CHANNEL_RULES_FILE: good });
+    expect(withRules.stdout).toBe('migrations on sessionizer: applied R__sessions_view; up to date: 0001\n');
+    const view = await runCli([
+      'query',
+      "SELECT create_table_query AS q FROM system.tables WHERE database = 'sessionizer' AND name = 'sessions'",
+      '--data-dir',
+      dataDir,
+    ]);
+    expect(view.stdout).toContain("'Mine'");
+  });
+
   it('fails clearly on bad input and bad configuration', async () => {
     const missing = await runCli(['replay', join(dir, 'nope.ndjson'), '--data-dir', join(dir, 'x')]);
     expect(missing.code).toBe(1);
