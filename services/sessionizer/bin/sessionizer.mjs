@@ -48,6 +48,7 @@ if (process.env[INPUT_FD_ENV] === undefined && stdinIsData()) {
     stderr: process.stderr,
     env: process.env,
     stderrIsTty: process.stderr.isTTY === true,
+    stdoutIsTty: process.stdout.isTTY === true,
     signals: process,
   });
   if (fd !== undefined) stdin.destroy();

@@ -31,9 +31,11 @@ import { runQuery } from './commands/query.js';
 import { formatSummary, replay } from './commands/replay.js';
 import { runUntilStopped, type Signals } from './commands/run.js';
 import { formatSummary as formatDemoSummary, readSummary } from './commands/demo.js';
+import { assertSessionsView, startDashboard, untilSignal } from './commands/dashboard.js';
 import { SessionConsumer } from './service/consumer.js';
 import { readEndpointFile, writeEndpointFile } from './service/endpoint-file.js';
 import { startHttp, type HttpEndpoint } from './service/http.js';
+import { overviewRoutes } from './overview/handler.js';
 import { Metrics } from './service/metrics.js';
 
 export interface Io {
@@ -42,6 +44,8 @@ export interface Io {
   readonly stderr: Writable;
   readonly env: Env;
   readonly stderrIsTty: boolean;
+  /** `demo` keeps serving the overview when both stdout and stderr are terminals. */
+  readonly stdoutIsTty?: boolean;
   readonly signals: Signals;
 }
 
@@ -204,6 +208,8 @@ export async function startService(
         detail: { state: consumer.state, paused: consumer.paused, kafkaContactAgeMs: consumer.kafkaContactAgeMs },
       }),
       query: ch.transport === 'embedded' ? { client: ch.client, database: config.clickhouse.database } : undefined,
+      // Reads through the service's own connection: on the embedded engine no other process can.
+      overview: overviewRoutes({ client: ch.client, database: config.clickhouse.database, log }),
     });
     // Only the process that opened the data directory announces itself as its reader.
     const removeEndpoint =
@@ -378,6 +384,8 @@ const COMMANDS: Record<string, Command> = {
       const log = createLogger(explicitLevel ? config.log.level : 'warn', (l) => io.stderr.write(l));
       const kafka = await provisionKafka({ brokers: config.kafka.brokers, log: say });
       if (kafka.source === 'env') say(`Kafka: ${kafka.description}`);
+      let kafkaStopped: Promise<void> | undefined;
+      const stopKafka = (): Promise<void> => (kafkaStopped ??= kafka.stop());
       try {
         const brokers = kafka.brokers.join(',');
         const client = createKafkaClient({
@@ -443,13 +451,62 @@ const COMMANDS: Record<string, Command> = {
             `${total('sessionizer_aggregated_events_total')} events aggregated, ${total('sessionizer_excluded_events_total')} excluded by a session rule, ` +
               `${total('sessionizer_dead_lettered_events_total')} invalid ones dead-lettered to ${demoConfig.kafka.dlqTopic ?? '(none)'}`,
           );
+          io.stdout.write(`web analytics overview: ${service.http.url}/\n`);
+          // On a terminal, keep the page up (the broker is no longer needed); scripts and CI end here.
+          if (io.stdoutIsTty === true && io.stderrIsTty) {
+            await stopKafka();
+            say(`serving the overview at ${service.http.url}/ until Ctrl-C…`);
+            await untilSignal(io.signals);
+          }
         } finally {
           await service.consumer.stop(5_000);
           await service.close();
         }
         return 0;
       } finally {
-        await kafka.stop();
+        await stopKafka();
+      }
+    },
+  },
+  dashboard: {
+    summary: 'serve the web analytics overview for a data directory or a ClickHouse server (no service running)',
+    usage: 'sessionizer dashboard [--port P] [--host H] [options]',
+    settings: CLICKHOUSE,
+    options: { port: { type: 'string' }, host: { type: 'string' } },
+    optionsHelp: [
+      '  --port P                 port to serve on (default 8787; 0 picks a free one)',
+      '  --host H                 address to bind (default 127.0.0.1)',
+      '',
+      'While `sessionizer run` holds an embedded data directory, it serves this page itself at / on its HTTP port.',
+    ].join('\n'),
+    async run({ config, values, io }) {
+      const port = Number(values['port'] ?? 8787);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535)
+        throw new UsageError(`--port must be a port number, got '${String(values['port'])}'`);
+      const host = (values['host'] as string | undefined) ?? '127.0.0.1';
+      let ch: ClickHouseHandle;
+      try {
+        ch = openClickHouse(config);
+      } catch (err) {
+        const endpoint = err instanceof EmbeddedClickHouseLockedError ? readEndpointFile(config.clickhouse.dataDir) : undefined;
+        if (endpoint !== undefined) {
+          throw new UsageError(
+            `the data directory ${config.clickhouse.dataDir} is held by a running \`sessionizer run\` (pid ${endpoint.pid}), which serves the overview itself: open ${endpoint.url}/`,
+          );
+        }
+        throw err;
+      }
+      try {
+        await assertSessionsView(ch.client, config.clickhouse.database, ch.target);
+        const log = createLogger(config.log.level, (l) => io.stderr.write(l));
+        const dashboard = await startDashboard({ client: ch.client, database: config.clickhouse.database, host, port, log });
+        io.stdout.write(`web analytics overview of ${config.clickhouse.database} on ${ch.target}: ${dashboard.url}\n`);
+        io.stderr.write('serving until Ctrl-C\n');
+        await untilSignal(io.signals);
+        await dashboard.close();
+        return 0;
+      } finally {
+        await ch.close();
       }
     },
   },

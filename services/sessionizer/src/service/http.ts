@@ -10,6 +10,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
 import { runQuery } from '../commands/query.js';
+import type { Routes } from '../overview/handler.js';
 import { cleanSql, hasMultipleStatements } from '../commands/sql.js';
 
 export { hasMultipleStatements } from '../commands/sql.js';
@@ -21,6 +22,8 @@ export interface HttpOptions {
   readonly health: () => { healthy: boolean; ready: boolean; detail: Record<string, unknown> };
   /** Enables POST /query on loopback. */
   readonly query?: { client: ClickHouseClient; database: string } | undefined;
+  /** The web analytics overview (`/`, `/assets/*`, `/api/overview/*`), read-only SQL only. */
+  readonly overview?: Routes | undefined;
   readonly log: Logger;
 }
 
@@ -110,6 +113,7 @@ export async function startHttp(o: HttpOptions): Promise<HttpEndpoint> {
       res.end();
       return;
     }
+    if (o.overview !== undefined && (await o.overview(req, res, url))) return;
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   };
   const server: Server = createServer((req, res) => {

@@ -1,0 +1,85 @@
+/**
+ * `sessionizer dashboard [--port P] [--host H]`: the web analytics overview for a data directory
+ * or a ClickHouse server, with no service running (a running service serves the same page at
+ * `/` on its own HTTP port). Serves until SIGINT/SIGTERM.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from '../log.js';
+import { overviewRoutes } from '../overview/handler.js';
+import { Overview } from '../overview/panels.js';
+import type { Signals } from './run.js';
+
+export interface DashboardOptions {
+  readonly client: ClickHouseClient;
+  readonly database: string;
+  readonly host: string;
+  readonly port: number;
+  readonly log: Logger;
+}
+
+export interface Dashboard {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Fails when the database has no `sessions` view: nothing to show, and probably a wrong target. */
+export async function assertSessionsView(client: ClickHouseClient, database: string, target: string): Promise<void> {
+  const columns = await new Overview({ client, database }).columns();
+  if (columns.size === 0) {
+    throw new Error(
+      `there is no sessions view in database ${database} on ${target}: run \`sessionizer migrate\`, \`replay\` or \`run\` first, or pass --database / --data-dir / --clickhouse`,
+    );
+  }
+}
+
+export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
+  const routes = overviewRoutes({ client: o.client, database: o.database, log: o.log });
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    routes(req, res, url)
+      .then((handled) => {
+        if (!handled) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      })
+      .catch((err: unknown) => {
+        o.log.warn('dashboard request failed', { error: err, path: url.pathname });
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
+
+/** Resolves at the first SIGINT or SIGTERM. */
+export function untilSignal(signals: Signals): Promise<'SIGINT' | 'SIGTERM'> {
+  return new Promise((resolve) => {
+    const on = (name: 'SIGINT' | 'SIGTERM') => (): void => {
+      signals.removeListener('SIGINT', onInt);
+      signals.removeListener('SIGTERM', onTerm);
+      resolve(name);
+    };
+    const onInt = on('SIGINT');
+    const onTerm = on('SIGTERM');
+    signals.on('SIGINT', onInt);
+    signals.on('SIGTERM', onTerm);
+  });
+}
