@@ -33,9 +33,6 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-/** Longest query string accepted (filters are bounded one by one too). */
-const MAX_QUERY_CHARS = 64 * 1024;
-
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS });
   res.end(JSON.stringify(body));
@@ -79,10 +76,6 @@ export function overviewRoutes(o: OverviewRoutesOptions): Routes {
     if (isPage) {
       const assets = await pageAssets();
       sendAsset(res, path === '/assets/overview.js' ? assets.js : path === '/assets/overview.css' ? assets.css : assets.html);
-      return true;
-    }
-    if ((req.url ?? '').length > MAX_QUERY_CHARS) {
-      sendJson(res, 414, { error: `the query string is longer than ${MAX_QUERY_CHARS} characters` });
       return true;
     }
     const panel = path.slice('/api/overview/'.length);

@@ -75,7 +75,8 @@ function tileValue(t: Tile): string {
 }
 
 function tileChange(t: Tile): { text: string; tone: 'up' | 'down' | 'flat' | 'none' } {
-  if (t.change === null) return { text: 'no previous data', tone: 'none' };
+  if (t.previous === null) return { text: 'no previous data', tone: 'none' };
+  if (t.change === null) return t.value === 0 ? { text: '■ no change', tone: 'flat' } : { text: '▲ up from 0', tone: 'none' };
   // relative change in %, or for the bounce rate the difference in percentage points
   const points = t.key === 'bounce_rate';
   const amount = 100 * t.change;
