@@ -133,4 +133,26 @@ describe('benchmarks (smoke)', () => {
       posthog: { rowsInserted: 3000 },
     });
   });
+
+  it('bench:overview loads the overview page over a small dataset and reports page load and every panel', async () => {
+    const r = await run(['--import', 'tsx', 'test/bench/overview.ts', '--smoke']);
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('OVERVIEW-BENCH '));
+    const report = JSON.parse(line?.slice('OVERVIEW-BENCH '.length) ?? '{}') as {
+      results?: {
+        sessions: number;
+        partialRows: number;
+        pageLoadColdMs: number;
+        pageLoadMedianMs: number;
+        panels: Record<string, { wallMs: number }>;
+      }[];
+    };
+    const [result] = report.results ?? [];
+    expect(result).toMatchObject({ sessions: 3000 });
+    expect(result?.partialRows).toBeGreaterThan(0);
+    expect(result?.pageLoadMedianMs).toBeGreaterThan(0);
+    expect(Object.keys(result?.panels ?? {})).toEqual(
+      expect.arrayContaining(['meta', 'tiles', 'series', 'channel_type', 'entry_pathname']),
+    );
+  });
 });

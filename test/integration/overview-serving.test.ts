@@ -157,7 +157,7 @@ describe('sessionizer dashboard', () => {
       const remove = writeEndpointFile(dataDir, { pid: server.pid ?? 0, url: 'http://127.0.0.1:9464' });
       const third = await runCli(['dashboard', '--data-dir', dataDir, '--port', '0']);
       remove();
-      expect(third.code).toBe(2);
+      expect(third.code).toBe(1);
       expect(third.stderr).toContain('which serves the overview itself: open http://127.0.0.1:9464/');
     } finally {
       server.kill('SIGINT');

@@ -31,7 +31,7 @@ import { runQuery } from './commands/query.js';
 import { formatSummary, replay } from './commands/replay.js';
 import { runUntilStopped, type Signals } from './commands/run.js';
 import { formatSummary as formatDemoSummary, readSummary } from './commands/demo.js';
-import { assertSessionsView, startDashboard, untilSignal } from './commands/dashboard.js';
+import { serveDashboard, untilSignal } from './commands/dashboard.js';
 import { SessionConsumer } from './service/consumer.js';
 import { readEndpointFile, writeEndpointFile } from './service/endpoint-file.js';
 import { startHttp, type HttpEndpoint } from './service/http.js';
@@ -483,31 +483,17 @@ const COMMANDS: Record<string, Command> = {
       const port = Number(values['port'] ?? 8787);
       if (!Number.isInteger(port) || port < 0 || port > 65_535)
         throw new UsageError(`--port must be a port number, got '${String(values['port'])}'`);
-      const host = (values['host'] as string | undefined) ?? '127.0.0.1';
-      let ch: ClickHouseHandle;
-      try {
-        ch = openClickHouse(config);
-      } catch (err) {
-        const endpoint = err instanceof EmbeddedClickHouseLockedError ? readEndpointFile(config.clickhouse.dataDir) : undefined;
-        if (endpoint !== undefined) {
-          throw new UsageError(
-            `the data directory ${config.clickhouse.dataDir} is held by a running \`sessionizer run\` (pid ${endpoint.pid}), which serves the overview itself: open ${endpoint.url}/`,
-          );
-        }
-        throw err;
-      }
-      try {
-        await assertSessionsView(ch.client, config.clickhouse.database, ch.target);
-        const log = createLogger(config.log.level, (l) => io.stderr.write(l));
-        const dashboard = await startDashboard({ client: ch.client, database: config.clickhouse.database, host, port, log });
-        io.stdout.write(`web analytics overview of ${config.clickhouse.database} on ${ch.target}: ${dashboard.url}\n`);
-        io.stderr.write('serving until Ctrl-C\n');
-        await untilSignal(io.signals);
-        await dashboard.close();
-        return 0;
-      } finally {
-        await ch.close();
-      }
+      return serveDashboard({
+        open: () => openClickHouse(config),
+        dataDir: config.clickhouse.dataDir,
+        database: config.clickhouse.database,
+        host: (values['host'] as string | undefined) ?? '127.0.0.1',
+        port,
+        log: createLogger(config.log.level, (l) => io.stderr.write(l)),
+        stdout: io.stdout,
+        stderr: io.stderr,
+        signals: io.signals,
+      });
     },
   },
   query: {

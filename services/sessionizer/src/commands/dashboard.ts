@@ -5,10 +5,13 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Writable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { EmbeddedClickHouseLockedError, type ClickHouseHandle } from '@sessionizer/clickhouse';
 import type { Logger } from '../log.js';
 import { overviewRoutes } from '../overview/handler.js';
 import { Overview } from '../overview/panels.js';
+import { readEndpointFile } from '../service/endpoint-file.js';
 import type { Signals } from './run.js';
 
 export interface DashboardOptions {
@@ -82,4 +85,46 @@ export function untilSignal(signals: Signals): Promise<'SIGINT' | 'SIGTERM'> {
     signals.on('SIGINT', onInt);
     signals.on('SIGTERM', onTerm);
   });
+}
+
+export interface ServeDashboardOptions {
+  /** Opens the configured ClickHouse (throws EmbeddedClickHouseLockedError on a held directory). */
+  readonly open: () => ClickHouseHandle;
+  readonly dataDir: string;
+  readonly database: string;
+  readonly host: string;
+  readonly port: number;
+  readonly log: Logger;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly signals: Signals;
+}
+
+/** The command: open, check there is something to show, serve until a signal. Exit code. */
+export async function serveDashboard(o: ServeDashboardOptions): Promise<number> {
+  let ch: ClickHouseHandle;
+  try {
+    ch = o.open();
+  } catch (err) {
+    // A running `sessionizer run` holds the directory: it serves this very page.
+    const endpoint = err instanceof EmbeddedClickHouseLockedError ? readEndpointFile(o.dataDir) : undefined;
+    if (endpoint !== undefined) {
+      throw new Error(
+        `the data directory ${o.dataDir} is held by a running \`sessionizer run\` (pid ${endpoint.pid}), which serves the overview itself: open ${endpoint.url}/`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+  try {
+    await assertSessionsView(ch.client, o.database, ch.target);
+    const dashboard = await startDashboard({ client: ch.client, database: o.database, host: o.host, port: o.port, log: o.log });
+    o.stdout.write(`web analytics overview of ${o.database} on ${ch.target}: ${dashboard.url}\n`);
+    o.stderr.write('serving until Ctrl-C\n');
+    await untilSignal(o.signals);
+    await dashboard.close();
+    return 0;
+  } finally {
+    await ch.close();
+  }
 }
