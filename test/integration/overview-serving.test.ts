@@ -191,11 +191,13 @@ describe('sessionizer demo', () => {
   });
 
   it('on a terminal, keeps serving the overview until Ctrl-C', async () => {
-    // util-linux `script` gives the demo a pseudo-terminal; a ^C typed into it is a real SIGINT
+    // util-linux `script` gives the demo a pseudo-terminal; a ^C typed into it is a real SIGINT.
+    // It runs the command with $SHELL -c: bash returns the demo's own exit code after a SIGINT
+    // the demo handled, where dash would report 130 whatever the demo did.
     const command = [process.execPath, SESSIONIZER_BIN, ...args('tty')].join(' ');
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
       cwd: REPO_ROOT,
-      env: cliEnv({ KAFKA_BROKERS: kafkaBrokers().join(','), TERM: 'dumb' }),
+      env: cliEnv({ KAFKA_BROKERS: kafkaBrokers().join(','), TERM: 'dumb', SHELL: '/bin/bash' }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
