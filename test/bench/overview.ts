@@ -8,7 +8,8 @@
  * loads the page as the browser does: the HTML and its two assets, `meta`, then every panel at
  * once. It prints the first (cold) load, the median and worst of `runs` more, and each panel's
  * wall and CPU time run alone (CPU: this process, which includes the embedded engine's threads).
- * With --data-dir, datasets are kept in DIR/<sessions> and reused by later runs. Each size runs
+ * With --data-dir, datasets are kept in DIR/<sessions> and reused by later runs (--prepare-only
+ * writes them and stops: a 1M-session dataset takes longer to write than to measure). Each size runs
  * in a process of its own: the embedded engine binds one data directory per process.
  * Prints a table and one JSON line, OVERVIEW-BENCH {…}. Nothing is asserted.
  */
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     'data-dir': { type: 'string' },
     smoke: { type: 'boolean' },
+    'prepare-only': { type: 'boolean' },
   },
 });
 const smoke = values.smoke === true;
@@ -52,6 +54,7 @@ if (SIZES.length > 1) {
   const results: unknown[] = [];
   for (const size of SIZES) {
     const args = [...process.execArgv, process.argv[1] ?? '', '--sessions', String(size), '--days', String(DAYS), '--runs', String(RUNS)];
+    if (values['prepare-only'] === true) args.push('--prepare-only');
     const child = spawnSync(process.execPath, [...args, '--data-dir', scratch], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
     const lines = child.stdout.split('\n');
     process.stdout.write(lines.filter((l) => !l.startsWith('OVERVIEW-BENCH ')).join('\n'));
@@ -125,6 +128,10 @@ for (const size of SIZES) {
       process.stderr.write('\n');
       load = { ...r, seconds: Math.round((performance.now() - started) / 100) / 10 };
       writeFileSync(marker, JSON.stringify(load));
+    }
+    if (values['prepare-only'] === true) {
+      console.log(`${size} sessions ready in ${dir}`);
+      continue;
     }
     const count = await client.query({ query: `SELECT count() AS n FROM ${DATABASE}.sessions_raw`, format: 'JSONEachRow' });
     const partialRows = (await count.json<{ n: number }>())[0]?.n ?? 0;
