@@ -1,8 +1,13 @@
 /**
  * Baseline A: a bare kafkajs consumer that reads a topic and JSON.parses every message, nothing
  * else — the ceiling for our client choice. Same consumer settings as the sessionizer's source
- * (eachBatch, 1 MiB per partition, 500 ms max wait). Measures its own window from the first
- * message to the last expected one: events/s, CPU seconds, peak RSS. Prints one JSON line.
+ * (eachBatch, 1 MiB per partition, 500 ms max wait).
+ *
+ * Stdout, for the bench (which measures this process from /proc like every other contender):
+ * `FIRST` at the first batch, `PROGRESS <read>` every 200 ms, then `DONE <json>` with its own
+ * view of the window (first message to the last expected one: events/s, CPU seconds from
+ * process.cpuUsage(), peak RSS). It then stays connected until SIGTERM, so that the bench reads
+ * /proc of a live process.
  */
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
@@ -30,6 +35,7 @@ let seen = 0;
 let parsed = 0;
 let started = 0;
 let cpuStart: NodeJS.CpuUsage | undefined;
+let progress: NodeJS.Timeout | undefined;
 const done = new Promise<void>((resolve) => {
   void consumer.run({
     autoCommit: false,
@@ -40,6 +46,8 @@ const done = new Promise<void>((resolve) => {
       if (started === 0) {
         started = performance.now();
         cpuStart = process.cpuUsage();
+        process.stdout.write('FIRST\n');
+        progress = setInterval(() => process.stdout.write(`PROGRESS ${seen}\n`), 200);
       }
       for (const m of batch.messages) {
         seen += 1;
@@ -58,14 +66,16 @@ const done = new Promise<void>((resolve) => {
 await done;
 const seconds = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpuStart);
-console.log(
-  JSON.stringify({
+clearInterval(progress);
+process.stdout.write(
+  `DONE ${JSON.stringify({
     events: seen,
     parsed,
     seconds,
     eventsPerSecond: Math.round(seen / seconds),
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
-  }),
+  })}\n`,
 );
+await new Promise<void>((resolve) => process.once('SIGTERM', resolve));
 await consumer.disconnect();

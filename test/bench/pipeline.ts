@@ -1,26 +1,45 @@
 /**
- * `npm run bench`: the sessionizer against baselines, measured side by side in one run.
+ * `npm run bench`: the sessionizer against a baseline and a peer, measured in one run.
  *
- *  1. preload N generated PostHog events into a topic;
- *  2. baseline A: a bare kafkajs consumer that JSON.parses every message (the client's ceiling);
- *  3. the sessionizer (a real `sessionizer run` process, embedded ClickHouse) on the same topic
- *     until every offset is committed: events/s, ratio to A, CPU s per million events, peak RSS,
- *     rows and bytes written per 1000 events, flush latency p50/p99;
+ *  1. preload generated PostHog events (`posthog-events`) into a short topic (--events) and, with
+ *     --long-events, a long one: long enough for the JVM's warm-up to show against its steady state;
+ *  2. on each topic, one process at a time, each alone (see measure.ts for how a figure is
+ *     isolated): baseline A, a bare kafkajs consumer that JSON.parses every message (the client's
+ *     ceiling); the sessionizer (a real `sessionizer run` process, embedded ClickHouse) until every
+ *     offset is committed; the peer, a Kafka Streams application doing the same job
+ *     (test/bench/peers/kafka-streams, built with Maven on first use) until its input and
+ *     repartition offsets are committed, i.e. every row is produced. For each: events/s, CPU
+ *     seconds per million events (whole window and steady state), peak RSS; the ratio of the
+ *     sessionizer's events per CPU-second to the peer's;
+ *  3. the peer's sessions checked against the oracle on the short topic and on a topic with faults
+ *     (--check-events): every column the oracle has, and rejects by reason;
  *  4. freshness: at 50% of the measured throughput, time from produce to the session row being
  *     visible (marker sessions polled through the service's query endpoint), p50/p99;
  *  5. memory: peak RSS with 10x the total sessions at the same number of active sessions;
  *  6. write volume: PostHog's events table + materialized view vs our pre-aggregated inserts.
- * Output: a table on stdout, bench-results/bench-<time>.json and .svg. Nothing is asserted.
+ * Output: a table on stderr, bench-results/bench-<time>.json and .svg. Nothing is asserted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { uuidv7 } from 'uuidv7';
-import { generate } from '@sessionizer/generator';
+import { generate, type GeneratorOptions } from '@sessionizer/generator';
 import { createKafkaClient, ensureTopic, freePort, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
+import { Meter, procCpuSeconds, settle, type Measured } from './measure.js';
+import {
+  buildPeer,
+  comparePeer,
+  expectedOf,
+  readLatestRows,
+  repartitionTopic,
+  startPeer,
+  writeSuffixes,
+  type PeerCheck,
+  type PeerCounts,
+} from './peer.js';
 import { BIN, ROOT, spawnService } from './service.js';
 
 const LOADGEN = join(ROOT, 'services/loadgen/bin/loadgen.mjs');
@@ -28,21 +47,35 @@ const LOADGEN = join(ROOT, 'services/loadgen/bin/loadgen.mjs');
 const { values } = parseArgs({
   options: {
     events: { type: 'string' },
+    'long-events': { type: 'string' },
+    'check-events': { type: 'string' },
     partitions: { type: 'string' },
     'active-sessions': { type: 'string' },
     'freshness-seconds': { type: 'string' },
     'memory-events': { type: 'string' },
+    'peer-threads': { type: 'string' },
+    'settle-seconds': { type: 'string' },
     skip: { type: 'string', multiple: true },
     'out-dir': { type: 'string' },
   },
 });
 const N = Number(values.events ?? 200_000);
+const LONG_N = Number(values['long-events'] ?? 0);
+const CHECK_N = Number(values['check-events'] ?? 20_000);
 const PARTITIONS = Number(values.partitions ?? 3);
 const ACTIVE = Number(values['active-sessions'] ?? 2_000);
 const FRESHNESS_SECONDS = Number(values['freshness-seconds'] ?? 30);
 const MEMORY_EVENTS = Number(values['memory-events'] ?? 100_000);
+const PEER_THREADS = Number(values['peer-threads'] ?? 1);
+/** Longest wait for a quiet machine before each measured process (0: do not wait, e.g. in the smoke test). */
+const SETTLE_SECONDS = Number(values['settle-seconds'] ?? 30);
+const quiet = (): Promise<number | null> => (SETTLE_SECONDS > 0 ? settle(0.3, SETTLE_SECONDS * 1000) : Promise.resolve(null));
 const SKIP = new Set(values.skip ?? []);
 const OUT = values['out-dir'] ?? join(ROOT, 'bench-results');
+/** The service's default (SESSION_ID_TOLERANCE_MS); the peer and the check use the same. */
+const TOLERANCE_MS = Number(process.env['SESSION_ID_TOLERANCE_MS'] ?? 0);
+/** How often a running contender is sampled (CPU, records read) and its end condition polled. */
+const POLL_MS = 200;
 const say = (m: string): void => {
   process.stderr.write(`bench: ${m}\n`);
 };
@@ -55,21 +88,15 @@ const quantile = (xs: readonly number[], q: number): number | null => {
 const round = (x: number | null, d = 2): number | null => (x === null ? null : Number(x.toFixed(d)));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function procCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in 1/100 s
-}
-function procPeakRss(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0) * 1024;
+/** Generator settings of a preloaded topic: the check regenerates the same messages from them. */
+function workload(events: number, seed: number, rates?: GeneratorOptions['rates']): GeneratorOptions {
+  return { seed, format: 'posthog-events', events, activeSessions: ACTIVE, ...(rates === undefined ? {} : { rates }) };
 }
 
-async function preload(kafka: Kafka, topic: string, events: number, seed: number): Promise<number> {
+async function preload(kafka: Kafka, topic: string, options: GeneratorOptions): Promise<number> {
   await ensureTopic(kafka, topic, PARTITIONS);
   const t = performance.now();
-  const sent = await produceAll(kafka, topic, generate({ seed, format: 'posthog-events', events, activeSessions: ACTIVE }), {
-    batchSize: 2_000,
-  });
+  const sent = await produceAll(kafka, topic, generate(options), { batchSize: 2_000 });
   say(`preloaded ${sent} events into ${topic} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   return sent;
 }
@@ -91,20 +118,84 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<
   });
 }
 
-async function baseline(brokers: string, topic: string, events: number): Promise<Record<string, number>> {
-  const r = await run('tsx', [
-    'test/bench/baseline-consumer.ts',
-    '--brokers',
-    brokers,
-    '--topic',
-    topic,
-    '--group',
-    `baseline_${topic}`,
-    '--expect',
-    String(events),
-  ]);
-  if (r.code !== 0) throw new Error(`baseline failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
+/** Polls every POLL_MS: samples the meter, stops when `done()` says so (or the process died). */
+async function meterUntil(
+  meter: Meter,
+  child: ChildProcess,
+  read: () => Promise<number> | number,
+  done: () => Promise<boolean>,
+): Promise<void> {
+  for (;;) {
+    meter.sample(await read());
+    if (await done()) return;
+    if (child.exitCode !== null) throw new Error(`process ${child.pid} exited with ${child.exitCode} before its work was done`);
+    await sleep(POLL_MS);
+  }
+}
+
+async function committedToEnd(kafka: Kafka, group: string, topic: string): Promise<boolean> {
+  const { committed, end } = await groupProgress(kafka, group, topic);
+  return [...end].every(([p, e]) => (committed.get(p) ?? -1n) >= e);
+}
+
+/** Baseline A in its own process, measured from /proc like the others; its own view of the window is kept as `self`. */
+async function baseline(brokers: string, topic: string, events: number): Promise<Record<string, unknown>> {
+  const busy = await quiet();
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'test/bench/baseline-consumer.ts',
+      '--brokers',
+      brokers,
+      '--topic',
+      topic,
+      '--group',
+      `baseline_${topic}`,
+      '--expect',
+      String(events),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const meter = new Meter(child.pid ?? 0, events);
+  meter.busyBefore = busy;
+  let read = 0;
+  let self: Record<string, number> | undefined;
+  let result: Measured | undefined;
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let partial = '';
+  const finished = new Promise<void>((resolve, reject) => {
+    child.on('close', (code) => {
+      if (result === undefined) reject(new Error(`baseline exited with ${code}: ${stderr.slice(-1000)}`));
+    });
+    child.stdout.on('data', (d: Buffer) => {
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) {
+        if (l === 'FIRST') meter.start();
+        else if (l.startsWith('PROGRESS ')) {
+          read = Number(l.slice('PROGRESS '.length));
+          meter.sample(read);
+        } else if (l.startsWith('DONE ')) {
+          // The end is stamped the moment the baseline says it has read everything.
+          result = meter.finish();
+          self = JSON.parse(l.slice('DONE '.length)) as Record<string, number>;
+          resolve();
+        }
+      }
+    });
+  });
+  try {
+    await finished;
+  } finally {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('close', r));
+    }
+  }
+  return { ...result, window: 'first record → last record consumed', self };
 }
 
 interface Service {
@@ -158,33 +249,34 @@ async function query(dataDir: string, sql: string): Promise<Record<string, numbe
     .map((l) => JSON.parse(l) as Record<string, number>);
 }
 
-async function sessionizer(kafka: Kafka, brokers: string, topic: string, events: number): Promise<Record<string, number | null>> {
+async function sessionizer(kafka: Kafka, brokers: string, topic: string, events: number): Promise<Record<string, unknown>> {
+  const busy = await quiet();
   const s = await startService(brokers, topic);
   const pid = s.child.pid ?? 0;
+  const meter = new Meter(pid, events);
+  meter.busyBefore = busy;
   try {
-    let t0 = 0;
-    let cpu0 = 0;
     for (;;) {
       if ((await metric(s, 'sessionizer_received_events_total')) > 0) {
-        t0 = performance.now();
-        cpu0 = procCpuSeconds(pid);
+        meter.start();
         break;
       }
       if (s.child.exitCode !== null) throw new Error(`sessionizer exited: ${s.stderr.slice(-5).join('\n')}`);
       await sleep(20);
     }
-    let consumedSeconds: number | null = null;
-    for (;;) {
-      if (consumedSeconds === null && (await metric(s, 'sessionizer_received_events_total')) >= events) {
-        consumedSeconds = (performance.now() - t0) / 1000;
-      }
-      const { committed, end } = await groupProgress(kafka, s.group, topic);
-      if ([...end].every(([p, e]) => (committed.get(p) ?? -1n) >= e)) break;
-      await sleep(50);
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    const cpuSeconds = procCpuSeconds(pid) - cpu0;
-    const peakRssBytes = procPeakRss(pid);
+    const t0 = performance.now();
+    const consumedAt: { seconds: number | null } = { seconds: null };
+    await meterUntil(
+      meter,
+      s.child,
+      async () => {
+        const received = await metric(s, 'sessionizer_received_events_total');
+        if (consumedAt.seconds === null && received >= events) consumedAt.seconds = (performance.now() - t0) / 1000;
+        return received;
+      },
+      () => committedToEnd(kafka, s.group, topic),
+    );
+    const measured = meter.finish();
     const rows = await metric(s, 'sessionizer_written_rows_total');
     const bytes = await metric(s, 'sessionizer_written_bytes_total');
     const code = await stopService(s);
@@ -202,14 +294,12 @@ async function sessionizer(kafka: Kafka, brokers: string, topic: string, events:
       "SELECT sum(rows) AS rows, sum(bytes_on_disk) AS bytes_on_disk FROM system.parts WHERE active AND database = 'sessionizer' AND table = 'sessions_raw'",
     );
     const [sessions] = await query(s.dataDir, 'SELECT count() AS sessions FROM sessions');
+    const consumed = consumedAt.seconds ?? measured.seconds;
     return {
-      events,
-      seconds: round(seconds),
-      eventsPerSecond: Math.round(events / seconds),
-      consumedSeconds: round(consumedSeconds ?? seconds),
-      consumedEventsPerSecond: Math.round(events / (consumedSeconds ?? seconds)),
-      cpuSecondsPerMillionEvents: round((cpuSeconds / events) * 1e6, 1),
-      peakRssBytes,
+      ...measured,
+      window: 'first record → every offset committed (rows written to ClickHouse)',
+      consumedSeconds: round(consumed),
+      consumedEventsPerSecond: Math.round(events / consumed),
       rowsWritten: rows,
       rowsPer1000Events: round((rows / events) * 1000, 1),
       jsonBytesPer1000Events: Math.round((bytes / events) * 1000),
@@ -238,6 +328,96 @@ async function sessionizer(kafka: Kafka, brokers: string, topic: string, events:
   }
 }
 
+interface PeerRun {
+  readonly measured: Record<string, unknown>;
+  readonly outputTopic: string;
+  readonly counts: PeerCounts | null;
+}
+
+/**
+ * The Kafka Streams peer on a topic, alone, until its input offsets and its repartition topic's
+ * offsets are committed: at a commit Kafka Streams flushes its caches and producer first, so by
+ * then every row is in the output topic. `measure: false` runs it for the check only.
+ */
+async function peer(
+  kafka: Kafka,
+  brokers: string,
+  libs: string,
+  suffixes: string,
+  topic: string,
+  events: number,
+  measure = true,
+): Promise<PeerRun> {
+  const busy = measure ? await quiet() : null;
+  const applicationId = `peer_${topic}`;
+  const outputTopic = `${topic}_peer_sessions`;
+  await ensureTopic(kafka, outputTopic, PARTITIONS);
+  const stateDir = mkdtempSync(join(tmpdir(), 'bench-peer-'));
+  const p = startPeer({
+    libs,
+    brokers,
+    topic,
+    outputTopic,
+    applicationId,
+    stateDir,
+    suffixesFile: suffixes,
+    sessionIdToleranceMs: TOLERANCE_MS,
+    threads: PEER_THREADS,
+    // Check-only runs commit every second: the check reads the rows sooner, and commits do not change them.
+    commitIntervalMs: measure ? 5_000 : 1_000,
+  });
+  const meter = new Meter(p.pid, events);
+  meter.busyBefore = busy;
+  try {
+    const exited = new Promise<never>((_, reject) =>
+      p.child.once('close', (code) => {
+        reject(new Error(`the peer exited with ${code} before reading a record: ${p.stderr.slice(-10).join('\n')}`));
+      }),
+    );
+    await Promise.race([p.first, exited]);
+    meter.start();
+    let inputDone = false;
+    await meterUntil(
+      meter,
+      p.child,
+      () => p.read(),
+      async () => {
+        if (!inputDone) inputDone = await committedToEnd(kafka, applicationId, topic);
+        return inputDone && (await committedToEnd(kafka, applicationId, repartitionTopic(applicationId)));
+      },
+    );
+    const measured = meter.finish();
+    const { code, counts } = await p.stop();
+    return {
+      measured: {
+        ...measured,
+        window: 'first record → input and repartition offsets committed (every row produced)',
+        threads: PEER_THREADS,
+        exitCode: code,
+        rejected: counts?.rejected ?? null,
+      },
+      outputTopic,
+      counts,
+    };
+  } finally {
+    if (p.child.exitCode === null) await p.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** Sessionizer events per CPU-second over the peer's: how much more work per CPU-second we do. */
+function ratios(s: Record<string, unknown> | undefined, p: Record<string, unknown> | undefined): Record<string, number | null> {
+  if (s === undefined || p === undefined) return {};
+  const m = s as unknown as Measured;
+  const q = p as unknown as Measured;
+  return {
+    sessionizerToPeerEventsPerCpuSecond: round(m.eventsPerCpuSecond / q.eventsPerCpuSecond, 2),
+    steadySessionizerToPeerEventsPerCpuSecond:
+      m.steady === null || q.steady === null ? null : round(m.steady.eventsPerCpuSecond / q.steady.eventsPerCpuSecond, 2),
+    sessionizerToPeerEventsPerSecond: round(m.eventsPerSecond / q.eventsPerSecond, 2),
+  };
+}
+
 function marker(teamId: number): { key: string; value: string; sessionId: string } {
   const sessionId = uuidv7();
   const now = new Date();
@@ -257,7 +437,7 @@ function marker(teamId: number): { key: string; value: string; sessionId: string
 }
 
 async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<Record<string, number | null>> {
-  const topic = `bench_fresh_${Date.now().toString(36)}`;
+  const topic = `bench_fresh_${RUN}`;
   await ensureTopic(kafka, topic, PARTITIONS);
   const s = await startService(brokers, topic, { LOG_LEVEL: 'info' });
   const MARKER_TEAM = 999_999;
@@ -361,64 +541,158 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
 function svg(report: Record<string, unknown>): string {
   const a = report['baselineA'] as Record<string, number> | undefined;
   const s = report['sessionizer'] as Record<string, number> | undefined;
+  const p = report['peer'] as Record<string, number> | undefined;
   const bars: [string, number][] = [
     ['baseline A: kafkajs + JSON.parse', a?.['eventsPerSecond'] ?? 0],
     ['sessionizer → ClickHouse', s?.['eventsPerSecond'] ?? 0],
+    ...(p === undefined ? [] : [['peer: Kafka Streams → topic', p['eventsPerSecond'] ?? 0] as [string, number]]),
   ];
+  const colors = ['#888', '#2b6cb0', '#c05621'];
   const max = Math.max(1, ...bars.map(([, v]) => v));
   const rows = bars
     .map(([label, v], i) => {
       const y = 40 + i * 50;
       const w = Math.round((v / max) * 420);
-      return `<text x="10" y="${y + 20}" font-size="13">${label}</text><rect x="250" y="${y}" width="${w}" height="30" fill="${i === 0 ? '#888' : '#2b6cb0'}"/><text x="${255 + w}" y="${y + 20}" font-size="13">${v.toLocaleString('en-US')} events/s</text>`;
+      return `<text x="10" y="${y + 20}" font-size="13">${label}</text><rect x="250" y="${y}" width="${w}" height="30" fill="${colors[i] ?? '#888'}"/><text x="${255 + w}" y="${y + 20}" font-size="13">${v.toLocaleString('en-US')} events/s</text>`;
     })
     .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="820" height="160" font-family="sans-serif"><text x="10" y="20" font-size="15" font-weight="bold">Throughput on one topic (${String(report['events'])} events, ${String(report['partitions'])} partitions)</text>${rows}</svg>\n`;
+  const height = 60 + bars.length * 50;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="820" height="${height}" font-family="sans-serif"><text x="10" y="20" font-size="15" font-weight="bold">Throughput on one topic (${String(report['events'])} events, ${String(report['partitions'])} partitions)</text>${rows}</svg>\n`;
+}
+
+/** One line per contender: the figures users compare. */
+function summary(name: string, phase: Record<string, unknown>): void {
+  const mb = (b: unknown): string => `${Math.round(Number(b) / 2 ** 20)} MiB`;
+  for (const who of ['baselineA', 'sessionizer', 'peer']) {
+    const m = phase[who] as Measured | undefined;
+    if (m === undefined) continue;
+    say(
+      `${name} ${who}: ${m.eventsPerSecond} events/s, ${m.cpuSecondsPerMillionEvents} CPU-s per M events` +
+        ` (steady: ${m.steady?.cpuSecondsPerMillionEvents ?? '-'}), peak RSS ${mb(m.peakRssBytes)}, others used ${m.otherCpuSeconds} CPU-s meanwhile`,
+    );
+  }
+  if (phase['sessionizerToPeerEventsPerCpuSecond'] !== undefined) {
+    say(
+      `${name}: sessionizer events per CPU-second / peer events per CPU-second = ${JSON.stringify(phase['sessionizerToPeerEventsPerCpuSecond'])}` +
+        ` (steady state: ${JSON.stringify(phase['steadySessionizerToPeerEventsPerCpuSecond'])})`,
+    );
+  }
 }
 
 // ---- main ----
 const kafkaProvisioned = await provisionKafka({ brokers: process.env['KAFKA_BROKERS'], log: say });
 const brokers = kafkaProvisioned.brokers.join(',');
 const kafka = createKafkaClient({ brokers, clientId: 'bench' });
+const RUN = Date.now().toString(36);
 const report: Record<string, unknown> = {
   startedAt: new Date().toISOString(),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
   kafka: kafkaProvisioned.description,
   events: N,
+  longEvents: LONG_N,
   partitions: PARTITIONS,
   activeSessions: ACTIVE,
+  isolation:
+    'one process at a time, each after the machine settled; CPU = utime+stime of that process and its children from /proc (all threads: JIT, GC, chDB, RocksDB); window from its first record read to its work done; steady = second half of the events',
 };
+const scratch = mkdtempSync(join(tmpdir(), 'bench-'));
 try {
-  const topic = `bench_${Date.now().toString(36)}`;
-  await preload(kafka, topic, N, 1);
-  if (!SKIP.has('baseline')) {
-    say('baseline A: bare kafkajs consumer + JSON.parse');
-    report['baselineA'] = await baseline(brokers, topic, N);
+  const shortTopic = `bench_${RUN}`;
+  const longTopic = `bench_long_${RUN}`;
+  const checkTopic = `bench_check_${RUN}`;
+  const shortWorkload = workload(N, 1);
+  const checkWorkload = workload(CHECK_N, 6, { outOfOrder: 0.02, duplicates: 0.02, invalid: 0.02, noSessionId: 0.01 });
+  const withPeer = !SKIP.has('peer');
+  // Everything is preloaded and built before the first measurement: nothing else runs during one.
+  await preload(kafka, shortTopic, shortWorkload);
+  if (LONG_N > 0) await preload(kafka, longTopic, workload(LONG_N, 4));
+  let libs = '';
+  let suffixes = '';
+  if (withPeer) {
+    const t = performance.now();
+    libs = await buildPeer(say);
+    say(`peer: jars in ${libs} (${((performance.now() - t) / 1000).toFixed(1)} s; Maven's downloads are cached in ~/.m2)`);
+    suffixes = writeSuffixes(join(scratch, 'suffixes.txt'));
+    if (CHECK_N > 0 && !SKIP.has('check')) await preload(kafka, checkTopic, checkWorkload);
   }
-  say('sessionizer: consuming the same topic to the embedded ClickHouse until everything is committed');
-  const main = await sessionizer(kafka, brokers, topic, N);
-  report['sessionizer'] = main;
-  const a = report['baselineA'] as Record<string, number> | undefined;
-  if (a !== undefined) {
-    report['ratioToBaselineA'] = round((main['eventsPerSecond'] ?? 0) / (a['eventsPerSecond'] ?? 1), 3);
-    report['baselineCpuSecondsPerMillionEvents'] = round(((a['cpuSeconds'] ?? 0) / N) * 1e6, 1);
+  const peerRuns = new Map<string, PeerRun>();
+  const phases: [string, string, number][] = [['short', shortTopic, N]];
+  if (LONG_N > 0) phases.push(['long', longTopic, LONG_N]);
+  for (const [name, topic, events] of phases) {
+    const phase: Record<string, unknown> = { events };
+    if (!SKIP.has('baseline')) {
+      say(`${name} (${events} events): baseline A, a bare kafkajs consumer + JSON.parse`);
+      phase['baselineA'] = await baseline(brokers, topic, events);
+    }
+    say(`${name} (${events} events): sessionizer, to the embedded ClickHouse until everything is committed`);
+    phase['sessionizer'] = await sessionizer(kafka, brokers, topic, events);
+    if (withPeer) {
+      say(`${name} (${events} events): peer, Kafka Streams until every row is produced`);
+      const r = await peer(kafka, brokers, libs, suffixes, topic, events);
+      peerRuns.set(name, r);
+      phase['peer'] = r.measured;
+    }
+    Object.assign(phase, ratios(phase['sessionizer'] as Record<string, unknown>, phase['peer'] as Record<string, unknown> | undefined));
+    const a = phase['baselineA'] as Measured | undefined;
+    if (a !== undefined) {
+      phase['ratioToBaselineA'] = round((phase['sessionizer'] as Measured).eventsPerSecond / a.eventsPerSecond, 3);
+    }
+    summary(name, phase);
+    if (name === 'short') {
+      // The short topic's figures stay at the top level, where earlier reports had them.
+      Object.assign(report, phase, { events });
+      if (a !== undefined) report['baselineCpuSecondsPerMillionEvents'] = a.cpuSecondsPerMillionEvents;
+    } else {
+      report[name] = phase;
+    }
   }
+  if (withPeer && !SKIP.has('check')) {
+    const checks: Record<string, PeerCheck> = {};
+    const shortRun = peerRuns.get('short');
+    if (shortRun !== undefined) {
+      say('check: the peer against the oracle on the short topic');
+      checks['short'] = comparePeer(
+        expectedOf(generate(shortWorkload), TOLERANCE_MS),
+        await readLatestRows(kafka, shortRun.outputTopic),
+        shortRun.counts,
+      );
+    }
+    if (CHECK_N > 0) {
+      say(`check: the peer against the oracle on ${CHECK_N} events with faults (out of order, duplicates, invalid, no session id)`);
+      const r = await peer(kafka, brokers, libs, suffixes, checkTopic, CHECK_N, false);
+      checks['faults'] = comparePeer(
+        expectedOf(generate(checkWorkload), TOLERANCE_MS),
+        await readLatestRows(kafka, r.outputTopic),
+        r.counts,
+      );
+    }
+    for (const [name, c] of Object.entries(checks)) {
+      say(
+        `check ${name}: ${c.sessions} sessions, ${c.columnsCompared.length} columns compared, mismatches ${c.mismatches}` +
+          ` (missing ${c.missing}, extra ${c.extra}, different ${c.mismatchedSessions}, rejects equal: ${c.rejected.equal})`,
+      );
+      if (c.mismatches > 0)
+        say(`check ${name}: ${JSON.stringify({ byColumn: c.mismatchesByColumn, examples: c.examples }).slice(0, 3000)}`);
+    }
+    report['peerCheck'] = checks;
+  }
+  const main = report['sessionizer'] as Measured;
   if (!SKIP.has('freshness')) {
-    const rate = Math.max(100, Math.round((main['eventsPerSecond'] ?? 0) * 0.5));
+    const rate = Math.max(100, Math.round(main.eventsPerSecond * 0.5));
     report['freshness'] = await freshness(kafka, brokers, rate);
   }
   if (!SKIP.has('memory')) {
-    const small = `bench_mem1_${Date.now().toString(36)}`;
-    const large = `bench_mem10_${Date.now().toString(36)}`;
-    await preload(kafka, small, MEMORY_EVENTS, 2);
+    const small = `bench_mem1_${RUN}`;
+    const large = `bench_mem10_${RUN}`;
+    await preload(kafka, small, workload(MEMORY_EVENTS, 2));
     const r1 = await sessionizer(kafka, brokers, small, MEMORY_EVENTS);
-    await preload(kafka, large, MEMORY_EVENTS * 10, 3);
+    await preload(kafka, large, workload(MEMORY_EVENTS * 10, 3));
     const r10 = await sessionizer(kafka, brokers, large, MEMORY_EVENTS * 10);
     report['memory'] = {
       activeSessions: ACTIVE,
       small: { events: MEMORY_EVENTS, sessions: r1['sessions'], peakRssBytes: r1['peakRssBytes'] },
       large: { events: MEMORY_EVENTS * 10, sessions: r10['sessions'], peakRssBytes: r10['peakRssBytes'] },
-      rssGrowth: round((r10['peakRssBytes'] ?? 0) / Math.max(1, r1['peakRssBytes'] ?? 1), 2),
+      rssGrowth: round(Number(r10['peakRssBytes'] ?? 0) / Math.max(1, Number(r1['peakRssBytes'] ?? 1)), 2),
     };
   }
   if (!SKIP.has('volume')) {
@@ -429,6 +703,17 @@ try {
       line === undefined ? { error: r.stderr.slice(-500) } : (JSON.parse(line.slice('WRITE-VOLUME '.length)) as unknown);
   }
 } finally {
+  // The run's topics (inputs, the peer's output and internal topics) go: the broker may be shared.
+  try {
+    const admin = kafka.admin();
+    await admin.connect();
+    const mine = (await admin.listTopics()).filter((t) => t.includes(RUN));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+    await admin.disconnect();
+  } catch (err) {
+    say(`could not delete this run's topics: ${String(err)}`);
+  }
+  rmSync(scratch, { recursive: true, force: true });
   await kafkaProvisioned.stop();
 }
 

@@ -7,6 +7,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { generate } from '@sessionizer/generator';
+import { comparePeer, expectedOf } from '../bench/peer.js';
 import { REPO_ROOT } from '../support/cli.js';
 import { kafkaBrokers } from '../support/context.js';
 
@@ -104,10 +106,65 @@ describe('benchmarks (smoke)', () => {
     expect(report.deciles?.reduce((a, d) => a + d.samples, 0)).toBeGreaterThan(0);
   });
 
-  it('bench: baseline, sessionizer and write volume on a small topic', async () => {
+  it('the peer check counts a changed column, a missing and an extra session, and different reject counts', () => {
+    const events = [...generate({ seed: 9, format: 'posthog-events', events: 300, activeSessions: 30 })];
+    const expected = expectedOf(events, 0);
+    const first = expected.sessions[0];
+    if (first === undefined) throw new Error('no sessions generated');
+    // Rows as the peer writes them, from the oracle's own sessions: the check must find nothing…
+    const rowOf = (s: (typeof expected.sessions)[number]): Record<string, unknown> => ({
+      ...s,
+      channel_input: {
+        utm_source: s.entry_utm_source,
+        utm_medium: s.entry_utm_medium,
+        utm_campaign: s.entry_utm_campaign,
+        referring_domain: s.entry_referring_domain,
+        gclid: s.entry_gclid,
+        gad_source: s.entry_gad_source,
+        fbclid: s.entry_fbclid,
+      },
+    });
+    const rows = new Map(expected.sessions.map((s) => [`${s.team_id}:${s.session_id}`, rowOf(s)]));
+    const counts = { read: expected.read, accepted: expected.read, rejected: { ...expected.rejected } };
+    expect(comparePeer(expected, rows, counts)).toMatchObject({ mismatches: 0, missing: 0, extra: 0, mismatchedSessions: 0 });
+    // …and find each kind of difference.
+    const changed = new Map(rows);
+    changed.set(`${first.team_id}:${first.session_id}`, { ...rowOf(first), pageview_count: first.pageview_count + 1 });
+    const one = comparePeer(expected, changed, counts);
+    expect(one).toMatchObject({ mismatchedSessions: 1, mismatches: 1 });
+    expect(one.mismatchesByColumn['pageview_count']).toBe(1);
+    expect(one.mismatchesByColumn['is_bounce'] ?? 0).toBeLessThanOrEqual(1);
+    const gone = new Map(rows);
+    gone.delete(`${first.team_id}:${first.session_id}`);
+    gone.set('1:not-a-session', rowOf(first));
+    expect(comparePeer(expected, gone, counts)).toMatchObject({ missing: 1, extra: 1, mismatches: 2 });
+    expect(comparePeer(expected, rows, { ...counts, rejected: { ...counts.rejected, malformed_json: 1 } })).toMatchObject({
+      mismatches: 1,
+      rejected: { equal: false },
+    });
+    expect(comparePeer(expected, rows, null).rejected.equal).toBe(false);
+  });
+
+  it('bench: baseline, sessionizer, the Kafka Streams peer (checked against the oracle) and write volume on a small topic', async () => {
     out = await mkdtemp(join(tmpdir(), 'bench-smoke-'));
     const r = await run(
-      ['--import', 'tsx', 'test/bench/pipeline.ts', '--events', '3000', '--skip', 'freshness', '--skip', 'memory', '--out-dir', out],
+      [
+        '--import',
+        'tsx',
+        'test/bench/pipeline.ts',
+        '--events',
+        '3000',
+        '--check-events',
+        '3000',
+        '--settle-seconds',
+        '0',
+        '--skip',
+        'freshness',
+        '--skip',
+        'memory',
+        '--out-dir',
+        out,
+      ],
       { KAFKA_BROKERS: kafkaBrokers().join(',') },
     );
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
@@ -117,22 +174,36 @@ describe('benchmarks (smoke)', () => {
     const report = JSON.parse(await readFile(join(out, json ?? ''), 'utf8')) as Record<string, Record<string, unknown>>;
     expect(report['baselineA']).toMatchObject({ events: 3000 });
     expect(report['sessionizer']).toMatchObject({ events: 3000, exitCode: 0 });
-    for (const key of [
-      'eventsPerSecond',
-      'cpuSecondsPerMillionEvents',
-      'peakRssBytes',
-      'rowsPer1000Events',
-      'onDiskBytesPer1000Events',
-      'flushP50Seconds',
-    ]) {
+    expect(report['peer']).toMatchObject({ events: 3000, exitCode: 0 });
+    for (const who of ['baselineA', 'sessionizer', 'peer']) {
+      for (const key of ['eventsPerSecond', 'cpuSecondsPerMillionEvents', 'eventsPerCpuSecond', 'peakRssBytes']) {
+        expect(report[who]?.[key], `${who}.${key}`).toBeGreaterThan(0);
+      }
+    }
+    for (const key of ['rowsPer1000Events', 'onDiskBytesPer1000Events', 'flushP50Seconds']) {
       expect(report['sessionizer']?.[key], key).toBeGreaterThan(0);
     }
+    expect(report['sessionizerToPeerEventsPerCpuSecond']).toBeGreaterThan(0);
+    // The peer's sessions equal the oracle's on every column the oracle has, with and without faults.
+    const checks = report['peerCheck'] as Record<
+      string,
+      { sessions: number; mismatches: number; columnsCompared: string[]; rejected: { equal: boolean; expected: Record<string, number> } }
+    >;
+    for (const name of ['short', 'faults']) {
+      expect(checks[name]?.sessions, name).toBeGreaterThan(100);
+      expect(checks[name]?.columnsCompared.length, name).toBeGreaterThanOrEqual(24);
+      expect(checks[name], `${name}: ${JSON.stringify(checks[name]).slice(0, 2000)}`).toMatchObject({
+        mismatches: 0,
+        rejected: { equal: true },
+      });
+    }
+    expect(Object.keys(checks['faults']?.rejected.expected ?? {}).length).toBeGreaterThan(2);
     expect(report['writeVolume']).toMatchObject({
       events: 3000,
       ours: { rowsInserted: expect.any(Number) as unknown },
       posthog: { rowsInserted: 3000 },
     });
-  });
+  }, 420_000);
 
   it('bench:overview loads the overview page over a small dataset and reports page load and every panel', async () => {
     const r = await run(['--import', 'tsx', 'test/bench/overview.ts', '--smoke']);
