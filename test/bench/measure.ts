@@ -62,6 +62,34 @@ export function procCpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * CPU seconds of each thread of a process, summed by thread name with digits folded
+ * (`C2 CompilerThre#`, `GC Thread##`, `…-StreamThread-#`): where a JVM's or V8's time goes.
+ */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      const name = text
+        .slice(text.indexOf('(') + 1, text.lastIndexOf(')'))
+        .replace(/[0-9a-f]{8,}/g, '…')
+        .replace(/(?<=[-#_ ])\d+/g, '#');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / CLOCK_TICKS);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
 /** CPU seconds of the process and its descendants. */
 export function treeCpuSeconds(pid: number): number {
   return processTree(pid).reduce((a, p) => a + procCpuSeconds(p), 0);
@@ -130,6 +158,8 @@ export interface Measured {
   /** Busy cores in the second before the process was started (see settle()). */
   readonly machineBusyCoresBefore: number | null;
   readonly processes: number;
+  /** CPU seconds in the window by thread name (threads that ended during it are missing), largest first. */
+  readonly threadCpuSeconds: Readonly<Record<string, number>>;
 }
 
 const r2 = (x: number, d = 2): number => Number(x.toFixed(d));
@@ -144,6 +174,7 @@ export class Meter {
   #t0 = 0;
   #cpu0 = 0;
   #busy0 = 0;
+  #threads0 = new Map<string, number>();
   readonly #samples: Sample[] = [];
   busyBefore: number | null = null;
 
@@ -160,6 +191,7 @@ export class Meter {
     this.#t0 = performance.now();
     this.#cpu0 = treeCpuSeconds(this.#pid);
     this.#busy0 = machineBusySeconds();
+    this.#threads0 = threadCpuSeconds(this.#pid);
   }
 
   sample(read: number): void {
@@ -174,6 +206,10 @@ export class Meter {
     const cpu = cpuNow - this.#cpu0;
     const seconds = (t - this.#t0) / 1000;
     const other = machineBusySeconds() - this.#busy0 - cpu;
+    const threads = [...threadCpuSeconds(this.#pid)]
+      .map(([name, c]): [string, number] => [name, r2(c - (this.#threads0.get(name) ?? 0))])
+      .filter(([, c]) => c >= 0.01)
+      .sort((a, b) => b[1] - a[1]);
     const n = this.#events;
     const half = this.#samples.find((s) => s.read >= n / 2);
     let steady: Measured['steady'] = null;
@@ -202,6 +238,7 @@ export class Meter {
       otherCpuSeconds: r2(other),
       machineBusyCoresBefore: this.busyBefore,
       processes: tree.length,
+      threadCpuSeconds: Object.fromEntries(threads),
     };
   }
 }
