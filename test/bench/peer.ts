@@ -14,6 +14,7 @@ import type { Kafka } from 'kafkajs';
 import {
   channelType,
   DEFAULT_BOUNCE_THRESHOLD_SECONDS,
+  hasClickId,
   isBounce,
   normalize,
   SECOND_LEVEL_SUFFIXES,
@@ -221,9 +222,9 @@ export function derive(row: Record<string, unknown>): Record<string, unknown> {
       utmMedium: str(ci['utm_medium']),
       utmCampaign: str(ci['utm_campaign']),
       referringDomain: str(ci['referring_domain']),
-      gclid: str(ci['gclid']),
+      hasGclid: hasClickId(str(ci['gclid'])),
+      hasFbclid: hasClickId(str(ci['fbclid'])),
       gadSource: str(ci['gad_source']),
-      fbclid: str(ci['fbclid']),
     }),
     is_bounce: isBounce(
       num(row['pageview_count']) + num(row['autocapture_count']) + num(row['screen_count']),
