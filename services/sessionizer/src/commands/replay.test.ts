@@ -2,15 +2,17 @@
  * `sessionizer replay`: NDJSON through normalise → aggregate → sink from stdin or a file, with
  * a fake sink; the rejects file; the summary and its text.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, REJECT_REASONS, type RejectReason, type SessionState } from '@sessionizer/core';
 import type { SessionSink, WriteStats } from '@sessionizer/clickhouse';
 import { eventFor } from '../../../../test/support/arbitraries.js';
 import { serialize, TEST_TOKENS } from '../../../../test/support/stream.js';
+import { InputError } from '../input.js';
 import { Progress } from '../progress.js';
 import { formatSummary, replay, type ReplayOptions, type ReplaySummary } from './replay.js';
 
@@ -95,6 +97,56 @@ describe('replay', () => {
     await expect(replay(options({ input: dir }))).rejects.toThrow(/^cannot read .*: not a regular file$/);
     await expect(replay(options({ input: join(dir, 'missing') }))).rejects.toThrow(/^cannot read /);
   });
+
+  it('reads a gzip archive from a file and from stdin like the plain text', async () => {
+    const text = [line(1, 0, 1), line(1, 0, 2), '{"broken"', line(2, 1, 3)].join('\n');
+    const plain = await replay(options({ text }));
+    const path = join(dir, 'events.ndjson.gz');
+    writeFileSync(path, gzipSync(text));
+    const sink = new MemorySink();
+    const fromFile = await replay(options({ input: path, sink }));
+    const fromStdin = await replay(options({ stdin: Readable.from([gzipSync(text)]) }));
+    for (const s of [fromFile, fromStdin]) {
+      expect(s.compression).toBe('gzip');
+      expect({ ...s, input: '-', compression: null, seconds: 0, eventsPerSecond: 0 }).toEqual({ ...plain, seconds: 0, eventsPerSecond: 0 });
+    }
+    expect(plain.compression).toBeNull();
+    expect(fromFile.accepted).toBe(3);
+    expect(sink.writes.flat()).toHaveLength(2);
+  });
+
+  it('fails, writing nothing, on input that is not text or is compressed another way', async () => {
+    const zstd = join(dir, 'events.ndjson.zst');
+    writeFileSync(zstd, Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x00, 0x01, 0x02]));
+    const sink = new MemorySink();
+    const rejectsPath = join(dir, 'rejects.ndjson');
+    await expect(replay(options({ input: zstd, sink, rejectsPath }))).rejects.toThrow(
+      `${zstd} is zstd-compressed: not supported, decompress it first (e.g. \`zstd -dc ${zstd} | sessionizer replay - …\`)`,
+    );
+    await expect(
+      replay(options({ stdin: Readable.from([Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 131 + 7) % 256))]), sink })),
+    ).rejects.toThrow(/^stdin is not text: binary data/);
+    expect(sink.writes).toEqual([]);
+    expect(existsSync(rejectsPath)).toBe(false);
+  });
+
+  it('fails with the line it reached when a gzip archive breaks off, having written what came before', async () => {
+    const lines = Array.from({ length: 2_000 }, (_, i) => line(1, i, i));
+    const gz = gzipSync(lines.join('\n'));
+    const sink = new MemorySink();
+    const error = await replay(
+      options({
+        stdin: Readable.from([gz.subarray(0, gz.length - 200)]),
+        sink,
+        policy: { intervalMs: 3_600_000, maxSessions: 100, maxBytes: 1 << 30 },
+      }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toMatch(
+      /^stdin: the gzip data is corrupt or truncated \(unexpected end of file\); after line \d+: the sessions flushed before it are written, and replaying the whole input again is safe/,
+    );
+    expect(sink.writes.flat().length).toBeGreaterThan(0);
+  });
 });
 
 describe('formatSummary', () => {
@@ -102,6 +154,7 @@ describe('formatSummary', () => {
   const base: ReplaySummary = {
     input: 'events.ndjson',
     format: 'posthog-capture',
+    compression: null,
     lines: 12,
     blank: 2,
     accepted: 7,
@@ -124,6 +177,12 @@ describe('formatSummary', () => {
         '  written:  5 session partials in 3 inserts over 2 flushes',
         '',
       ].join('\n'),
+    );
+  });
+
+  it('names the compression of an archive', () => {
+    expect(formatSummary({ ...base, input: 'events.ndjson.gz', compression: 'gzip' })).toMatch(
+      /^replayed events\.ndjson\.gz \(gzip, posthog-capture\): 10 events/,
     );
   });
 

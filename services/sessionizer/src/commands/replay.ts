@@ -1,7 +1,8 @@
 /**
- * `sessionizer replay [FILE|-] --format F`: NDJSON through the same normalise → aggregate →
- * write path as the service. Bad lines are counted by reason (and written to --rejects);
- * only fatal errors (unreadable input, ClickHouse failing after retries) exit non-zero.
+ * `sessionizer replay [FILE|-] --format F`: NDJSON (plain or gzip: `decodeInput`) through the
+ * same normalise → aggregate → write path as the service. Bad lines are counted by reason (and
+ * written to --rejects); only fatal errors (unreadable input, input that is not text or is
+ * compressed in a format we do not read, ClickHouse failing after retries) exit non-zero.
  */
 import { createReadStream, createWriteStream, statSync, type WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -18,6 +19,7 @@ import {
   type RejectReason,
 } from '@sessionizer/core';
 import type { SessionSink } from '@sessionizer/clickhouse';
+import { decodeInput, InputError, type Compression } from '../input.js';
 import { readLines } from '../lines.js';
 import type { Progress } from '../progress.js';
 
@@ -35,6 +37,8 @@ export interface ReplayOptions {
 export interface ReplaySummary {
   input: string;
   format: InputFormat;
+  /** How the input was compressed (null: plain text). */
+  compression: Compression | null;
   lines: number;
   blank: number;
   accepted: number;
@@ -62,6 +66,13 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     }
   }
   const source: Readable = o.input === '-' ? o.stdin : createReadStream(o.input, { highWaterMark: 1 << 20 });
+  let input;
+  try {
+    input = await decodeInput(source, o.input === '-' ? 'stdin' : o.input);
+  } catch (err) {
+    if (o.input !== '-') source.destroy();
+    throw err;
+  }
   let rejects: WriteStream | undefined;
   if (o.rejectsPath !== undefined) {
     rejects = createWriteStream(o.rejectsPath);
@@ -72,6 +83,7 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   const summary: ReplaySummary = {
     input: o.input,
     format: o.format,
+    compression: input.compression ?? null,
     lines: 0,
     blank: 0,
     accepted: 0,
@@ -112,9 +124,10 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   });
 
   try {
-    for await (const line of readLines(source, maxBytes)) {
+    for await (const line of readLines(input.chunks, maxBytes)) {
       summary.lines += 1;
-      bytesRead += line.bytes + 1;
+      // Progress is against the file's size: compressed bytes for an archive.
+      bytesRead = input.compression === undefined ? bytesRead + line.bytes + 1 : input.sourceBytes();
       if (line.oversized) {
         rejected.event_too_large += 1;
         await writeReject({
@@ -141,7 +154,17 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     }
     await flush();
     o.progress.update(snapshot(), true);
+  } catch (err) {
+    if (err instanceof InputError) {
+      // A gzip stream that breaks off after a while: say where, and that starting over is safe.
+      throw new InputError(
+        `${err.message}; after line ${summary.lines}: the sessions flushed before it are written, and replaying the whole input again is safe (duplicates never double count)`,
+        { cause: err },
+      );
+    }
+    throw err;
   } finally {
+    if (o.input !== '-') source.destroy();
     o.progress.done();
     if (rejects !== undefined) {
       rejects.end();
@@ -157,7 +180,7 @@ export function formatSummary(s: ReplaySummary): string {
   const rejected = Object.entries(s.rejected).filter(([, n]) => n > 0);
   const total = rejected.reduce((a, [, n]) => a + n, 0);
   const lines = [
-    `replayed ${s.input === '-' ? 'stdin' : s.input} (${s.format}): ${s.lines - s.blank} events in ${s.seconds.toFixed(2)} s (${s.eventsPerSecond}/s)`,
+    `replayed ${s.input === '-' ? 'stdin' : s.input} (${s.compression === null ? '' : `${s.compression}, `}${s.format}): ${s.lines - s.blank} events in ${s.seconds.toFixed(2)} s (${s.eventsPerSecond}/s)`,
     `  accepted: ${s.accepted}`,
     `  rejected: ${total}${rejected.length === 0 ? '' : ` (${rejected.map(([r, n]) => `${r}: ${n}`).join(', ')})`}`,
     `  written:  ${s.sessionsWritten} session partials in ${s.inserts} inserts over ${s.flushes} flushes`,
