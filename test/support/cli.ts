@@ -21,7 +21,7 @@ export function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 export function startCli(
   args: readonly string[],
   env: Record<string, string> = {},
-  input?: string,
+  input?: string | Buffer,
 ): ChildProcess & { result: Promise<CliResult> } {
   const child = spawn(process.execPath, [SESSIONIZER_BIN, ...args], {
     cwd: REPO_ROOT,
@@ -41,7 +41,7 @@ export function startCli(
   return Object.assign(child, { result });
 }
 
-export async function runCli(args: readonly string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
+export async function runCli(args: readonly string[], env: Record<string, string> = {}, input?: string | Buffer): Promise<CliResult> {
   return startCli(args, env, input).result;
 }
 
