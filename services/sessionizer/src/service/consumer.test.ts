@@ -806,6 +806,7 @@ describe('SessionConsumer: invalid and excluded messages', () => {
     expect(h.dlq.sent).toHaveLength(1);
     expect(h.source.commits).toEqual([[offset('events', 0, 2)]]);
     expect(h.consumer.state).toBe('running');
+    expect(await total(h.metrics.deadLetterRetries)).toBe(2);
   });
 
   it('a dead-letter error that cannot be retried fails the consumer instead of stalling: no commit', async () => {
@@ -894,6 +895,43 @@ describe('SessionConsumer: rebalances and readiness', () => {
     await h.source.deliver('events', 1, sessions(3)); // offset 1
     await advance(INTERVAL + TICK);
     expect(h.source.commits).toEqual([[offset('events', 1, 2)]]);
+  });
+
+  it('publishes the lag only of partitions it owns: a partition that moved away loses its series', async () => {
+    const h = await harness();
+    await h.source.deliver('events', 0, sessions(1), 5);
+    await h.source.deliver('events', 1, sessions(2), 7);
+    const series = async () =>
+      (await h.metrics.consumerLag.get()).values.map((v) => `${v.labels['topic']}/${v.labels['partition']}=${v.value}`);
+    expect(await series()).toEqual(['events/0=5', 'events/1=7']);
+    h.source.assign([{ topic: 'events', partition: 1 }]);
+    expect(await series()).toEqual(['events/1=7']);
+    await h.source.deliver('events', 1, sessions(3), 2);
+    h.source.assign([
+      { topic: 'events', partition: 0 },
+      { topic: 'events', partition: 1 },
+    ]);
+    expect(await series()).toEqual(['events/1=2']);
+  });
+
+  it('counts the assigned partitions with processed but uncommitted offsets', async () => {
+    const h = await harness();
+    expect(await gauge(h.metrics.uncommittedPartitions)).toBe(0);
+    await h.source.deliver('events', 0, sessions(1));
+    await h.source.deliver('events', 1, [excludedEvent()]);
+    expect(await gauge(h.metrics.uncommittedPartitions)).toBe(2);
+    h.source.failCommits = 1;
+    await advance(INTERVAL + TICK);
+    expect(h.source.commits).toEqual([]);
+    expect(await gauge(h.metrics.uncommittedPartitions)).toBe(2);
+    await advance(INTERVAL + TICK);
+    expect(h.source.commits).toHaveLength(1);
+    expect(await gauge(h.metrics.uncommittedPartitions)).toBe(0);
+    await h.source.deliver('events', 1, sessions(2));
+    expect(await gauge(h.metrics.uncommittedPartitions)).toBe(1);
+    // revoked: not ours to commit any more
+    h.source.assign([{ topic: 'events', partition: 0 }]);
+    expect(await gauge(h.metrics.uncommittedPartitions)).toBe(0);
   });
 
   it('is ready only once assigned, while writes succeed, and not while stopping', async () => {

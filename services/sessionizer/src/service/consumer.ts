@@ -25,7 +25,7 @@ import {
   type Rejected,
 } from '@sessionizer/core';
 import type { SessionSink, SinkError } from '@sessionizer/clickhouse';
-import type { DeadLetterRecord, DeadLetterSink, EventSource, PartitionBatch, SourceRecord } from '@sessionizer/kafka';
+import type { DeadLetterRecord, DeadLetterSink, EventSource, PartitionBatch, SourceRecord, TopicPartition } from '@sessionizer/kafka';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
 import { OffsetTracker } from './offsets.js';
@@ -104,6 +104,8 @@ export class SessionConsumer {
         this.#joined = true;
         this.#lastContact = this.#now();
         this.#offsets.retain(e.assignment);
+        this.#forgetLag(e.assignment);
+        this.#updateGauges();
         this.#o.log.info('partitions assigned', { assignment: e.assignment.map((tp) => `${tp.topic}/${tp.partition}`) });
         this.#checkContact();
         this.#updateReady();
@@ -219,6 +221,7 @@ export class SessionConsumer {
     metrics.aggregated.inc(aggregated);
     if (last !== undefined) this.#offsets.processed(batch.topic, batch.partition, last.offset);
     metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, batch.lagAfter);
+    this.#lagSeries.add(`${batch.topic}\u0000${batch.partition}`);
     this.#batches += 1;
 
     const due = flushReason(this.#o.policy, this.#buffer, this.#now() - this.#lastFlush);
@@ -226,6 +229,23 @@ export class SessionConsumer {
     if (this.#overLimit() && this.#inflight !== undefined) this.#pause();
     this.#updateGauges();
     return Promise.resolve(true);
+  }
+
+  /**
+   * The lag of a partition is published by its owner. After a rebalance, drop the series of the
+   * partitions that moved away, or their last value would stay beside the new owner's for ever
+   * (and a sum over instances would count it twice).
+   */
+  readonly #lagSeries = new Set<string>();
+
+  #forgetLag(assignment: readonly TopicPartition[]): void {
+    const owned = new Set(assignment.map((tp) => `${tp.topic}\u0000${tp.partition}`));
+    for (const k of this.#lagSeries) {
+      if (owned.has(k)) continue;
+      const [topic = '', partition = ''] = k.split('\u0000');
+      this.#o.metrics.consumerLag.remove({ topic, partition });
+      this.#lagSeries.delete(k);
+    }
   }
 
   #pause(): void {
@@ -415,6 +435,7 @@ export class SessionConsumer {
             cause: err,
           });
         }
+        this.#o.metrics.deadLetterRetries.inc();
         this.#setWriteHealthy(false, 'dead-letter');
         const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)) * Math.random();
         this.#o.log.warn('dead-letter write failed, retrying', { error: err, attempt, delayMs: Math.round(delay) });
@@ -438,6 +459,7 @@ export class SessionConsumer {
   }
 
   #updateGauges(): void {
+    this.#o.metrics.uncommittedPartitions.set(this.#offsets.snapshot(this.#o.source.assignment()).length);
     this.#o.metrics.bufferedSessions.set(this.#buffer.size + this.#inflightSessions);
     this.#o.metrics.bufferedBytes.set(this.#buffer.bytes + this.#dlqBytes + this.#inflightBytes);
   }

@@ -18,12 +18,14 @@ export class Metrics {
   readonly rowsWritten: Counter;
   readonly bytesWritten: Counter;
   readonly writeRetries: Counter<'code'>;
+  readonly deadLetterRetries: Counter;
   readonly bufferedSessions: Gauge;
   readonly bufferedBytes: Gauge;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly commits: Counter<'outcome'>;
   readonly commitDuration: Histogram;
   readonly lastCommit: Gauge;
+  readonly uncommittedPartitions: Gauge;
   readonly paused: Gauge;
   readonly ready: Gauge;
 
@@ -93,6 +95,11 @@ export class Metrics {
       labelNames: ['code'],
       registers: [r],
     });
+    this.deadLetterRetries = new Counter({
+      name: 'sessionizer_dead_letter_write_retries_total',
+      help: 'Failed writes to the dead-letter topic that were retried',
+      registers: [r],
+    });
     this.bufferedSessions = new Gauge({
       name: 'sessionizer_buffered_sessions',
       help: 'Sessions in memory (buffer plus flush in flight)',
@@ -124,6 +131,13 @@ export class Metrics {
     this.lastCommit = new Gauge({
       name: 'sessionizer_last_commit_timestamp_seconds',
       help: 'Unix time of the last successful offset commit',
+      registers: [r],
+    });
+    // With lastCommit, what an alert needs to tell "nothing to commit" (idle) from "commits are
+    // not happening" (ClickHouse or the dead-letter topic down, commits failing, a stuck flush).
+    this.uncommittedPartitions = new Gauge({
+      name: 'sessionizer_uncommitted_partitions',
+      help: 'Assigned partitions with processed messages whose offsets are not committed yet',
       registers: [r],
     });
     this.paused = new Gauge({ name: 'sessionizer_fetch_paused', help: '1 while fetching is paused for backpressure', registers: [r] });
