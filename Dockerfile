@@ -1,6 +1,8 @@
 # The sessionizer image: the service and CLI (entrypoint), and the load generator.
 #   docker build -t sessionizer .
 #   docker run --rm -e KAFKA_BROKERS=… -e CLICKHOUSE_URL=… sessionizer run
+# The entrypoint is node itself, so SIGTERM reaches the service (never wrap it in npx or npm:
+# npm's exec does not forward SIGTERM). Kubernetes: deploy/k8s.
 FROM node:20-bookworm-slim
 
 WORKDIR /app
@@ -20,11 +22,14 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY packages/ packages/
 COPY services/ services/
-# tsx compiles on load and caches under the user's tmp; warm it once at build time.
-RUN mkdir -p /data && chown node:node /data \
- && node services/sessionizer/bin/sessionizer.mjs --help > /dev/null
+RUN mkdir -p /data && chown node:node /data
 
 USER node
+# tsx compiles on load and caches in $TMPDIR/tsx-<uid>: warm the cache as the user that runs the
+# service (warmed as root, it went to /tmp/tsx-0 and every start compiled again). A read-only
+# root filesystem with an emptyDir on /tmp (deploy/k8s) hides it: the first start then compiles,
+# ~2 s more.
+RUN node services/sessionizer/bin/sessionizer.mjs --help > /dev/null
 VOLUME ["/data"]
 EXPOSE 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s \
