@@ -338,6 +338,18 @@ const anchors = new Set(
   ),
 );
 
+describe('docs/operations.md', () => {
+  it('has every anchor that deploy/ and the document itself link to', () => {
+    const files = readdirSync(join(REPO_ROOT, 'deploy'), { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    const links = files.flatMap((f) =>
+      [...readFileSync(join(f.parentPath, f.name), 'utf8').matchAll(/docs\/operations\.md#([\w-]+)/g)].map((m) => m[1] ?? ''),
+    );
+    links.push(...[...operations.matchAll(/\]\(#([\w-]+)\)/g)].map((m) => m[1] ?? ''));
+    expect(links.length).toBeGreaterThan(10);
+    expect(links.filter((l) => !anchors.has(l))).toEqual([]);
+  });
+});
+
 /** Metrics and labels a query reads must be the service's (or target labels). */
 function ownMetricsOnly(q: Query): void {
   for (const s of q.use.selectors) expect(s.metric, q.where).toMatch(/^sessionizer_/);

@@ -1,0 +1,149 @@
+/**
+ * The dashboard (deploy/grafana/sessionizer.json) and the alerts (deploy/prometheus/alerts.yaml)
+ * query metrics that a running service exposes, with the labels they use. The service runs
+ * in-process against the real broker and the embedded engine; it is fed valid, invalid and
+ * excluded events, and its first ClickHouse write fails once (as an overloaded server would), so
+ * that the labelled series exist: rejects and dead letters by reason, write retries by code,
+ * flushes and commits by outcome, lag by topic and partition. Then /metrics is scraped and every
+ * selector of every query is checked against it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../services/sessionizer/src/config.js';
+import { createLogger } from '../../services/sessionizer/src/log.js';
+import { startService, type Service } from '../../services/sessionizer/src/main.js';
+import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
+import { kafkaBrokers } from '../support/context.js';
+import { faults, faultyClient } from '../support/faults.js';
+import { committedOffsets, createTopic, endOffsets, produce, testKafka, waitFor } from '../support/kafka.js';
+import { uniqueName } from '../support/names.js';
+import { alertQueries, dashboardQueries, TARGET_LABELS, type Query } from '../support/observability.js';
+import { buildStream } from '../support/stream.js';
+
+type Labels = Readonly<Record<string, string>>;
+
+/** Prometheus text exposition: the series of each sample name, and the declared metric names. */
+function parseExposition(text: string): { series: Map<string, Labels[]>; declared: Set<string> } {
+  const series = new Map<string, Labels[]>();
+  const declared = new Set<string>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('# TYPE ')) declared.add(line.split(' ')[2] ?? '');
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+\S+$/.exec(line);
+    if (m?.[1] === undefined) throw new Error(`not a sample line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1] ?? ''] = (l[2] ?? '').replace(/\\(.)/g, '$1');
+    series.set(m[1], [...(series.get(m[1]) ?? []), labels]);
+  }
+  return { series, declared };
+}
+
+/** What is wrong with a query against this scrape (empty: nothing). */
+function problems(q: Query, series: ReadonlyMap<string, Labels[]>): string[] {
+  const out: string[] = [];
+  const labelsOf = (metric: string): Set<string> => new Set((series.get(metric) ?? []).flatMap((s) => Object.keys(s)));
+  for (const s of q.use.selectors) {
+    const samples = series.get(s.metric);
+    if (samples === undefined) {
+      out.push(`${q.where}: no series ${s.metric}`);
+      continue;
+    }
+    for (const m of s.matchers) {
+      if (TARGET_LABELS.has(m.label)) continue;
+      if (!labelsOf(s.metric).has(m.label)) out.push(`${q.where}: ${s.metric} has no label ${m.label}`);
+      // a literal value (not a Grafana variable) must be one the service emits
+      else if (m.op === '=' && !m.value.includes('$') && !samples.some((x) => x[m.label] === m.value)) {
+        out.push(`${q.where}: no series ${s.metric}{${m.label}="${m.value}"}`);
+      }
+    }
+  }
+  const all = new Set(q.use.selectors.flatMap((s) => [...labelsOf(s.metric)]));
+  for (const l of q.use.groupingLabels) {
+    if (!TARGET_LABELS.has(l) && !all.has(l)) out.push(`${q.where}: groups by ${l}, which none of its metrics has`);
+  }
+  return out;
+}
+
+describe('the metrics the dashboard and the alerts query', () => {
+  const kafka = testKafka();
+  const log = createLogger('warn');
+  let db: TestDatabase;
+  let service: Service | undefined;
+  let scrape = '';
+
+  beforeAll(async () => {
+    db = await testDatabase('observability');
+    const topic = uniqueName('events');
+    const group = uniqueName('group');
+    const stream = buildStream({ seed: 16, sessions: 60, maxEventsPerSession: 6, invalid: 5, noSessionId: 3 });
+    expect(stream.invalid.length).toBeGreaterThan(0);
+    expect(stream.excluded.length).toBeGreaterThan(0);
+    await createTopic(kafka, topic, 2);
+    await produce(kafka, topic, stream.messages);
+    const config = loadConfig(
+      {
+        brokers: kafkaBrokers().join(','),
+        topics: `${topic}:posthog-events`,
+        'group-id': group,
+        'dlq-topic': `${topic}_dlq`,
+        database: db.database,
+        'data-dir': '/nonexistent-unused',
+        'metrics-port': '0',
+        'metrics-host': '127.0.0.1',
+        'flush-interval-ms': '300',
+        'clickhouse-retry-max-delay-ms': '200',
+        'token-teams': 'phc_test_team_1=1,phc_test_team_2=2,phc_test_team_3=3',
+        'log-level': 'error',
+      },
+      {},
+    );
+    const faulty = faultyClient(db.handle.client);
+    service = await startService(config, { brokers: kafkaBrokers().join(','), log, clickhouse: { ...db.handle, client: faulty.client } });
+    // The first write fails as an overloaded server's would (241 MEMORY_LIMIT_EXCEEDED, retriable).
+    faulty.failNextInserts(1, faults.server(241, 'MEMORY_LIMIT_EXCEEDED'));
+    await service.consumer.start();
+    const ends = await endOffsets(kafka, topic);
+    await waitFor('committed offsets at the end of every partition', async () => {
+      const committed = await committedOffsets(kafka, group, topic);
+      return [...ends].every(([p, end]) => committed.get(p) === end) ? true : undefined;
+    });
+    const url = service.http.url;
+    await waitFor('the instance ready again after the retried write', async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined));
+    scrape = await (await fetch(`${url}/metrics`)).text();
+  });
+  afterAll(async () => {
+    await service?.consumer.stop(10_000);
+    await service?.close();
+    await db.drop();
+  });
+
+  it('exist in /metrics with the labels and values the queries use', () => {
+    const { series, declared } = parseExposition(scrape);
+    expect(declared.size).toBeGreaterThan(20);
+    // the scenario produced the labelled series it is meant to
+    expect(series.get('sessionizer_clickhouse_write_retries_total')).toEqual([{ code: '241' }]);
+    expect(series.get('sessionizer_excluded_events_total')?.length).toBeGreaterThan(0);
+    expect(series.get('sessionizer_dead_lettered_events_total')?.length).toBeGreaterThan(0);
+
+    const queries = [...dashboardQueries(), ...alertQueries()];
+    expect(queries.length).toBeGreaterThan(30);
+    expect(queries.flatMap((q) => problems(q, series))).toEqual([]);
+  });
+
+  it('the check finds a metric, a label or a value that is not there', () => {
+    const { series } = parseExposition(scrape);
+    const check = (selectors: Query['use']['selectors'], groupingLabels: string[] = []): string[] =>
+      problems({ where: 'q', expr: '', use: { selectors, groupingLabels } }, series);
+    expect(check([{ metric: 'sessionizer_flushes_seconds_total', matchers: [] }])).toEqual([
+      'q: no series sessionizer_flushes_seconds_total',
+    ]);
+    expect(check([{ metric: 'sessionizer_flushes_total', matchers: [{ label: 'status', op: '=~', value: '.*' }] }])).toEqual([
+      'q: sessionizer_flushes_total has no label status',
+    ]);
+    expect(check([{ metric: 'sessionizer_flushes_total', matchers: [{ label: 'outcome', op: '=', value: 'success' }] }])).toEqual([
+      'q: no series sessionizer_flushes_total{outcome="success"}',
+    ]);
+    expect(check([{ metric: 'sessionizer_ready', matchers: [{ label: 'pod', op: '=~', value: '$pod' }] }], ['partition'])).toEqual([
+      'q: groups by partition, which none of its metrics has',
+    ]);
+  });
+});
