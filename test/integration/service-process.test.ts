@@ -131,7 +131,17 @@ describe('sessionizer run as a process', () => {
       expect(multi.code).not.toBe(0);
       expect(multi.stderr).toContain('one statement at a time');
       const outfile = await runCli(['query', "SELECT 1 INTO OUTFILE '/tmp/x'", '--data-dir', dataDir]);
-      expect(outfile.stderr).toContain('INTO OUTFILE is not allowed');
+      expect(outfile.stderr).toContain('INTO OUTFILE and FORMAT are not allowed');
+      // read-only by ClickHouse: table functions that reach files are refused, so is SETTINGS
+      const file = await runCli(['query', "SELECT * FROM file('/etc/passwd', 'LineAsString')", '--data-dir', dataDir]);
+      expect(file.code).toBe(2);
+      expect(file.stderr).toContain('file() is not allowed here');
+      expect(file.stdout).toBe('');
+      const settings = await runCli(['query', 'SELECT * FROM (SELECT 1 SETTINGS readonly = 0)', '--data-dir', dataDir]);
+      expect(settings.stderr).toContain('SETTINGS are not allowed here');
+      const unknown = await runCli(['query', 'SELECT * FROM no_such_table', '--data-dir', dataDir]);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('query failed: ');
       const count = await runCli(['query', 'SELECT count() AS n FROM sessions', '--data-dir', dataDir]);
       expect(jsonLines(count.stdout)).toEqual([{ n: stream.expected.length }]);
     } finally {

@@ -1,5 +1,6 @@
 export * from './client.js';
 export * from './errors.js';
+export * from './read-only.js';
 export * from './rows.js';
 export * from './sink.js';
 export * from './schema/channel-sql.js';

@@ -558,7 +558,8 @@ async function forwardQuery(url: string, sql: string, out: Writable): Promise<bo
     return false;
   }
   const text = await res.text();
-  if (!res.ok) throw new UsageError(`the running service refused the query: ${text.trim()}`);
+  if (res.status === 400) throw new UsageError(`the running service refused the query: ${text.trim()}`);
+  if (!res.ok) throw new Error(`query failed: ${text.trim()}`);
   const exception = /^\{"exception":(.*)\}$/m.exec(text);
   if (exception?.[1] !== undefined) throw new Error(`query failed: ${String(JSON.parse(exception[1]))}`);
   out.write(text);

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hasMultipleStatements } from '../service/http.js';
+import { hasMultipleStatements } from './sql.js';
 import { cleanSql, returnsRows } from './query.js';
 
 /** What @clickhouse/client sends for query({ query, format }): trailing semicolons cut, FORMAT appended. */

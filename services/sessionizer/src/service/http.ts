@@ -2,18 +2,17 @@
  * The service's HTTP endpoint: /metrics (Prometheus), /healthz (the process and its loop are
  * alive), /readyz (in the group and ClickHouse writes succeed), and POST /query, a read-only SQL
  * endpoint answered only on loopback: with the embedded engine, the running service is the only
- * process that can read its data directory, so `sessionizer query` reads through it.
+ * process that can read its data directory, so `sessionizer query` reads through it. What it
+ * runs is read-only by ClickHouse (`queryReadOnly`, @sessionizer/clickhouse).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ClickHouseClient } from '@clickhouse/client';
+import { once } from 'node:events';
+import type { ClickHouseClient, ResultSet } from '@clickhouse/client';
+import { queryReadOnly, ReadOnlyRefusal } from '@sessionizer/clickhouse';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
-import { runQuery } from '../commands/query.js';
 import type { Routes } from '../overview/handler.js';
-import { cleanSql, hasMultipleStatements } from '../commands/sql.js';
-
-export { hasMultipleStatements } from '../commands/sql.js';
 
 export interface HttpOptions {
   readonly host: string;
@@ -34,9 +33,6 @@ export interface HttpEndpoint {
 }
 
 const MAX_SQL_BYTES = 256 * 1024;
-/** Statement kinds `EXPLAIN AST` reports for queries that only read. */
-const READ_ONLY_AST =
-  /^(SelectWithUnionQuery|SelectIntersectExceptQuery|ShowTables|ShowColumns|DescribeQuery|ExistsTableQuery|ShowCreateTableQuery|Explain)\b/;
 
 function isLoopback(req: IncomingMessage): boolean {
   const a = req.socket.remoteAddress ?? '';
@@ -52,17 +48,6 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string | u
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Ask ClickHouse's own parser what kind of statement this is; refuse anything but reads. */
-export async function assertReadOnly(client: ClickHouseClient, sql: string): Promise<void> {
-  if (hasMultipleStatements(sql)) throw new Error('one statement at a time');
-  if (/\bINTO\s+OUTFILE\b/i.test(sql)) throw new Error('INTO OUTFILE is not allowed');
-  // The client's FORMAT clause attaches to the explained statement, not to EXPLAIN's own output,
-  // so the first line may come quoted (CSV on the embedded engine, TSV on a server).
-  const rs = await client.query({ query: `EXPLAIN AST ${sql}`, format: 'TabSeparatedRaw' });
-  const kind = /^\s*"?([A-Za-z]+)/.exec(await rs.text())?.[1] ?? '';
-  if (!READ_ONLY_AST.test(kind)) throw new Error(`only read-only statements are allowed here (got ${kind === '' ? 'nothing' : kind})`);
 }
 
 export async function startHttp(o: HttpOptions): Promise<HttpEndpoint> {
@@ -94,18 +79,20 @@ export async function startHttp(o: HttpOptions): Promise<HttpEndpoint> {
         res.writeHead(413, { 'content-type': 'text/plain' }).end('SQL too large\n');
         return;
       }
-      const sql = cleanSql(body);
+      let rows: ResultSet<'JSONEachRow'>;
       try {
-        // judged on what was sent: cleanSql keeps only the first statement
-        if (hasMultipleStatements(body)) throw new Error('one statement at a time');
-        await assertReadOnly(o.query.client, sql);
+        rows = await queryReadOnly(o.query.client, body);
       } catch (err) {
-        res.writeHead(400, { 'content-type': 'text/plain' }).end(`${err instanceof Error ? err.message : String(err)}\n`);
+        // 400: the statement is not allowed; 422: ClickHouse could not run it
+        const status = err instanceof ReadOnlyRefusal ? 400 : 422;
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(`${err instanceof Error ? err.message : String(err)}\n`);
         return;
       }
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       try {
-        await runQuery(o.query.client, sql, res);
+        for await (const batch of rows.stream()) {
+          for (const row of batch) if (!res.write(`${row.text}\n`)) await once(res, 'drain');
+        }
       } catch (err) {
         // Headers are gone: report in-band, as ClickHouse's HTTP interface does.
         res.write(`${JSON.stringify({ exception: err instanceof Error ? err.message : String(err) })}\n`);
