@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
   loadConfig,
+  redactCredentials,
   SETTINGS,
   settingFlags,
   settingsHelp,
@@ -368,6 +369,23 @@ describe('secrets', () => {
       { ...withSecrets, SESSIONIZER_PASSWORD: SECRET },
     ];
     for (const env of cases) expect(configError({}, env).message).not.toContain(SECRET);
+  });
+
+  it('credentials inside a URL are hidden when the URL is echoed in an error', () => {
+    for (const url of [
+      `http://reader:${SECRET}@[::1`,
+      `ftp://reader:${SECRET}@clickhouse:8123/`,
+      `https://reader:${SECRET}@@host:99999/`,
+      `ftp://${'h'.repeat(60)}:${SECRET}@clickhouse:8123/`,
+      `clickhouse:8123/?user=u&password=${SECRET}`,
+    ]) {
+      const err = configError({}, { CLICKHOUSE_URL: url });
+      expect(err.message).toMatch(/^CLICKHOUSE_URL=/);
+      expect(err.message).not.toContain(SECRET);
+      expect(err.message).not.toContain(SECRET.slice(0, 6));
+    }
+    expect(redactCredentials('http://u:p@h:1/a?password=x&b=1')).toBe('http://***@h:1/a?password=***&b=1');
+    expect(redactCredentials('http://h:1/')).toBe('http://h:1/');
   });
 
   it('passwords are kept as given, including an empty one', () => {

@@ -343,10 +343,16 @@ function read<N extends SettingName>(name: N, flags: Flags, env: Env): z.output<
   const result = s.schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]?.message ?? 'invalid';
-    const shown = 'secret' in s && s.secret === true ? '' : `='${raw.length > 80 ? `${raw.slice(0, 80)}…` : raw}'`;
+    const echo = redactCredentials(raw);
+    const shown = 'secret' in s && s.secret === true ? '' : `='${echo.length > 80 ? `${echo.slice(0, 80)}…` : echo}'`;
     throw new ConfigError(`${source}${shown}: ${issue}`);
   }
   return result.data as z.output<(typeof SETTINGS)[N]['schema']>;
+}
+
+/** A value as it may be echoed: credentials in a URL (`//user:password@`, `password=`) hidden. */
+export function redactCredentials(value: string): string {
+  return value.replace(/\/\/[^/\s]*@/g, '//***@').replace(/(password=)[^&\s]*/gi, '$1***');
 }
 
 function deepFreeze<T>(value: T): T {
