@@ -8,16 +8,19 @@ KAFKA_INFRA_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 die() { echo "kafka: $*" >&2; exit 1; }
 
-# Parse the common flags of start/stop/status: --port, --controller-port, --data-dir, --timeout.
+# Parse the common flags of start/stop/status: --port, --controller-port, --data-dir, --timeout,
+# --sasl-ssl (start only).
 parse_flags() {
   KAFKA_PORT="${KAFKA_PORT:-9092}"
   KAFKA_TIMEOUT="${KAFKA_TIMEOUT:-90}"
+  KAFKA_SASL_SSL="${KAFKA_SASL_SSL:-false}"
   while [ $# -gt 0 ]; do
     case "$1" in
       --port) KAFKA_PORT="$2"; shift 2 ;;
       --controller-port) KAFKA_CONTROLLER_PORT="$2"; shift 2 ;;
       --data-dir) KAFKA_DATA_DIR="$2"; shift 2 ;;
       --timeout) KAFKA_TIMEOUT="$2"; shift 2 ;;
+      --sasl-ssl) KAFKA_SASL_SSL=true; shift ;;
       -h|--help) usage; exit 0 ;;
       *) usage >&2; die "unknown argument: $1" ;;
     esac

@@ -13,6 +13,8 @@ export interface KafkaClientOptions {
   readonly ssl?: boolean | undefined;
   readonly sslCaFile?: string | undefined;
   readonly sslRejectUnauthorized?: boolean | undefined;
+  /** Retries of a failed request or connection (default 8, over ~60 s); 0 for a probe. */
+  readonly retries?: number | undefined;
   /** Receives kafkajs's own log lines (warn and above). */
   readonly log?: ((level: 'error' | 'warn' | 'info' | 'debug', message: string, extra: Record<string, unknown>) => void) | undefined;
 }
@@ -24,7 +26,7 @@ export function createKafkaClient(o: KafkaClientOptions): InstanceType<typeof Ka
     brokers: parseBrokers(o.brokers),
     connectionTimeout: 10_000,
     requestTimeout: 30_000,
-    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 30_000 },
+    retry: { initialRetryTime: 300, retries: o.retries ?? 8, maxRetryTime: 30_000 },
     logLevel: o.log === undefined ? logLevel.NOTHING : logLevel.WARN,
     logCreator: () => (entry) => {
       const { message, ...extra } = entry.log;

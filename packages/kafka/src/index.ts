@@ -1,3 +1,4 @@
+export * from './access.js';
 export * from './brokers.js';
 export * from './client.js';
 export * from './kafkajs-dead-letters.js';

@@ -1,5 +1,6 @@
 /** EventSource over a kafkajs consumer group: eachBatch, manual commits, pause/resume. */
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { isAccessError } from './access.js';
 import type { CommitOffset, EventSource, PartitionBatch, RebalanceListener, SourceRecord, TopicPartition } from './source.js';
 
 export interface KafkaJsSourceOptions {
@@ -34,8 +35,9 @@ export class KafkaJsSource implements EventSource {
       retry: {
         retries: 10,
         // A retriable Kafka error restarts the consumer; an error thrown by our own handler is a
-        // bug, and restarting would only loop over the same batch: stop instead.
-        restartOnFailure: (error: Error) => Promise.resolve(error !== this.#handlerError),
+        // bug, and restarting would only loop over the same batch: stop instead. So do wrong
+        // credentials and untrusted certificates (kafkajs would restart on them forever).
+        restartOnFailure: (error: Error) => Promise.resolve(error !== this.#handlerError && !isAccessError(error)),
       },
     });
     const { GROUP_JOIN, REBALANCING, CRASH, FETCH, HEARTBEAT } = this.#consumer.events;

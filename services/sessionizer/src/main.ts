@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 import { INPUT_FORMATS, type InputFormat } from '@sessionizer/core';
 import {
+  checkBrokerAccess,
   createKafkaClient,
   ensureTopic,
   groupProgress,
@@ -156,13 +157,24 @@ export async function startService(
     });
     // Ad-hoc reads through the /query endpoint see the database's tables unqualified.
     if (ch.transport === 'embedded') await ch.client.command({ query: `USE ${config.clickhouse.database}` });
-    const kafka = createKafkaClient({
+    const kafkaOptions = {
       brokers: deps.brokers,
       clientId: config.kafka.clientId,
       sasl: config.kafka.sasl,
       ssl: config.kafka.ssl,
       sslCaFile: config.kafka.sslCaFile,
       sslRejectUnauthorized: config.kafka.sslRejectUnauthorized,
+    };
+    // Wrong credentials, an untrusted certificate or the wrong protocol for the port fail the
+    // start at once with what to fix, instead of kafkajs's minute of retries (and, in a running
+    // consumer, restarts forever).
+    await checkBrokerAccess(createKafkaClient({ ...kafkaOptions, retries: 0 }), {
+      brokers: deps.brokers,
+      ssl: config.kafka.ssl,
+      sasl: config.kafka.sasl,
+    });
+    const kafka = createKafkaClient({
+      ...kafkaOptions,
       log: (level, message, extra) => {
         log[level === 'debug' ? 'debug' : level](message, extra);
       },
@@ -205,7 +217,12 @@ export async function startService(
       health: () => ({
         healthy: consumer.healthy,
         ready: consumer.ready,
-        detail: { state: consumer.state, paused: consumer.paused, kafkaContactAgeMs: consumer.kafkaContactAgeMs },
+        detail: {
+          state: consumer.state,
+          paused: consumer.paused,
+          kafkaContactAgeMs: consumer.kafkaContactAgeMs,
+          notReadyBecause: consumer.notReadyBecause,
+        },
       }),
       query: ch.transport === 'embedded' ? { client: ch.client, database: config.clickhouse.database } : undefined,
       // Reads through the service's own connection: on the embedded engine no other process can.
