@@ -50,12 +50,15 @@ export const NON_RETRIABLE_CODES: ReadonlySet<string> = new Set([
 /** Codes that are worth retrying even though ClickHouse answered: overload and cluster trouble. */
 export const RETRIABLE_CODES: ReadonlySet<string> = new Set([
   '3', // UNEXPECTED_END_OF_FILE
+  '75', // CANNOT_WRITE_TO_FILE_DESCRIPTOR (a disk that filled up while writing a part)
+  '76', // CANNOT_OPEN_FILE (no space or inodes for a new part's files)
   '159', // TIMEOUT_EXCEEDED
   '202', // TOO_MANY_SIMULTANEOUS_QUERIES
   '209', // SOCKET_TIMEOUT
   '210', // NETWORK_ERROR
   '236', // ABORTED
   '241', // MEMORY_LIMIT_EXCEEDED (overload)
+  '243', // NOT_ENOUGH_SPACE (the data disk is full: seen on the embedded engine; wait for space)
   '242', // TABLE_IS_READ_ONLY (replica lost its Keeper session)
   '252', // TOO_MANY_PARTS
   '285', // TOO_FEW_LIVE_REPLICAS

@@ -938,23 +938,33 @@ describe('SessionConsumer: rebalances and readiness', () => {
     const h = await harness({ assign: false });
     expect(h.consumer.state).toBe('running');
     expect(h.consumer.ready).toBe(false);
+    expect(h.consumer.notReadyBecause).toEqual(['not in the consumer group yet']);
     expect(await gauge(h.metrics.ready)).toBe(0);
     h.source.assign([{ topic: 'events', partition: 0 }]);
     expect(h.consumer.ready).toBe(true);
+    expect(h.consumer.notReadyBecause).toEqual([]);
     expect(await gauge(h.metrics.ready)).toBe(1);
     h.source.rebalancing();
     expect(h.consumer.ready).toBe(true);
 
+    h.consumer.onWriteRetry(
+      new SinkError('write: ClickHouse error 243 NOT_ENOUGH_SPACE: Cannot reserve 1.00 MiB', { retriable: true, code: '243' }),
+    );
     h.consumer.onWriteRetry(new SinkError('connect ECONNREFUSED', { retriable: true }));
     expect(h.consumer.ready).toBe(false);
+    // the latest failure, for /readyz
+    expect(h.consumer.notReadyBecause).toEqual(['writes failing, retrying: ClickHouse: connect ECONNREFUSED']);
     expect(await total(h.metrics.writeRetries, { code: 'network' })).toBe(1);
+    expect(await total(h.metrics.writeRetries, { code: '243' })).toBe(1);
     await h.source.deliver('events', 0, sessions(1));
     await advance(INTERVAL + TICK); // a successful write makes it ready again
     expect(h.consumer.ready).toBe(true);
+    expect(h.consumer.notReadyBecause).toEqual([]);
 
     const stopped = h.consumer.stop(1_000);
     expect(h.consumer.ready).toBe(false);
     expect(h.consumer.state).toBe('stopping');
+    expect(h.consumer.notReadyBecause).toEqual(['the consumer is stopping']);
     expect(await stopped).toBe(true);
     expect(h.consumer.state).toBe('stopped');
     expect(h.consumer.healthy).toBe(true);
@@ -972,6 +982,9 @@ describe('SessionConsumer: rebalances and readiness', () => {
     expect(await gauge(h.metrics.ready)).toBe(1);
     await advance(200 + TICK); // 3.1 s and a tick without contact (broker down, say)
     expect(h.consumer.ready).toBe(false);
+    expect(h.consumer.notReadyBecause).toEqual([
+      `no successful exchange with Kafka for ${h.consumer.kafkaContactAgeMs ?? 0} ms (limit 3000 ms)`,
+    ]);
     expect(h.consumer.kafkaContactAgeMs).toBeGreaterThan(3_000);
     expect(await gauge(h.metrics.ready)).toBe(0); // the gauge follows on the tick, not only on /readyz
     expect(h.consumer.healthy).toBe(true); // not ready is not dead: kafkajs reconnects by itself

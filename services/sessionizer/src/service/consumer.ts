@@ -77,6 +77,8 @@ export class SessionConsumer {
   #state: ConsumerState = 'starting';
   #joined = false;
   #writeHealthy = true;
+  /** Why writes fail, while they do (for /readyz). */
+  #writeError: string | undefined;
   #lastContact: number | undefined;
   #inContact = false;
   #timer: NodeJS.Timeout | undefined;
@@ -127,6 +129,19 @@ export class SessionConsumer {
   /** Ready: in the group and in contact with its brokers, writing to ClickHouse works, and not shutting down. */
   get ready(): boolean {
     return this.#state === 'running' && this.#joined && this.#writeHealthy && this.#contactFresh();
+  }
+
+  /** Why the instance is not ready, in words (empty when it is): /readyz shows them. */
+  get notReadyBecause(): string[] {
+    const why: string[] = [];
+    if (this.#state !== 'running') why.push(`the consumer is ${this.#state}`);
+    else if (!this.#joined) why.push('not in the consumer group yet');
+    if (!this.#writeHealthy) why.push(`writes failing, retrying: ${this.#writeError ?? 'unknown error'}`);
+    if (this.#state === 'running' && this.#joined && !this.#contactFresh()) {
+      why.push(`no successful exchange with Kafka for ${this.kafkaContactAgeMs ?? 0} ms (limit ${this.#silenceMs} ms)`);
+    }
+    if (this.#paused) why.push('fetching paused: the buffer is full until a flush succeeds');
+    return why;
   }
 
   /** Milliseconds since the last successful exchange with the brokers; null before the first. */
@@ -436,7 +451,7 @@ export class SessionConsumer {
           });
         }
         this.#o.metrics.deadLetterRetries.inc();
-        this.#setWriteHealthy(false, 'dead-letter');
+        this.#setWriteHealthy(false, 'dead-letter', err);
         const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)) * Math.random();
         this.#o.log.warn('dead-letter write failed, retrying', { error: err, attempt, delayMs: Math.round(delay) });
         await new Promise((r) => setTimeout(r, delay));
@@ -447,10 +462,12 @@ export class SessionConsumer {
   /** Called by the sink before each retry. */
   onWriteRetry(error: SinkError): void {
     this.#o.metrics.writeRetries.inc({ code: error.code ?? 'network' });
-    this.#setWriteHealthy(false);
+    this.#setWriteHealthy(false, 'ClickHouse', error);
   }
 
-  #setWriteHealthy(value: boolean, what = 'ClickHouse'): void {
+  #setWriteHealthy(value: boolean, what = 'ClickHouse', error?: unknown): void {
+    // the message of the latest failure, short (a ClickHouse exception: code, type, text)
+    this.#writeError = value ? undefined : `${what}: ${(error instanceof Error ? error.message : String(error)).slice(0, 300)}`;
     if (this.#writeHealthy !== value) {
       this.#writeHealthy = value;
       this.#o.log[value ? 'info' : 'warn'](value ? 'writes recovered' : `${what} writes failing; retrying`);
