@@ -11,7 +11,7 @@
  * At the end the `sessions` view equals the oracle over the topic: lost 0, doubled 0.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,6 +37,7 @@ import {
 import { backgroundProducer, generated } from '../support/faults-producer.js';
 import { committedOffsets, createTopic, testKafka } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
+import { fill, mountSmallFs } from '../support/small-fs.js';
 
 const run = promisify(execFile);
 const SEED = Number(process.env['FAULTS_SEED'] ?? 20_261_201);
@@ -44,63 +45,6 @@ const EVENTS = scaled(20_000, 60_000);
 const RATE = scaled(700, 1_500);
 const FULL_MS = scaled(8_000, 20_000);
 const FS_MIB = 96;
-
-/** A small filesystem of our own at `dir`: tmpfs, else a loop-mounted ext4 image. */
-async function mountSmallFs(dir: string): Promise<{ kind: string; unmount: () => Promise<void> }> {
-  const failures: string[] = [];
-  const why = (err: unknown): string => ((err as { stderr?: string }).stderr ?? String(err)).trim();
-  try {
-    await run('mount', ['-t', 'tmpfs', '-o', `size=${FS_MIB}m`, 'tmpfs', dir]);
-    return { kind: `tmpfs ${FS_MIB} MiB`, unmount: () => run('umount', [dir]).then(() => undefined) };
-  } catch (err) {
-    failures.push(`mount -t tmpfs: ${why(err)}`);
-  }
-  const image = `${dir}.img`;
-  try {
-    await run('truncate', ['-s', `${FS_MIB}M`, image]);
-    await run('mkfs.ext4', ['-q', '-F', image]);
-    await run('mount', ['-o', 'loop', image, dir]);
-    return {
-      kind: `ext4 image ${FS_MIB} MiB (loop)`,
-      unmount: async () => {
-        await run('umount', [dir]);
-        rmSync(image, { force: true });
-      },
-    };
-  } catch (err) {
-    failures.push(`loop-mounted ext4: ${why(err)}`);
-  }
-  throw new Error(
-    `the disk-full test needs a small filesystem of its own and could not mount one (it needs root; CI runs as root): ${failures.join('; ')}`,
-  );
-}
-
-/** Take every free byte of the filesystem at `dir`; returns the bytes written. */
-function fill(file: string): number {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(1024 * 1024, 0x61);
-  let written = 0;
-  try {
-    for (;;) {
-      try {
-        written += writeSync(fd, chunk);
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'ENOSPC') throw err;
-        // the last partial megabyte
-        for (let size = 512 * 1024; size >= 1; size = Math.floor(size / 2)) {
-          try {
-            written += writeSync(fd, chunk, 0, size);
-          } catch {
-            // smaller next time
-          }
-        }
-        return written;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 interface Sample {
   readonly t: number;
@@ -129,7 +73,7 @@ describe('the embedded engine runs out of disk', () => {
     const started = Date.now();
     rmSync(mnt, { recursive: true, force: true });
     await run('mkdir', ['-p', mnt]);
-    const fs = await mountSmallFs(mnt);
+    const fs = await mountSmallFs(mnt, FS_MIB);
     unmount = fs.unmount;
     const dataDir = join(mnt, 'data');
     const filler = join(mnt, 'filler');
