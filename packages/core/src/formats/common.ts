@@ -124,10 +124,16 @@ export function finishEvent(core: CoreFields, properties: Properties, options: N
     distinctId = truncate(distinctId, limits.maxFieldLength);
     if (!warnings.includes('field_truncated')) warnings.push('field_truncated');
   }
+  // the event name too: a 1 MiB name would otherwise be kept whole (found by npm run fuzz)
+  let eventName = wellFormed(core.event);
+  if (eventName.length > limits.maxFieldLength) {
+    eventName = truncate(eventName, limits.maxFieldLength);
+    if (!warnings.includes('field_truncated')) warnings.push('field_truncated');
+  }
   const f = limits.maxFieldLength;
   const event: SessionEvent = {
     uuid,
-    event: wellFormed(core.event),
+    event: eventName,
     teamId: core.teamId,
     distinctId,
     sessionId,

@@ -437,7 +437,7 @@ describe('posthog-events: size limits and truncation', () => {
     expect(result.ok && result.warnings).toEqual(['field_truncated']);
   });
 
-  it('cuts every attribution string and distinct_id to maxFieldLength, warning once', () => {
+  it('cuts every attribution string, distinct_id and the event name to maxFieldLength, warning once', () => {
     const long = (c: string): string => c.repeat(5_000);
     const props = {
       $referring_domain: long('r'),
@@ -450,9 +450,10 @@ describe('posthog-events: size limits and truncation', () => {
       gad_source: long('a'),
       fbclid: long('f'),
     };
-    const result = run(line({ distinct_id: long('d') }, props));
+    const result = run(line({ distinct_id: long('d'), event: long('e') }, props));
     const event = accepted(result);
     expect(event).toMatchObject({
+      event: 'e'.repeat(1_024),
       distinctId: 'd'.repeat(1_024),
       referringDomain: 'r'.repeat(1_024),
       utmSource: 's'.repeat(1_024),
