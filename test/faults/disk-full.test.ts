@@ -92,7 +92,7 @@ describe('the embedded engine runs out of disk', () => {
       CLICKHOUSE_RETRY_MAX_DELAY_MS: '1000',
       KAFKA_SESSION_TIMEOUT_MS: '10000',
       KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info', // startServiceProcess finds the endpoint and the assignment in info lines
     };
     const producer = backgroundProducer(
       kafka,

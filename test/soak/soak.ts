@@ -154,7 +154,7 @@ export async function soak(o: SoakOptions): Promise<SoakReport> {
       KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
       KAFKA_REBALANCE_TIMEOUT_MS: '20000',
       READY_KAFKA_SILENCE_MS: '5000',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info', // startServiceProcess finds the endpoint and the assignment in info lines
     };
     let instance = 1;
     svc = startServiceProcess(env);
