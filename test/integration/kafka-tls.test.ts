@@ -31,7 +31,7 @@ const report: Record<string, unknown> = {};
 beforeAll(async () => {
   broker = await startSecureBroker();
   report['brokerStartMs'] = broker.timings.startMs;
-  report['untrustedCaMs'] = broker.timings.untrustedCaMs;
+  report['untrustedCaCertMs'] = broker.timings.untrustedCaMs;
 }, 240_000);
 
 afterAll(async () => {
