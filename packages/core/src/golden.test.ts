@@ -108,6 +108,11 @@ describe.each(FILES)('golden $file', ({ format, file }) => {
     expect(sessionize(events)).toEqual(expectedSessions);
   });
 
+  it('gives the same results under the strict session-id window (tolerances 0): every clock here is slow', () => {
+    const strict = { ...OPTIONS, sessionIdToleranceMs: 0, sessionIdClientToleranceMs: 0 };
+    expect(lines.map((line) => normalize(format, line, strict))).toEqual(results);
+  });
+
   it('streams to the same sessions, whatever the flush split (partial states merged)', () => {
     for (const cut of [0, 3, 8, 13, 21]) {
       const buffer = new SessionBuffer();

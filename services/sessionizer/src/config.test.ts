@@ -41,7 +41,8 @@ describe('loadConfig defaults', () => {
       retryMaxDelayMs: 5_000,
     });
     expect(c.session.bounceThresholdSeconds).toBe(10);
-    expect(c.session.sessionIdToleranceMs).toBe(0);
+    expect(c.session.sessionIdToleranceMs).toBe(86_400_000);
+    expect(c.session.sessionIdClientToleranceMs).toBe(60_000);
     expect(c.session.maxMessageBytes).toBe(1_048_576);
     expect([...c.session.tokenTeams]).toEqual([]);
     expect(c.session.channelRulesFile).toBeUndefined();
@@ -146,6 +147,9 @@ const BAD: readonly { name: SettingName; value: string; allowed: RegExp }[] = [
   { name: 'bounceThreshold', value: '86401', allowed: /must be <= 86400/ },
   { name: 'sessionIdTolerance', value: '1.5', allowed: /must be an integer/ },
   { name: 'sessionIdTolerance', value: '86400001', allowed: /must be <= 86400000/ },
+  { name: 'sessionIdClientTolerance', value: '-1', allowed: /must be >= 0/ },
+  { name: 'sessionIdClientTolerance', value: '60s', allowed: /must be an integer/ },
+  { name: 'sessionIdClientTolerance', value: '86400001', allowed: /must be <= 86400000/ },
   { name: 'maxMessageBytes', value: '1023', allowed: /must be >= 1024/ },
   { name: 'maxMessageBytes', value: '1073741825', allowed: /must be <= 1073741824/ },
   { name: 'maxMessageBytes', value: '1e6', allowed: /must be an integer/ },
@@ -241,6 +245,7 @@ describe('every bad value is a ConfigError naming the key and the allowed values
       {
         BOUNCE_THRESHOLD_SECONDS: '86400',
         SESSION_ID_TOLERANCE_MS: '0',
+        SESSION_ID_CLIENT_TOLERANCE_MS: '86400000',
         MAX_MESSAGE_BYTES: '1024',
         FLUSH_INTERVAL_MS: '10',
         FLUSH_MAX_SESSIONS: '1',
@@ -251,10 +256,22 @@ describe('every bad value is a ConfigError naming the key and the allowed values
     );
     expect(c.session.bounceThresholdSeconds).toBe(86_400);
     expect(c.session.maxMessageBytes).toBe(1_024);
+    expect(c.session.sessionIdToleranceMs).toBe(0);
+    expect(c.session.sessionIdClientToleranceMs).toBe(86_400_000);
     expect(c.flush).toEqual({ intervalMs: 10, maxSessions: 1, maxBytes: 1_024 });
     expect(c.http.port).toBe(65_535);
     expect(c.shutdownTimeoutMs).toBe(600_000);
     expect(loadConfig({}, { MAX_MESSAGE_BYTES: ' 1073741824 ' }).session.maxMessageBytes).toBe(1_073_741_824);
+  });
+
+  it('takes the session-id tolerances from flags, over the environment', () => {
+    const c = loadConfig(
+      { 'session-id-tolerance-ms': '300000', 'session-id-client-tolerance-ms': '1000' },
+      { SESSION_ID_TOLERANCE_MS: '7', SESSION_ID_CLIENT_TOLERANCE_MS: '8' },
+    );
+    expect(c.session.sessionIdToleranceMs).toBe(300_000);
+    expect(c.session.sessionIdClientToleranceMs).toBe(1_000);
+    expect(loadConfig({}, { SESSION_ID_CLIENT_TOLERANCE_MS: '8' }).session.sessionIdClientToleranceMs).toBe(8);
   });
 
   it('accepts http and https ClickHouse URLs', () => {

@@ -7,7 +7,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { CHANNEL_RULE_COLUMNS, INPUT_FORMATS, parseChannelRulesJson, type ChannelRules, type InputFormat } from '@sessionizer/core';
+import {
+  CHANNEL_RULE_COLUMNS,
+  DEFAULT_SESSION_ID_CLIENT_TOLERANCE_MS,
+  DEFAULT_SESSION_ID_TOLERANCE_MS,
+  INPUT_FORMATS,
+  parseChannelRulesJson,
+  type ChannelRules,
+  type InputFormat,
+} from '@sessionizer/core';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -30,6 +38,7 @@ export interface Config {
   readonly session: {
     readonly bounceThresholdSeconds: number;
     readonly sessionIdToleranceMs: number;
+    readonly sessionIdClientToleranceMs: number;
     readonly maxMessageBytes: number;
     readonly tokenTeams: ReadonlyMap<string, number>;
     /** CHANNEL_RULES_FILE, read and validated at load: custom channel rules per team_id. */
@@ -177,8 +186,15 @@ export const SETTINGS = {
     env: 'SESSION_ID_TOLERANCE_MS',
     flag: 'session-id-tolerance-ms',
     schema: int(0, 86_400_000),
-    default: '0',
-    help: 'how far an event may precede its $session_id time (client clock skew)',
+    default: String(DEFAULT_SESSION_ID_TOLERANCE_MS),
+    help: 'how far an event on the server clock (posthog-events; capture without a client timestamp) may precede its $session_id time',
+  },
+  sessionIdClientTolerance: {
+    env: 'SESSION_ID_CLIENT_TOLERANCE_MS',
+    flag: 'session-id-client-tolerance-ms',
+    schema: int(0, 86_400_000),
+    default: String(DEFAULT_SESSION_ID_CLIENT_TOLERANCE_MS),
+    help: "posthog-capture: how far an event's own timestamp (the client's clock) may precede its $session_id time",
   },
   maxMessageBytes: {
     env: 'MAX_MESSAGE_BYTES',
@@ -416,7 +432,8 @@ export function loadConfig(flags: Flags, env: Env, readText: (path: string) => s
     },
     session: {
       bounceThresholdSeconds: r('bounceThreshold') ?? 10,
-      sessionIdToleranceMs: r('sessionIdTolerance') ?? 0,
+      sessionIdToleranceMs: r('sessionIdTolerance') ?? DEFAULT_SESSION_ID_TOLERANCE_MS,
+      sessionIdClientToleranceMs: r('sessionIdClientTolerance') ?? DEFAULT_SESSION_ID_CLIENT_TOLERANCE_MS,
       maxMessageBytes: r('maxMessageBytes') ?? 1_048_576,
       tokenTeams: r('tokenTeams') ?? new Map<string, number>(),
       channelRulesFile,

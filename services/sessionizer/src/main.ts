@@ -63,7 +63,14 @@ const CLICKHOUSE: readonly SettingName[] = [
   'cluster',
   'logLevel',
 ];
-const MODEL: readonly SettingName[] = ['bounceThreshold', 'channelRulesFile', 'sessionIdTolerance', 'maxMessageBytes', 'tokenTeams'];
+const MODEL: readonly SettingName[] = [
+  'bounceThreshold',
+  'channelRulesFile',
+  'sessionIdTolerance',
+  'sessionIdClientTolerance',
+  'maxMessageBytes',
+  'tokenTeams',
+];
 const FLUSH: readonly SettingName[] = ['flushInterval', 'flushMaxSessions', 'flushMaxBytes'];
 const KAFKA: readonly SettingName[] = [
   'brokers',
@@ -135,6 +142,7 @@ function normalizeOptionsOf(config: Config) {
   return {
     limits: { maxMessageBytes: config.session.maxMessageBytes, maxUrlLength: 8_192, maxFieldLength: 1_024 },
     sessionIdToleranceMs: config.session.sessionIdToleranceMs,
+    sessionIdClientToleranceMs: config.session.sessionIdClientToleranceMs,
     tokenTeams: config.session.tokenTeams,
   };
 }

@@ -1,25 +1,22 @@
 /**
  * The step both input formats end in: from the fields of one message to a SessionEvent, or a
- * rejection with a reason. The session-id rules live here, once for both formats:
- *
- *   $session_id must be a UUIDv7, and the event time t must satisfy
- *   uuid_ms - tolerance <= t < uuid_ms + 24h   (tolerance defaults to 0: the strict rule).
+ * rejection with a reason. The session-id rules live here, once for both formats: $session_id
+ * must be a UUIDv7, and the event must fall inside its window (session-window.ts).
  */
 import type { z } from 'zod';
 import { reject, type Normalized, type NormalizeWarning, type Rejected, type SessionEvent } from '../event.js';
 import { DEFAULT_LIMITS, exceedsUtf8Bytes, truncate, wellFormed, type Limits } from '../limits.js';
-import { MICROS_PER_HOUR, MICROS_PER_MS } from '../time.js';
+import { MICROS_PER_MS } from '../time.js';
 import { canonicalUuid, isUuidV7, uuidV7Millis } from '../uuid.js';
+import { checkSessionWindow, type SessionWindowOptions } from './session-window.js';
 
-export interface NormalizeOptions {
+export { SESSION_MAX_AGE_MICROS } from './session-window.js';
+
+export interface NormalizeOptions extends SessionWindowOptions {
   readonly limits?: Limits;
-  /** Milliseconds by which an event may precede its session id's timestamp (client clock skew). */
-  readonly sessionIdToleranceMs?: number;
   /** posthog-capture: project API token → team id, for messages without team_id. */
   readonly tokenTeams?: ReadonlyMap<string, number>;
 }
-
-export const SESSION_MAX_AGE_MICROS = 24 * MICROS_PER_HOUR;
 
 export type Properties = Record<string, unknown>;
 
@@ -29,6 +26,8 @@ export interface CoreFields {
   readonly teamId: number;
   readonly distinctId: string;
   readonly timestamp: number;
+  /** posthog-capture: the event's own timestamp on the client's clock, before skew correction. */
+  readonly clientTimestamp?: number | undefined;
 }
 
 /** First zod issue as `path: message`, short enough for a log line or a DLQ header. */
@@ -109,14 +108,13 @@ export function finishEvent(core: CoreFields, properties: Properties, options: N
   if (sessionId === null || !isUuidV7(sessionId)) {
     return reject('session_id_not_uuidv7', `$session_id ${JSON.stringify(rawSessionId.slice(0, 64))} is not a UUIDv7`);
   }
-  const sessionMicros = uuidV7Millis(sessionId) * MICROS_PER_MS;
-  const tolerance = (options.sessionIdToleranceMs ?? 0) * MICROS_PER_MS;
-  if (core.timestamp < sessionMicros - tolerance) {
-    return reject('session_id_in_future', `$session_id ${sessionId} starts after the event's timestamp`);
-  }
-  if (core.timestamp >= sessionMicros + SESSION_MAX_AGE_MICROS) {
-    return reject('session_id_expired', `$session_id ${sessionId} is more than 24h older than the event`);
-  }
+  const outside = checkSessionWindow(
+    sessionId,
+    uuidV7Millis(sessionId) * MICROS_PER_MS,
+    { server: core.timestamp, client: core.clientTimestamp },
+    options,
+  );
+  if (outside !== undefined) return outside;
 
   const limits = options.limits ?? DEFAULT_LIMITS;
   let distinctId = wellFormed(core.distinctId);

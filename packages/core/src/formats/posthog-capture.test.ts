@@ -8,7 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { REJECT_REASONS, type Normalized, type RejectReason, type SessionEvent } from '../event.js';
 import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import { MICROS_PER_HOUR } from '../time.js';
-import { captureEventTime, FUTURE_CUTOFF_MICROS, normalize, normalizeCaptureMessage, type NormalizeOptions } from './index.js';
+import {
+  captureEventTime,
+  DEFAULT_SESSION_ID_CLIENT_TOLERANCE_MS,
+  DEFAULT_SESSION_ID_TOLERANCE_MS,
+  FUTURE_CUTOFF_MICROS,
+  normalize,
+  normalizeCaptureMessage,
+  type NormalizeOptions,
+} from './index.js';
 
 /** A UUIDv7 with the given millisecond prefix; `rest` is the last three groups (`7xxx-8xxx-xxxxxxxxxxxx`). */
 function uuidV7(ms: number, rest = '7a3c-8f1e-2d3c4b5a6978'): string {
@@ -344,14 +352,21 @@ describe('posthog-capture: the clock-skew rule', () => {
   });
 
   it('both warnings at once', () => {
-    const result = run(message({ sent_at: 'garbage' }, data({ timestamp: iso(NOW_US + 30 * MICROS_PER_HOUR) })));
+    // a client clock 30 h fast, whose session id is from the same clock
+    const clientNow = NOW_US + 30 * MICROS_PER_HOUR;
+    const ownId = uuidV7(Math.floor(clientNow / 1_000) - 1_000);
+    const result = run(message({ sent_at: 'garbage' }, data({ timestamp: iso(clientNow) }, { $session_id: ownId })));
     expect(timeOf(result)).toBe(NOW_US);
     expect([...warningsOf(result)].sort()).toEqual(['sent_at_invalid_ignored', 'timestamp_in_future_clamped']);
   });
 
   it('captureEventTime reports an unparseable timestamp as an error', () => {
     expect(captureEventTime(NOW_US, 'nope', SENT_AT, null, false)).toHaveProperty('error');
-    expect(captureEventTime(NOW_US, CLIENT_TS, SENT_AT, null, false)).toEqual({ timestamp: NOW_US - 1_555_000, warnings: [] });
+    expect(captureEventTime(NOW_US, CLIENT_TS, SENT_AT, null, false)).toEqual({
+      timestamp: NOW_US - 1_555_000,
+      clientTimestamp: us('2026-11-20T09:56:12.345Z'),
+      warnings: [],
+    });
   });
 });
 
@@ -466,58 +481,123 @@ describe('posthog-capture: rejections', () => {
   ])('session_id_not_uuidv7: $session_id is %s', (_name, value) => {
     expectRejected(run(message({}, data({}, { $session_id: value }))), 'session_id_not_uuidv7');
   });
+});
 
-  it('session id bounds: uuid_ms <= t < uuid_ms + 24h, to the microsecond', () => {
-    expect(accepted(run(at(SESSION_US))).timestamp).toBe(SESSION_US);
-    expectRejected(run(at(SESSION_US - 1)), 'session_id_in_future');
-    const lastMicro = SESSION_US + 24 * MICROS_PER_HOUR - 1;
-    expect(accepted(run(at(lastMicro))).timestamp).toBe(lastMicro);
-    expectRejected(run(at(SESSION_US + 24 * MICROS_PER_HOUR)), 'session_id_expired');
+describe('posthog-capture: the session-id window', () => {
+  const DAY = 24 * MICROS_PER_HOUR;
+  const MINUTES_3 = 3 * 60_000_000;
+  /** The server-clock rule at its strictest, so that the client clock's verdict decides. */
+  const STRICT: NormalizeOptions = { ...OPTIONS, sessionIdToleranceMs: 0 };
+
+  /**
+   * An event whose own timestamp is `client` on the client's clock, sent 200 ms later, and
+   * received 30 ms after that by a server whose clock is `fastBy` behind the client's:
+   * t = now + (timestamp - sent_at) = client - fastBy + 30 ms.
+   */
+  const fromClient = (client: number, fastBy: number, properties: Obj = {}): Obj =>
+    message({ now: iso(client + 230_000 - fastBy), sent_at: iso(client + 200_000) }, data({ timestamp: iso(client) }, properties));
+
+  const messageOf = (result: Normalized): string => (result.ok ? '(accepted)' : result.message);
+
+  it('defaults: 60 s on the client clock, 24 h on the server clock', () => {
+    expect(DEFAULT_SESSION_ID_CLIENT_TOLERANCE_MS).toBe(60_000);
+    expect(DEFAULT_SESSION_ID_TOLERANCE_MS).toBe(86_400_000);
   });
 
-  it('session id bounds with t from the client timestamp alone', () => {
-    const viaTimestamp = (micros: number): Obj =>
-      message({ now: iso(SESSION_US + 12 * MICROS_PER_HOUR) }, data({ timestamp: iso(micros) }));
-    expect(accepted(run(viaTimestamp(SESSION_US))).timestamp).toBe(SESSION_US);
-    expectRejected(run(viaTimestamp(SESSION_US - 1)), 'session_id_in_future');
-    expect(accepted(run(viaTimestamp(SESSION_US + 24 * MICROS_PER_HOUR - 1))).timestamp).toBe(SESSION_US + 24 * MICROS_PER_HOUR - 1);
-    expectRejected(run(viaTimestamp(SESSION_US + 24 * MICROS_PER_HOUR)), 'session_id_expired');
+  it("keeps a first event stamped 41 ms before its session id was minted (posthog-js's ordering), even with the strict server rule", () => {
+    const first = SESSION_US - 41_000;
+    expect(accepted(run(fromClient(first, 0), STRICT)).timestamp).toBe(first + 30_000);
+    // the old rule judged the corrected time with no tolerance: 11 ms before the id
+    expectRejected(run(fromClient(first, 0), { ...STRICT, sessionIdClientToleranceMs: 0 }), 'session_id_in_future');
   });
 
-  it('session id bounds apply to the skew-corrected time, not the client timestamp', () => {
-    // client clock 4 min slow: its timestamp is before the session id, the corrected time is not
-    const result = run(
-      message(
-        { sent_at: '2026-11-20T09:55:00.300Z' },
-        data({ timestamp: '2026-11-20T09:55:00.200Z' }, { $session_id: uuidV7(Math.floor(NOW_US / 1_000) - 1_000) }),
-      ),
+  it.each([
+    ['3 minutes fast', MINUTES_3],
+    ['3 minutes slow', -MINUTES_3],
+    ['5 hours fast', 5 * MICROS_PER_HOUR],
+    ['2 days slow', -2 * DAY],
+  ])('a client clock %s keeps every event: the window is judged on its own timestamps', (_name, fastBy) => {
+    for (const client of [SESSION_US - 41_000, SESSION_US + 1_500_000, SESSION_US + 20 * 60_000_000, SESSION_US + DAY - 1]) {
+      expect(accepted(run(fromClient(client, fastBy), STRICT)).timestamp).toBe(client - fastBy + 30_000);
+    }
+  });
+
+  it('client-clock bounds, to the microsecond: uuid_ms - 60 s <= timestamp < uuid_ms + 24h', () => {
+    expect(accepted(run(fromClient(SESSION_US - 60_000_000, MINUTES_3), STRICT)).timestamp).toBe(
+      SESSION_US - 60_000_000 - MINUTES_3 + 30_000,
     );
-    expect(accepted(result).timestamp).toBe(NOW_US - 100_000);
-    // the same event with a session id minted 1 ms after the corrected time
-    const later = uuidV7(Math.floor((NOW_US - 100_000) / 1_000) + 1);
+    const early = run(fromClient(SESSION_US - 60_000_001, MINUTES_3), STRICT);
+    expectRejected(early, 'session_id_in_future');
+    expect(messageOf(early)).toBe(
+      `$session_id ${SESSION_ID} starts 1 min 0.000001 s after the event's own timestamp (tolerance 1 min 0 s) and 3 min 59.970001 s after the event's server-clock time (tolerance 0 s)`,
+    );
+    // slow clock: on the server clock the last microsecond is 3 min past the 24 h; on its own, inside
+    expect(accepted(run(fromClient(SESSION_US + DAY - 1, -MINUTES_3), STRICT)).timestamp).toBe(SESSION_US + DAY - 1 + MINUTES_3 + 30_000);
+    // fast clock: on the server clock 24 h after the id is still inside; on its own, expired
+    const late = run(fromClient(SESSION_US + DAY, MINUTES_3));
+    expectRejected(late, 'session_id_expired');
+    expect(messageOf(late)).toBe(`$session_id ${SESSION_ID} is 24 h 0 min 0 s older than the event (client clock; limit 24 h)`);
+  });
+
+  it('sessionIdClientToleranceMs moves only the client lower bound', () => {
+    const none = { ...STRICT, sessionIdClientToleranceMs: 0 };
+    expect(accepted(run(fromClient(SESSION_US, MINUTES_3), none)).timestamp).toBe(SESSION_US - MINUTES_3 + 30_000);
+    expectRejected(run(fromClient(SESSION_US - 1, MINUTES_3), none), 'session_id_in_future');
+    const five = { ...STRICT, sessionIdClientToleranceMs: 5_000 };
+    expect(accepted(run(fromClient(SESSION_US - 5_000_000, 0), five)).timestamp).toBe(SESSION_US - 5_000_000 + 30_000);
+    expectRejected(run(fromClient(SESSION_US - 5_000_001, 0), five), 'session_id_in_future');
     expectRejected(
-      run(message({ sent_at: '2026-11-20T09:55:00.300Z' }, data({ timestamp: '2026-11-20T09:55:00.200Z' }, { $session_id: later }))),
-      'session_id_in_future',
+      run(fromClient(SESSION_US + DAY, -MINUTES_3), { ...OPTIONS, sessionIdClientToleranceMs: 86_400_000 }),
+      'session_id_expired',
     );
   });
 
-  it('sessionIdToleranceMs relaxes only the lower bound', () => {
-    const options = { ...OPTIONS, sessionIdToleranceMs: 60_000 };
-    expect(accepted(run(at(SESSION_US - 60_000_000), options)).timestamp).toBe(SESSION_US - 60_000_000);
-    expectRejected(run(at(SESSION_US - 60_000_001), options), 'session_id_in_future');
-    expect(accepted(run(at(SESSION_US + 24 * MICROS_PER_HOUR - 1), options)).timestamp).toBe(SESSION_US + 24 * MICROS_PER_HOUR - 1);
-    expectRejected(run(at(SESSION_US + 24 * MICROS_PER_HOUR), options), 'session_id_expired');
+  it("keeps an event inside the window on either clock: a backend SDK forwarding a fast browser's session id", () => {
+    // the browser, 3 min fast, minted the id; posthog-node (server clock) sends an event 10 s later
+    const backend = SESSION_US - MINUTES_3 + 10_000_000;
+    expect(accepted(run(fromClient(backend, 0, { $lib: 'posthog-node' }))).timestamp).toBe(backend + 30_000);
+    const strict = run(fromClient(backend, 0, { $lib: 'posthog-node' }), STRICT);
+    expectRejected(strict, 'session_id_in_future');
+    expect(messageOf(strict)).toContain("2 min 50 s after the event's own timestamp (tolerance 1 min 0 s)");
+  });
+
+  it('$ignore_sent_at: the timestamp as sent is both the time and the client clock', () => {
+    const result = run(message({ sent_at: iso(NOW_US) }, data({ timestamp: iso(SESSION_US - 41_000) }, { $ignore_sent_at: true })), STRICT);
+    expect(accepted(result).timestamp).toBe(SESSION_US - 41_000);
+  });
+
+  it('without a client timestamp (offset only, or nothing): judged on the server clock, default 24 h', () => {
+    const offsetOnly = (t: number): Obj => message({ now: iso(t + 1_000_000) }, data({ offset: 1_000 }));
+    expect(accepted(run(offsetOnly(SESSION_US - MINUTES_3))).timestamp).toBe(SESSION_US - MINUTES_3);
+    expect(accepted(run(offsetOnly(SESSION_US - DAY))).timestamp).toBe(SESSION_US - DAY);
+    expectRejected(run(offsetOnly(SESSION_US - DAY - 1)), 'session_id_in_future');
+    expect(accepted(run(offsetOnly(SESSION_US), STRICT)).timestamp).toBe(SESSION_US);
+    const strict = run(offsetOnly(SESSION_US - 1), { ...STRICT, sessionIdClientToleranceMs: 86_400_000 });
+    expectRejected(strict, 'session_id_in_future');
+    expect(messageOf(strict)).toBe(`$session_id ${SESSION_ID} starts 0.000001 s after the event's server-clock time (tolerance 0 s)`);
+    // neither timestamp nor offset: t = now
+    expect(accepted(run(at(SESSION_US - DAY))).timestamp).toBe(SESSION_US - DAY);
+    expectRejected(run(at(SESSION_US - DAY - 1)), 'session_id_in_future');
+    expect(accepted(run(at(SESSION_US + DAY - 1))).timestamp).toBe(SESSION_US + DAY - 1);
+    expectRejected(run(at(SESSION_US + DAY)), 'session_id_expired');
+    expect(accepted(run(at(SESSION_US), STRICT)).timestamp).toBe(SESSION_US);
+    expectRejected(run(at(SESSION_US - 1), STRICT), 'session_id_in_future');
   });
 
   it('the session id rules apply after canonicalisation of an uppercase id', () => {
-    expectRejected(run(at(SESSION_US - 1, { $session_id: SESSION_ID.toUpperCase() })), 'session_id_in_future');
-    expectRejected(run(at(SESSION_US + 24 * MICROS_PER_HOUR, { $session_id: SESSION_ID.toUpperCase() })), 'session_id_expired');
+    expectRejected(run(at(SESSION_US - 1, { $session_id: SESSION_ID.toUpperCase() }), STRICT), 'session_id_in_future');
+    expectRejected(run(at(SESSION_US + DAY, { $session_id: SESSION_ID.toUpperCase() })), 'session_id_expired');
   });
 
-  it('a clamped future time is checked against the session id as now', () => {
-    // t would be 30h after now; clamped to now, which is within the session
-    const result = run(message({}, data({ timestamp: iso(NOW_US + 30 * MICROS_PER_HOUR) })));
-    expect(accepted(result).timestamp).toBe(NOW_US);
+  it('a clamped future time: the window is still judged on the client timestamp', () => {
+    // a client clock 30 h fast with an id from that clock: t is clamped to now, the session kept
+    const clientNow = NOW_US + 30 * MICROS_PER_HOUR;
+    const ownId = uuidV7(Math.floor(clientNow / 1_000) - 60_000);
+    const kept = run(message({}, data({ timestamp: iso(clientNow) }, { $session_id: ownId })), STRICT);
+    expect(accepted(kept).timestamp).toBe(NOW_US);
+    expect(warningsOf(kept)).toEqual(['timestamp_in_future_clamped']);
+    // the same timestamp with an id 30 h older on that clock: past the 24 h limit
+    expectRejected(run(message({}, data({ timestamp: iso(clientNow) }))), 'session_id_expired');
   });
 });
 

@@ -8,6 +8,9 @@
  *   else timestamp:                                           t = timestamp
  *   else:                                                     t = now
  *   and a t more than 23h after now becomes now (warning timestamp_in_future_clamped).
+ *
+ * The session-id window is judged on `timestamp` as the client sent it, where there is one: the
+ * session id was minted on the same clock (session-window.ts).
  */
 import { z } from 'zod';
 import { reject, type Normalized, type NormalizeWarning } from '../event.js';
@@ -73,6 +76,8 @@ export function fastCaptureData(value: unknown): CaptureData | undefined {
 
 export interface EventTime {
   readonly timestamp: number;
+  /** `timestamp` as the client sent it (its own clock), µs; null when it sent none. */
+  readonly clientTimestamp: number | null;
   readonly warnings: NormalizeWarning[];
 }
 
@@ -104,7 +109,7 @@ export function captureEventTime(
     t = now;
     warnings.push('timestamp_in_future_clamped');
   }
-  return { timestamp: t, warnings };
+  return { timestamp: t, clientTimestamp: ts, warnings };
 }
 
 export function normalizeCaptureMessage(text: string, options: NormalizeOptions = {}): Normalized {
@@ -141,7 +146,14 @@ export function normalizeCaptureMessage(text: string, options: NormalizeOptions 
   if ('error' in time) return reject('timestamp_invalid', time.error);
 
   return finishEvent(
-    { uuid: msg.uuid, event: data.event, teamId, distinctId: toDistinctId(msg.distinct_id), timestamp: time.timestamp },
+    {
+      uuid: msg.uuid,
+      event: data.event,
+      teamId,
+      distinctId: toDistinctId(msg.distinct_id),
+      timestamp: time.timestamp,
+      clientTimestamp: time.clientTimestamp ?? undefined,
+    },
     properties,
     options,
     time.warnings,

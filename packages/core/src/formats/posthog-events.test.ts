@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { REJECT_REASONS, type Normalized, type RejectReason, type SessionEvent } from '../event.js';
 import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import { formatTimestamp, MICROS_PER_HOUR } from '../time.js';
-import { normalize, normalizePostHogEvent, type NormalizeOptions } from './index.js';
+import { DEFAULT_SESSION_ID_TOLERANCE_MS, normalize, normalizePostHogEvent, type NormalizeOptions } from './index.js';
 
 /** A UUIDv7 with the given millisecond prefix; `rest` is the last three groups (`7xxx-8xxx-xxxxxxxxxxxx`). */
 function uuidV7(ms: number, rest = '7a3c-8f1e-2d3c4b5a6978'): string {
@@ -348,14 +348,41 @@ describe('posthog-events: rejections', () => {
     expectRejected(run(line({}, { $session_id: value })), 'session_id_not_uuidv7');
   });
 
-  it('session id bounds: uuid_ms <= t < uuid_ms + 24h, to the microsecond', () => {
+  const DAY = 24 * MICROS_PER_HOUR;
+  const STRICT: NormalizeOptions = { sessionIdToleranceMs: 0 };
+
+  it('the default window: uuid_ms - 24h <= t < uuid_ms + 24h, to the microsecond', () => {
+    expect(DEFAULT_SESSION_ID_TOLERANCE_MS).toBe(86_400_000);
     expect(accepted(run(at(SESSION_US))).timestamp).toBe(SESSION_US);
-    expectRejected(run(at(SESSION_US - 1)), 'session_id_in_future');
-    expectRejected(run(at(SESSION_US - 3_600_000_000)), 'session_id_in_future');
-    const lastMicro = SESSION_US + 24 * MICROS_PER_HOUR - 1;
+    expect(accepted(run(at(SESSION_US - DAY))).timestamp).toBe(SESSION_US - DAY);
+    expectRejected(run(at(SESSION_US - DAY - 1)), 'session_id_in_future');
+    expectRejected(run(at(SESSION_US - 2 * DAY)), 'session_id_in_future');
+    const lastMicro = SESSION_US + DAY - 1;
     expect(accepted(run(at(lastMicro))).timestamp).toBe(lastMicro);
-    expectRejected(run(at(SESSION_US + 24 * MICROS_PER_HOUR)), 'session_id_expired');
+    expectRejected(run(at(SESSION_US + DAY)), 'session_id_expired');
     expectRejected(run(at(SESSION_US + 25 * MICROS_PER_HOUR)), 'session_id_expired');
+  });
+
+  it('a client clock 3 minutes fast keeps its session: the id is minutes after the server-clock times', () => {
+    // the session started at real time R; the id carries R + 3 min; ingestion wrote real times
+    const fast = 3 * 60_000_000;
+    const first = SESSION_US - fast - 41_000; // stamped 41 ms before the id was minted (posthog-js)
+    for (const t of [first, first + 12_000_000, SESSION_US - 1, SESSION_US + 60_000_000]) {
+      expect(accepted(run(at(t))).timestamp).toBe(t);
+    }
+    expectRejected(run(at(first), STRICT), 'session_id_in_future');
+  });
+
+  it('a client clock slow by hours: events stay inside until 24h after the id on the server clock', () => {
+    expect(accepted(run(at(SESSION_US + 5 * MICROS_PER_HOUR))).timestamp).toBe(SESSION_US + 5 * MICROS_PER_HOUR);
+    expectRejected(run(at(SESSION_US + DAY + 5 * MICROS_PER_HOUR)), 'session_id_expired');
+  });
+
+  it('the strict rule (tolerance 0): uuid_ms <= t', () => {
+    expect(accepted(run(at(SESSION_US), STRICT)).timestamp).toBe(SESSION_US);
+    expectRejected(run(at(SESSION_US - 1), STRICT), 'session_id_in_future');
+    expect(accepted(run(at(SESSION_US + DAY - 1), STRICT)).timestamp).toBe(SESSION_US + DAY - 1);
+    expectRejected(run(at(SESSION_US + DAY), STRICT), 'session_id_expired');
   });
 
   it('sessionIdToleranceMs relaxes only the lower bound', () => {
@@ -363,13 +390,29 @@ describe('posthog-events: rejections', () => {
     expect(accepted(run(at(SESSION_US - 5_000_000), options)).timestamp).toBe(SESSION_US - 5_000_000);
     expect(accepted(run(at(SESSION_US - 1), options)).timestamp).toBe(SESSION_US - 1);
     expectRejected(run(at(SESSION_US - 5_000_001), options), 'session_id_in_future');
-    expect(accepted(run(at(SESSION_US + 24 * MICROS_PER_HOUR - 1), options)).timestamp).toBe(SESSION_US + 24 * MICROS_PER_HOUR - 1);
-    expectRejected(run(at(SESSION_US + 24 * MICROS_PER_HOUR), options), 'session_id_expired');
+    expect(accepted(run(at(SESSION_US + DAY - 1), options)).timestamp).toBe(SESSION_US + DAY - 1);
+    expectRejected(run(at(SESSION_US + DAY), options), 'session_id_expired');
+  });
+
+  it('the client-clock tolerance does not apply: a processed event carries no client clock', () => {
+    const options = { sessionIdToleranceMs: 0, sessionIdClientToleranceMs: 3_600_000 };
+    expectRejected(run(at(SESSION_US - 1), options), 'session_id_in_future');
+  });
+
+  it('the exclusion says by how much, on which clock, and the tolerance', () => {
+    const result = run(at(SESSION_US - 3 * 60_000_000 - 41_000), STRICT);
+    expect(result.ok ? '' : result.message).toBe(
+      `$session_id ${SESSION_ID} starts 3 min 0.041 s after the event's server-clock time (tolerance 0 s)`,
+    );
+    const expired = run(at(SESSION_US + 25 * MICROS_PER_HOUR + 678));
+    expect(expired.ok ? '' : expired.message).toBe(
+      `$session_id ${SESSION_ID} is 25 h 0 min 0.000678 s older than the event (server clock; limit 24 h)`,
+    );
   });
 
   it('the session id rules apply after canonicalisation of an uppercase id', () => {
-    expectRejected(run(at(SESSION_US - 1, { $session_id: SESSION_ID.toUpperCase() })), 'session_id_in_future');
-    expect(accepted(run(at(SESSION_US, { $session_id: SESSION_ID.toUpperCase() }))).sessionId).toBe(SESSION_ID);
+    expectRejected(run(at(SESSION_US - 1, { $session_id: SESSION_ID.toUpperCase() }), STRICT), 'session_id_in_future');
+    expect(accepted(run(at(SESSION_US, { $session_id: SESSION_ID.toUpperCase() }), STRICT)).sessionId).toBe(SESSION_ID);
   });
 
   it('has no unknown_token: processed events always carry team_id', () => {
