@@ -1,7 +1,10 @@
 /**
  * The static world the traffic comes from: three kinds of sites (shop, SaaS, news), the devices
  * and SDKs that visit them, where visitors come from (a realistic channel mix), and what they
- * click. Values are modelled on what posthog-js, posthog-ios and posthog-android send.
+ * click. Values are modelled on what posthog-js, posthog-ios and posthog-android send (posthog-js
+ * 1.449.2 as recorded in packages/core/fixtures/posthog-js/), and on what PostHog's ingestion adds
+ * (GeoIP): browsers and devices, countries, the ad click ids of each network, feature flags,
+ * links to other sites, identified users' emails.
  */
 
 export interface Page {
@@ -26,6 +29,12 @@ export interface CustomEvent {
   readonly props: Readonly<Record<string, string | number | boolean>>;
 }
 
+/** A feature flag and how its values are rolled out: `true`/`false` for a boolean flag, else variants. */
+export interface FlagSpec {
+  readonly key: string;
+  readonly values: readonly (readonly [boolean | string, number])[];
+}
+
 export interface SiteTemplate {
   readonly kind: 'shop' | 'saas' | 'news';
   readonly name: string;
@@ -36,6 +45,10 @@ export interface SiteTemplate {
   readonly landing: readonly number[];
   /** Clickable things: the element chain from the clicked element up to body. */
   readonly clicks: readonly (readonly ElementSpec[])[];
+  /** Links to other sites (posthog-js adds `$external_click_url` to their clicks). */
+  readonly externalClicks: readonly (readonly ElementSpec[])[];
+  /** The team's feature flags: every event carries `$feature/<key>` once flags are loaded. */
+  readonly flags: readonly FlagSpec[];
   readonly events: readonly CustomEvent[];
   readonly serverEvents: readonly CustomEvent[];
   readonly app: {
@@ -55,6 +68,20 @@ const nav: ElementSpec = { tag: 'nav', classes: ['site-header__nav'], nthChild: 
 function navLink(text: string, href: string, n: number): readonly ElementSpec[] {
   return [{ tag: 'a', classes: ['site-header__link'], href, text, nthChild: n, nthOfType: n }, nav, body];
 }
+
+const footer: ElementSpec = { tag: 'footer', classes: ['site-footer'], nthChild: 4, nthOfType: 1 };
+
+function externalLink(text: string, href: string, classes: readonly string[], parent: ElementSpec, n = 1): readonly ElementSpec[] {
+  return [{ tag: 'a', classes, href, text, attrs: [['target', '_blank']], nthChild: n, nthOfType: n }, parent, body];
+}
+
+const boolean = (key: string, onPercent: number): FlagSpec => ({
+  key,
+  values: [
+    [true, onPercent],
+    [false, 100 - onPercent],
+  ],
+});
 
 function button(
   text: string,
@@ -111,6 +138,27 @@ export const SITES: readonly SiteTemplate[] = [
         body,
       ],
     ],
+    externalClicks: [
+      externalLink('Instagram', 'https://www.instagram.com/northwindtrail/', ['footer__social-link'], footer, 2),
+      externalLink('Read our reviews', 'https://uk.trustpilot.com/review/www.northwind-trail.com', ['trustpilot-widget__link'], footer, 3),
+      externalLink('Track your parcel', 'https://track.dpd.co.uk/parcels', ['order-status__tracking'], {
+        tag: 'div',
+        classes: ['order-status'],
+        nthChild: 2,
+        nthOfType: 1,
+      }),
+    ],
+    flags: [
+      boolean('new-checkout', 50),
+      {
+        key: 'free-shipping-banner',
+        values: [
+          ['control', 50],
+          ['test', 50],
+        ],
+      },
+      boolean('size-guide-v2', 20),
+    ],
     events: [
       { name: 'product_viewed', props: { product_id: 'trail-x5-gtx', price: 149, currency: 'GBP' } },
       { name: 'added_to_cart', props: { product_id: 'ridge-down-parka', price: 229, currency: 'GBP', quantity: 1 } },
@@ -163,6 +211,28 @@ export const SITES: readonly SiteTemplate[] = [
         { tag: 'aside', classes: ['sidebar'], nthChild: 1, nthOfType: 1 },
         body,
       ],
+    ],
+    externalClicks: [
+      externalLink('Star on GitHub', 'https://github.com/lumen-notes/lumen', ['hero__github'], {
+        tag: 'section',
+        classes: ['hero'],
+        nthChild: 1,
+        nthOfType: 1,
+      }),
+      externalLink('Join the community', 'https://discord.gg/lumen-notes', ['footer__community'], footer, 2),
+      externalLink('YouTube', 'https://www.youtube.com/@lumennotes', ['footer__social-link'], footer, 3),
+    ],
+    flags: [
+      boolean('new-editor', 30),
+      {
+        key: 'pricing-page-v3',
+        values: [
+          ['control', 34],
+          ['annual-first', 33],
+          ['monthly-first', 33],
+        ],
+      },
+      boolean('ai-summaries', 10),
     ],
     events: [
       { name: 'signed_up', props: { plan: 'free', signup_method: 'google_oauth' } },
@@ -220,6 +290,32 @@ export const SITES: readonly SiteTemplate[] = [
         ['data-network', 'whatsapp'],
       ]),
     ],
+    externalClicks: [
+      externalLink('Share on X', 'https://x.com/intent/post?url=https%3A%2F%2Fwww.harbor-daily.news%2Fpolitics', ['share-bar__x'], {
+        tag: 'div',
+        classes: ['share-bar'],
+        nthChild: 1,
+        nthOfType: 1,
+      }),
+      externalLink(
+        'the consultation',
+        'https://www.gov.uk/government/consultations/harbor-ferry-terminal',
+        ['article__source'],
+        { tag: 'p', nthChild: 6, nthOfType: 5 },
+        2,
+      ),
+    ],
+    flags: [
+      {
+        key: 'paywall-variant',
+        values: [
+          ['control', 40],
+          ['soft', 30],
+          ['metered', 30],
+        ],
+      },
+      boolean('dark-mode', 50),
+    ],
     events: [
       { name: 'article_read', props: { section: 'politics', read_percent: 80 } },
       { name: 'paywall_shown', props: { variant: 'soft', articles_read: 3 } },
@@ -239,6 +335,12 @@ export const SITES: readonly SiteTemplate[] = [
   },
 ];
 
+/**
+ * A browser as posthog-js reports it: `$browser`, `$browser_version` (a number), `$os`,
+ * `$os_version` and `$device_type` are what posthog-js's own user-agent parser derives from
+ * `userAgent` (a test holds them to it): frozen user agents give Mac OS X 10.15.7 and Windows 10
+ * whatever the real version, and reduced Android user agents no OS version at all.
+ */
 export interface WebDevice {
   readonly os: string;
   readonly osVersion: string;
@@ -253,7 +355,7 @@ export const WEB_DEVICES: readonly (readonly [WebDevice, number])[] = [
   [
     {
       os: 'Mac OS X',
-      osVersion: '15.1.0',
+      osVersion: '10.15.7',
       browser: 'Chrome',
       browserVersion: 131,
       deviceType: 'Desktop',
@@ -269,7 +371,7 @@ export const WEB_DEVICES: readonly (readonly [WebDevice, number])[] = [
   [
     {
       os: 'Windows',
-      osVersion: '10.0',
+      osVersion: '10',
       browser: 'Chrome',
       browserVersion: 131,
       deviceType: 'Desktop',
@@ -285,7 +387,7 @@ export const WEB_DEVICES: readonly (readonly [WebDevice, number])[] = [
   [
     {
       os: 'Windows',
-      osVersion: '10.0',
+      osVersion: '10',
       browser: 'Microsoft Edge',
       browserVersion: 131,
       deviceType: 'Desktop',
@@ -301,7 +403,7 @@ export const WEB_DEVICES: readonly (readonly [WebDevice, number])[] = [
   [
     {
       os: 'Windows',
-      osVersion: '10.0',
+      osVersion: '10',
       browser: 'Firefox',
       browserVersion: 133,
       deviceType: 'Desktop',
@@ -316,7 +418,7 @@ export const WEB_DEVICES: readonly (readonly [WebDevice, number])[] = [
   [
     {
       os: 'Mac OS X',
-      osVersion: '14.6.1',
+      osVersion: '10.15.7',
       browser: 'Safari',
       browserVersion: 18.1,
       deviceType: 'Desktop',
@@ -360,7 +462,7 @@ export const WEB_DEVICES: readonly (readonly [WebDevice, number])[] = [
   [
     {
       os: 'Android',
-      osVersion: '14',
+      osVersion: '',
       browser: 'Chrome',
       browserVersion: 131,
       deviceType: 'Mobile',
@@ -388,6 +490,50 @@ export const WEB_DEVICES: readonly (readonly [WebDevice, number])[] = [
       ],
     },
     5,
+  ],
+  [
+    {
+      os: 'Android',
+      osVersion: '',
+      browser: 'Samsung Internet',
+      browserVersion: 26,
+      deviceType: 'Mobile',
+      userAgent:
+        'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36',
+      screens: [
+        [384, 854],
+        [360, 780],
+      ],
+    },
+    4,
+  ],
+  [
+    {
+      os: 'iOS',
+      osVersion: '18.1.0',
+      browser: 'Chrome iOS',
+      browserVersion: 131,
+      deviceType: 'Mobile',
+      userAgent:
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1',
+      screens: [
+        [393, 852],
+        [430, 932],
+      ],
+    },
+    3,
+  ],
+  [
+    {
+      os: 'Android',
+      osVersion: '',
+      browser: 'Chrome',
+      browserVersion: 131,
+      deviceType: 'Tablet',
+      userAgent: 'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+      screens: [[800, 1280]],
+    },
+    1,
   ],
 ];
 
@@ -476,21 +622,42 @@ export const APP_DEVICES: readonly (readonly [AppDevice, number])[] = [
   ],
 ];
 
+/**
+ * Where a client is, as PostHog's GeoIP step (MaxMind GeoLite2 City) reports it: ingestion adds
+ * these as `$geoip_*` properties to every event whose IP resolves (not to `$geoip_disable`
+ * events). A city state has no subdivision.
+ */
 export interface Geo {
   readonly countryCode: string;
   readonly country: string;
+  readonly continentCode: string;
+  readonly continent: string;
+  readonly subdivisionCode: string | null;
+  readonly subdivision: string | null;
   readonly city: string;
+  readonly postalCode: string;
+  readonly latitude: number;
+  readonly longitude: number;
   readonly timezone: string;
   readonly language: string;
   readonly ipPrefixes: readonly string[];
 }
+
+const EUROPE = { continentCode: 'EU', continent: 'Europe' } as const;
+const NORTH_AMERICA = { continentCode: 'NA', continent: 'North America' } as const;
 
 export const GEOS: readonly (readonly [Geo, number])[] = [
   [
     {
       countryCode: 'GB',
       country: 'United Kingdom',
+      ...EUROPE,
+      subdivisionCode: 'ENG',
+      subdivision: 'England',
       city: 'London',
+      postalCode: 'EC2V',
+      latitude: 51.5164,
+      longitude: -0.093,
       timezone: 'Europe/London',
       language: 'en-GB',
       ipPrefixes: ['81.2', '86.144', '2.125', '82.132'],
@@ -501,7 +668,13 @@ export const GEOS: readonly (readonly [Geo, number])[] = [
     {
       countryCode: 'GB',
       country: 'United Kingdom',
+      ...EUROPE,
+      subdivisionCode: 'ENG',
+      subdivision: 'England',
       city: 'Manchester',
+      postalCode: 'M1',
+      latitude: 53.4809,
+      longitude: -2.2374,
       timezone: 'Europe/London',
       language: 'en-GB',
       ipPrefixes: ['86.151', '90.214'],
@@ -510,9 +683,32 @@ export const GEOS: readonly (readonly [Geo, number])[] = [
   ],
   [
     {
+      countryCode: 'GB',
+      country: 'United Kingdom',
+      ...EUROPE,
+      subdivisionCode: 'SCT',
+      subdivision: 'Scotland',
+      city: 'Edinburgh',
+      postalCode: 'EH1',
+      latitude: 55.9521,
+      longitude: -3.1965,
+      timezone: 'Europe/London',
+      language: 'en-GB',
+      ipPrefixes: ['31.185', '92.40'],
+    },
+    3,
+  ],
+  [
+    {
       countryCode: 'US',
       country: 'United States',
+      ...NORTH_AMERICA,
+      subdivisionCode: 'NY',
+      subdivision: 'New York',
       city: 'New York',
+      postalCode: '10001',
+      latitude: 40.7484,
+      longitude: -73.9967,
       timezone: 'America/New_York',
       language: 'en-US',
       ipPrefixes: ['72.229', '98.116', '24.90'],
@@ -523,7 +719,13 @@ export const GEOS: readonly (readonly [Geo, number])[] = [
     {
       countryCode: 'US',
       country: 'United States',
+      ...NORTH_AMERICA,
+      subdivisionCode: 'CA',
+      subdivision: 'California',
       city: 'San Francisco',
+      postalCode: '94107',
+      latitude: 37.7697,
+      longitude: -122.3933,
       timezone: 'America/Los_Angeles',
       language: 'en-US',
       ipPrefixes: ['73.158', '67.169'],
@@ -532,9 +734,32 @@ export const GEOS: readonly (readonly [Geo, number])[] = [
   ],
   [
     {
+      countryCode: 'US',
+      country: 'United States',
+      ...NORTH_AMERICA,
+      subdivisionCode: 'TX',
+      subdivision: 'Texas',
+      city: 'Austin',
+      postalCode: '78701',
+      latitude: 30.2713,
+      longitude: -97.7426,
+      timezone: 'America/Chicago',
+      language: 'en-US',
+      ipPrefixes: ['70.112', '99.60'],
+    },
+    4,
+  ],
+  [
+    {
       countryCode: 'DE',
       country: 'Germany',
+      ...EUROPE,
+      subdivisionCode: 'BE',
+      subdivision: 'Land Berlin',
       city: 'Berlin',
+      postalCode: '10115',
+      latitude: 52.5321,
+      longitude: 13.3849,
       timezone: 'Europe/Berlin',
       language: 'de-DE',
       ipPrefixes: ['91.64', '87.123'],
@@ -542,15 +767,50 @@ export const GEOS: readonly (readonly [Geo, number])[] = [
     10,
   ],
   [
-    { countryCode: 'IE', country: 'Ireland', city: 'Dublin', timezone: 'Europe/Dublin', language: 'en-IE', ipPrefixes: ['78.16', '86.41'] },
+    {
+      countryCode: 'IE',
+      country: 'Ireland',
+      ...EUROPE,
+      subdivisionCode: 'L',
+      subdivision: 'Leinster',
+      city: 'Dublin',
+      postalCode: 'D02',
+      latitude: 53.3382,
+      longitude: -6.2591,
+      timezone: 'Europe/Dublin',
+      language: 'en-IE',
+      ipPrefixes: ['78.16', '86.41'],
+    },
     6,
   ],
-  [{ countryCode: 'FR', country: 'France', city: 'Paris', timezone: 'Europe/Paris', language: 'fr-FR', ipPrefixes: ['90.84', '82.64'] }, 8],
+  [
+    {
+      countryCode: 'FR',
+      country: 'France',
+      ...EUROPE,
+      subdivisionCode: 'IDF',
+      subdivision: 'Île-de-France',
+      city: 'Paris',
+      postalCode: '75001',
+      latitude: 48.8607,
+      longitude: 2.3281,
+      timezone: 'Europe/Paris',
+      language: 'fr-FR',
+      ipPrefixes: ['90.84', '82.64'],
+    },
+    8,
+  ],
   [
     {
       countryCode: 'NL',
       country: 'Netherlands',
+      ...EUROPE,
+      subdivisionCode: 'NH',
+      subdivision: 'North Holland',
       city: 'Amsterdam',
+      postalCode: '1012',
+      latitude: 52.3759,
+      longitude: 4.8975,
       timezone: 'Europe/Amsterdam',
       language: 'nl-NL',
       ipPrefixes: ['145.53', '84.26'],
@@ -561,18 +821,60 @@ export const GEOS: readonly (readonly [Geo, number])[] = [
     {
       countryCode: 'CA',
       country: 'Canada',
+      ...NORTH_AMERICA,
+      subdivisionCode: 'ON',
+      subdivision: 'Ontario',
       city: 'Toronto',
+      postalCode: 'M5H',
+      latitude: 43.6547,
+      longitude: -79.3623,
       timezone: 'America/Toronto',
       language: 'en-CA',
       ipPrefixes: ['99.230', '174.112'],
     },
     5,
   ],
+  [
+    {
+      countryCode: 'AU',
+      country: 'Australia',
+      continentCode: 'OC',
+      continent: 'Oceania',
+      subdivisionCode: 'NSW',
+      subdivision: 'New South Wales',
+      city: 'Sydney',
+      postalCode: '2000',
+      latitude: -33.8715,
+      longitude: 151.2006,
+      timezone: 'Australia/Sydney',
+      language: 'en-AU',
+      ipPrefixes: ['101.161', '120.17'],
+    },
+    4,
+  ],
+  [
+    {
+      countryCode: 'SG',
+      country: 'Singapore',
+      continentCode: 'AS',
+      continent: 'Asia',
+      subdivisionCode: null,
+      subdivision: null,
+      city: 'Singapore',
+      postalCode: '18',
+      latitude: 1.2868,
+      longitude: 103.8503,
+      timezone: 'Asia/Singapore',
+      language: 'en-SG',
+      ipPrefixes: ['116.86', '203.116'],
+    },
+    2,
+  ],
 ];
 
 /** Where a visit came from: the referrer and the campaign parameters on the landing URL. */
 export type Channel =
-  'direct' | 'organic_search' | 'paid_search' | 'paid_social' | 'organic_social' | 'email' | 'referral' | 'affiliate' | 'video';
+  'direct' | 'organic_search' | 'paid_search' | 'paid_social' | 'organic_social' | 'email' | 'referral' | 'affiliate' | 'video' | 'display';
 
 export const WEB_CHANNELS: readonly (readonly [Channel, number])[] = [
   ['direct', 30],
@@ -584,6 +886,7 @@ export const WEB_CHANNELS: readonly (readonly [Channel, number])[] = [
   ['referral', 10],
   ['affiliate', 2],
   ['video', 2],
+  ['display', 2],
 ];
 
 export const SEARCH_REFERRERS: readonly (readonly [string, number])[] = [
@@ -614,3 +917,89 @@ export const REFERRAL_DOMAINS: readonly string[] = [
   'substack.com',
 ];
 export const AFFILIATES: readonly string[] = ['awin', 'impact', 'skimlinks'];
+
+/** Paid social networks, the click id each one's ads append (PostHog's lower-tier ad ids), and their share. */
+export const PAID_SOCIAL: readonly (readonly [{ readonly source: string; readonly domain: string; readonly clickId: string }, number])[] = [
+  [{ source: 'facebook', domain: 'm.facebook.com', clickId: 'fbclid' }, 48],
+  [{ source: 'instagram', domain: 'l.instagram.com', clickId: 'fbclid' }, 20],
+  [{ source: 'tiktok', domain: 'www.tiktok.com', clickId: 'ttclid' }, 10],
+  [{ source: 'linkedin', domain: 'www.linkedin.com', clickId: 'li_fat_id' }, 8],
+  [{ source: 'twitter', domain: 't.co', clickId: 'twclid' }, 6],
+  [{ source: 'snapchat', domain: 'www.snapchat.com', clickId: 'sccid' }, 3],
+  [{ source: 'pinterest', domain: 'www.pinterest.com', clickId: 'epik' }, 3],
+  [{ source: 'quora', domain: 'www.quora.com', clickId: 'qclid' }, 2],
+];
+
+/** Publishers that show display ads. */
+export const DISPLAY_PUBLISHERS: readonly string[] = ['www.theguardian.com', 'www.bbc.co.uk', 'edition.cnn.com', 'www.spiegel.de'];
+
+export const FIRST_NAMES: readonly string[] = [
+  'ada',
+  'alex',
+  'amara',
+  'ben',
+  'chloe',
+  'daniel',
+  'emma',
+  'farah',
+  'george',
+  'hana',
+  'isaac',
+  'jade',
+  'kofi',
+  'lena',
+  'marco',
+  'nina',
+  'oliver',
+  'priya',
+  'quinn',
+  'rosa',
+  'sam',
+  'tomas',
+  'uma',
+  'victor',
+  'wei',
+  'yusuf',
+  'zoe',
+];
+export const LAST_NAMES: readonly string[] = [
+  'adeyemi',
+  'brown',
+  'chen',
+  'dubois',
+  'evans',
+  'fischer',
+  'garcia',
+  'hughes',
+  'ivanova',
+  'jones',
+  'kowalski',
+  'lopez',
+  'murphy',
+  'nakamura',
+  'okafor',
+  'patel',
+  'rossi',
+  'smith',
+  'taylor',
+  'walsh',
+];
+/** Where identified users' email addresses are: webmail, or their company (null here). */
+export const EMAIL_DOMAINS: readonly (readonly [string | null, number])[] = [
+  ['gmail.com', 38],
+  ['outlook.com', 10],
+  ['icloud.com', 9],
+  ['yahoo.com', 5],
+  ['hotmail.co.uk', 4],
+  ['proton.me', 3],
+  [null, 31],
+];
+export const COMPANY_DOMAINS: readonly string[] = [
+  'acme-logistics.com',
+  'brightwave.io',
+  'harbourview.co.uk',
+  'kestrel-labs.de',
+  'northstar.agency',
+  'pinecone-health.com',
+  'tidewater.ie',
+];

@@ -74,9 +74,39 @@ function clientTimes(e: SimEvent): { eventMs: number; sentMs: number } {
   return { eventMs, sentMs: eventMs + e.sendDelayMs };
 }
 
+/**
+ * The properties PostHog's GeoIP step adds from the client's IP (MaxMind GeoLite2 City): all of
+ * them when the city resolves, the country's alone when only it does. Clients never send them.
+ */
+export function geoipProperties(e: SimEvent): Record<string, unknown> {
+  const g = e.client.geo;
+  if (e.client.geoip === 'none') return {};
+  const country = {
+    $geoip_country_name: g.country,
+    $geoip_country_code: g.countryCode,
+    $geoip_continent_name: g.continent,
+    $geoip_continent_code: g.continentCode,
+  };
+  if (e.client.geoip === 'country') return country;
+  return {
+    $geoip_city_name: g.city,
+    ...country,
+    $geoip_postal_code: g.postalCode,
+    $geoip_latitude: g.latitude,
+    $geoip_longitude: g.longitude,
+    $geoip_time_zone: g.timezone,
+    ...(g.subdivisionCode === null ? {} : { $geoip_subdivision_1_code: g.subdivisionCode, $geoip_subdivision_1_name: g.subdivision }),
+  };
+}
+
+/** posthog-events: the person's properties at ingestion, a JSON string: `{}` while anonymous (identified_only). */
+function personProperties(e: SimEvent): string {
+  return e.person.email === null ? '{}' : JSON.stringify({ email: e.person.email, plan: e.person.plan });
+}
+
 /** posthog-events: the processed event as PostHog's ingestion writes it for ClickHouse. */
 export function eventsObject(e: SimEvent): Record<string, unknown> {
-  const props: Record<string, unknown> = { ...e.properties };
+  const props: Record<string, unknown> = { ...e.properties, ...geoipProperties(e) };
   props['$ip'] = e.client.ip;
   if (e.set !== null) props['$set'] = e.set;
   const receivedMs = Math.floor(e.timeUs / 1_000) + e.sendDelayMs;
@@ -92,7 +122,7 @@ export function eventsObject(e: SimEvent): Record<string, unknown> {
     created_at: chMillis(receivedMs + e.ingestLagMs),
     person_id: e.person.id,
     person_created_at: e.person.createdAt,
-    person_properties: '{}',
+    person_properties: personProperties(e),
   };
 }
 

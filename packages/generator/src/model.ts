@@ -6,7 +6,13 @@
 import {
   AFFILIATES,
   APP_DEVICES,
+  COMPANY_DOMAINS,
+  DISPLAY_PUBLISHERS,
+  EMAIL_DOMAINS,
+  FIRST_NAMES,
   GEOS,
+  LAST_NAMES,
+  PAID_SOCIAL,
   REFERRAL_DOMAINS,
   SEARCH_REFERRERS,
   SITES,
@@ -21,7 +27,7 @@ import {
   type SiteTemplate,
   type WebDevice,
 } from './catalog.js';
-import { uuidV5Like, uuidV7 } from './ids.js';
+import { uuidV4, uuidV5Like, uuidV7 } from './ids.js';
 import type { Rng } from './random.js';
 import { chSeconds } from './time.js';
 
@@ -63,12 +69,19 @@ function makeTeam(id: number): Team {
 export interface Person {
   readonly id: string;
   readonly createdAt: string;
+  /** An identified user's email (`$set` on `$identify`, person_properties after): null while anonymous. */
+  readonly email: string | null;
+  readonly plan: string | null;
 }
+
+/** What PostHog's GeoIP step finds for an IP: the city, only the country, or nothing. */
+export type GeoipMatch = 'city' | 'country' | 'none';
 
 /** The client side of a message: where it was sent from and how its clock is off. */
 export interface Client {
   readonly ip: string;
   readonly geo: Geo;
+  readonly geoip: GeoipMatch;
   /** Client clock minus true time, in ms (constant per device). */
   readonly skewMs: number;
   /** iOS sends uppercase UUIDs. */
@@ -150,6 +163,10 @@ export interface Session {
   readonly maxTabs: number;
   activeTab: number;
   screenName: string;
+  /** The visitor's feature flag values, in the team's order. */
+  readonly flags: readonly (readonly [string, boolean | string])[];
+  /** Whether the SDK has its flags yet: a new visitor's first event goes out before /flags answers. */
+  flagsLoaded: boolean;
 }
 
 const PAGE_WEIGHTS = { $pageview: 30, $autocapture: 38, custom: 22, $rageclick: 2, newTab: 8 } as const;
@@ -169,6 +186,11 @@ function sendDelayOf(rng: Rng, mobile: boolean): number {
   if (r < 0.7) return rng.int(40, mobile ? 15_000 : 3_500);
   if (r < 0.97) return rng.int(3_500, 30_000);
   return rng.int(30_000, 20 * MINUTE_MS);
+}
+
+function geoipOf(rng: Rng): GeoipMatch {
+  const r = rng.next();
+  return r < 0.97 ? 'city' : r < 0.99 ? 'country' : 'none';
 }
 
 function ipOf(rng: Rng, geo: Geo, mobile: boolean): string {
@@ -208,9 +230,23 @@ export class World {
       if (known !== undefined) return known;
     }
     const createdMs = key === null ? startMs : startMs - rng.int(1, 400) * 86_400_000 - rng.int(0, 86_399_999);
-    const person = { id: uuidV5Like(rng), createdAt: chSeconds(createdMs) };
+    const person: Person = {
+      id: uuidV5Like(rng),
+      createdAt: chSeconds(createdMs),
+      email: key === null ? null : this.#email(),
+      plan: key === null ? null : rng.pick(['free', 'pro', 'team']),
+    };
     if (key !== null) this.#users.set(key, person);
     return person;
+  }
+
+  #email(): string {
+    const rng = this.#rng;
+    const first = rng.pick(FIRST_NAMES);
+    const last = rng.pick(LAST_NAMES);
+    const domain = rng.weighted(EMAIL_DOMAINS);
+    if (domain === null) return `${first}.${last}@${rng.pick(COMPANY_DOMAINS)}`;
+    return rng.chance(0.5) ? `${first}.${last}${rng.int(1, 99)}@${domain}` : `${first}${last}@${domain}`;
   }
 
   #userId(team: Team): string {
@@ -224,7 +260,14 @@ export class World {
     const geo = rng.weighted(GEOS);
     const app = mobile ? rng.weighted(APP_DEVICES) : null;
     const upper = app?.os === 'iOS';
-    const client: Client = { ip: ipOf(rng, geo, mobile), geo, skewMs: skewOf(rng), upperCaseIds: upper, serverSide: false };
+    const client: Client = {
+      ip: ipOf(rng, geo, mobile),
+      geo,
+      geoip: geoipOf(rng),
+      skewMs: skewOf(rng),
+      upperCaseIds: upper,
+      serverSide: false,
+    };
     const deviceId = uuidV7(startMs - rng.int(0, 60 * 86_400_000), rng);
     const sessionId = uuidV7(startMs, rng);
     const planned = plannedLength(rng);
@@ -321,6 +364,9 @@ export class World {
       maxTabs,
       activeTab: 0,
       screenName: app === null ? '' : rng.pick(team.site.app.screens),
+      flags: team.site.flags.map((f) => [f.key, rng.weighted(f.values)] as const),
+      // a returning visitor's SDK has the flags from its last visit
+      flagsLoaded: returning,
     };
   }
 
@@ -338,6 +384,7 @@ export class World {
         return { ...from(rng.weighted(SEARCH_REFERRERS)), params: [] };
       case 'paid_search': {
         if (rng.chance(0.15)) {
+          // Microsoft Ads auto-tagging appends msclkid
           return {
             ...from('www.bing.com'),
             params: [
@@ -345,10 +392,10 @@ export class World {
               ['utm_medium', 'cpc'],
               ['utm_campaign', campaign],
               ['utm_term', rng.pick(site.terms)],
+              ['msclkid', rng.hex(32)],
             ],
           };
         }
-        const gclid = `Cj0KCQiA${rng.token(62)}_BwE`;
         const domain = rng.chance(0.7) ? 'www.google.com' : 'www.google.co.uk';
         // Auto-tagging alone (gclid + gad_source) or with manual UTMs.
         const utms: (readonly [string, string])[] = rng.chance(0.6)
@@ -359,30 +406,67 @@ export class World {
               ['utm_term', rng.pick(site.terms)],
             ]
           : [];
-        return { ...from(domain), params: [...utms, ['gad_source', '1'], ['gclid', gclid]] };
+        const r = rng.next();
+        // iOS app-to-web and web-to-app clicks carry gbraid / wbraid instead of a gclid
+        if (r < 0.08)
+          return {
+            ...from(domain),
+            params: [...utms, ['gad_source', '1'], [rng.chance(0.5) ? 'gbraid' : 'wbraid', `0AAAAA${rng.token(30)}`]],
+          };
+        const gclid: (readonly [string, string])[] = [['gclid', `Cj0KCQiA${rng.token(62)}_BwE`]];
+        // Search Ads 360 adds gclsrc
+        if (r < 0.18) gclid.push(['gclsrc', 'aw.ds']);
+        return { ...from(domain), params: [...utms, ['gad_source', '1'], ...gclid] };
       }
       case 'paid_social': {
-        const instagram = rng.chance(0.3);
-        const fbclid = `IwZXh0bgNhZW0BMABhZGlk${rng.token(40)}_aem_${rng.token(22)}`;
+        const network = rng.weighted(PAID_SOCIAL);
+        const clickId =
+          network.clickId === 'fbclid'
+            ? `IwZXh0bgNhZW0BMABhZGlk${rng.token(40)}_aem_${rng.token(22)}`
+            : network.clickId === 'ttclid'
+              ? `E.C.P.${rng.token(48)}`
+              : network.clickId === 'epik'
+                ? `dj0yJnU9${rng.token(32)}`
+                : network.clickId === 'twclid'
+                  ? `2-${rng.token(24).toLowerCase()}`
+                  : uuidV4(rng);
         return {
-          ...from(instagram ? 'l.instagram.com' : 'm.facebook.com'),
+          ...from(network.domain),
           params: [
-            ['utm_source', instagram ? 'instagram' : 'facebook'],
+            ['utm_source', network.source],
             ['utm_medium', 'paid_social'],
             ['utm_campaign', campaign],
             ['utm_content', rng.pick(['carousel_v2', 'video_15s', 'static_a', 'static_b'])],
-            ['fbclid', fbclid],
+            [network.clickId, clickId],
           ],
         };
       }
-      case 'organic_social':
-        return { ...from(rng.pick(SOCIAL_REFERRERS)), params: [] };
+      case 'display':
+        // Display & Video 360 appends dclid
+        return {
+          ...from(rng.pick(DISPLAY_PUBLISHERS)),
+          params: [
+            ['utm_source', 'google'],
+            ['utm_medium', 'display'],
+            ['utm_campaign', campaign],
+            ['dclid', `CJ${rng.token(38)}`],
+          ],
+        };
+      case 'organic_social': {
+        const domain = rng.pick(SOCIAL_REFERRERS);
+        // links shared from Instagram carry igshid
+        return { ...from(domain), params: domain === 'l.instagram.com' && rng.chance(0.6) ? [['igshid', rng.token(16)]] : [] };
+      }
       case 'email': {
         const params: (readonly [string, string])[] = [
           ['utm_source', 'newsletter'],
           ['utm_medium', 'email'],
           ['utm_campaign', campaign],
         ];
+        // Mailchimp appends mc_cid (and mc_eid), Klaviyo _kx
+        const r = rng.next();
+        if (r < 0.4) params.push(['mc_cid', rng.hex(10)], ['mc_eid', rng.hex(10)]);
+        else if (r < 0.6) params.push(['_kx', `${rng.token(22)}.${rng.token(6)}`]);
         return rng.chance(0.7) ? { referrer: '$direct', referringDomain: '$direct', params } : { ...from('mail.google.com'), params };
       }
       case 'referral':
@@ -395,14 +479,14 @@ export class World {
         };
       case 'affiliate': {
         const network = rng.pick(AFFILIATES);
-        return {
-          ...from(`www.${network}.com`),
-          params: [
-            ['utm_source', network],
-            ['utm_medium', 'affiliate'],
-            ['utm_campaign', campaign],
-          ],
-        };
+        const params: (readonly [string, string])[] = [
+          ['utm_source', network],
+          ['utm_medium', 'affiliate'],
+          ['utm_campaign', campaign],
+        ];
+        // Impact's click id
+        if (network === 'impact') params.push(['irclid', `${rng.token(8)}xyz${rng.token(14)}`]);
+        return { ...from(`www.${network}.com`), params };
       }
       case 'video':
         return rng.chance(0.5)
@@ -427,7 +511,8 @@ export class World {
       const d = s.web.device;
       const p: Record<string, unknown> = {
         $os: d.os,
-        $os_version: d.osVersion,
+        // posthog-js drops empty values: a reduced Android user agent has no OS version
+        ...(d.osVersion === '' ? {} : { $os_version: d.osVersion }),
         $browser: d.browser,
         $device_type: d.deviceType,
         $raw_user_agent: d.userAgent,
@@ -437,7 +522,7 @@ export class World {
         $viewport_height: s.web.viewport[1],
         $viewport_width: s.web.viewport[0],
         $lib: 'web',
-        $lib_version: '1.298.0',
+        $lib_version: '1.449.2',
         $device_id: s.deviceId,
         $referrer: s.referrer,
         $referring_domain: s.referringDomain,
@@ -454,6 +539,7 @@ export class World {
         $pageview_id: tab.pageviewId,
       };
       if (tab.campaign) for (const [k, v] of s.params) p[k] = v;
+      this.#flagProps(s, p);
       return p;
     }
     const app = s.app;
@@ -481,7 +567,15 @@ export class World {
       $insert_id: s.client.upperCaseIds ? insertId.toUpperCase() : insertId,
     };
     for (const [k, v] of s.params) p[k] = v;
+    this.#flagProps(s, p);
     return p;
+  }
+
+  /** Once the SDK has its flags: `$active_feature_flags` (the enabled ones) and `$feature/<key>` for each. */
+  #flagProps(s: Session, p: Record<string, unknown>): void {
+    if (!s.flagsLoaded || s.flags.length === 0) return;
+    p['$active_feature_flags'] = s.flags.filter(([, v]) => v !== false).map(([k]) => k);
+    for (const [key, value] of s.flags) p[`$feature/${key}`] = value;
   }
 
   #event(s: Session, event: string, timeUs: number, properties: Record<string, unknown>, extra: Partial<SimEvent> = {}): SimEvent {
@@ -542,7 +636,7 @@ export class World {
       const props = this.#baseProps(s, timeUs, tab);
       props['$anon_distinct_id'] = anon;
       if (s.web !== null) props['$user_id'] = s.userId;
-      const set = { email: `${s.userId}@example.com`, plan: rng.pick(['free', 'pro', 'team']) };
+      const set = { email: s.person.email, plan: s.person.plan };
       e = this.#event(s, '$identify', timeUs, props, { set });
     } else if (s.web !== null) {
       e = this.#webStep(s, timeUs, i, last);
@@ -551,6 +645,7 @@ export class World {
     }
 
     s.index += 1;
+    s.flagsLoaded = true;
     if (s.index < s.planned) {
       const gapMs = Math.min(25 * MINUTE_MS, Math.max(250, rng.logNormal(9_000, 1.25)));
       const next = timeUs + Math.round(gapMs * MICROS_PER_MS) + rng.int(0, 999);
@@ -602,12 +697,16 @@ export class World {
       }
       case '$autocapture':
       case '$rageclick': {
-        const chain = rng.pick(site.clicks);
+        // some clicks leave for another site: posthog-js adds the link as $external_click_url
+        const external = kind === '$autocapture' && rng.chance(0.08);
+        const chain = external ? rng.pick(site.externalClicks) : rng.pick(site.clicks);
         const props = this.#baseProps(s, timeUs, tab);
         props['$event_type'] = 'click';
         props['$ce_version'] = 1;
         const text = chain[0]?.text;
         if (text !== undefined) props['$el_text'] = text;
+        const href = chain[0]?.href;
+        if (external && href !== undefined) props['$external_click_url'] = href;
         return this.#event(s, kind, timeUs, props, { elements: chain });
       }
       case 'custom': {
@@ -660,7 +759,15 @@ export class World {
     const properties: Record<string, unknown> = { $lib: 'posthog-node', $lib_version: '4.3.1', $geoip_disable: true, ...props };
     return {
       ...this.#event(s, event, timeUs, properties),
-      client: { ip: `10.42.${rng.int(0, 15)}.${rng.int(2, 250)}`, geo: s.client.geo, skewMs: 0, upperCaseIds: false, serverSide: true },
+      // posthog-node sets $geoip_disable: its IP is the backend's, not the user's
+      client: {
+        ip: `10.42.${rng.int(0, 15)}.${rng.int(2, 250)}`,
+        geo: s.client.geo,
+        geoip: 'none',
+        skewMs: 0,
+        upperCaseIds: false,
+        serverSide: true,
+      },
       sendDelayMs: rng.int(5, 400),
       useOffset: false,
       sessionId,
