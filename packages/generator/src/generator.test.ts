@@ -64,7 +64,8 @@ function byKind(list: readonly GeneratedMessage[]): Record<MessageKind, number> 
 }
 
 describe('generate: determinism and counts', () => {
-  it('same seed → byte-identical stream; another seed → another stream', () => {
+  // (generous timeout: this generates 30k messages, and on a busy machine took over the 5 s default)
+  it('same seed → byte-identical stream; another seed → another stream', { timeout: 60_000 }, () => {
     for (const format of FORMATS) {
       const options: GeneratorOptions = { seed: 1234, format, events: 5_000, rates: RATES };
       const a = [...generate(options)];
