@@ -3,6 +3,7 @@
  * accepted with the session, team and time the generator intended; every fault is rejected for
  * the intended reason. Plus determinism, counts, realized rates, sizes and the shape of traffic.
  */
+import { readFileSync } from 'node:fs';
 import { detectBrowser, detectBrowserVersion, detectDeviceType, detectOS } from '@posthog/core';
 import { describe, expect, it } from 'vitest';
 import { isUuidV7, normalize, parseTimestamp, uuidV7Millis } from '@sessionizer/core';
@@ -745,6 +746,88 @@ describe('generate: session properties as posthog-js and PostHog ingestion set t
       for (const { data } of identifies) expect((data?.['$set'] as { email?: unknown } | undefined)?.email).toMatch(/@/);
     },
   );
+});
+
+describe('generate: held to what posthog-js 1.449.2 really sent', () => {
+  /** The events of packages/core/fixtures/posthog-js (recorded from the real SDK in Chromium). */
+  const recorded = readFileSync(new URL('../../core/fixtures/posthog-js/capture-1.449.2.ndjson', import.meta.url), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map(
+      (line) =>
+        JSON.parse(String((JSON.parse(line) as Record<string, unknown>)['data'])) as {
+          event: string;
+          properties: Record<string, unknown>;
+          $set?: Record<string, unknown>;
+        },
+    );
+
+  const typeOf = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
+
+  it('a web $pageview carries the properties the sessions read, with the same JSON types', { timeout: 60_000 }, () => {
+    const real = recorded.find(
+      (e) => e.event === '$pageview' && e.properties['$os'] === 'Mac OS X' && e.properties['$feature/new-checkout'] !== undefined,
+    );
+    const ours = parsed('posthog-capture').find(
+      ({ name, p }) => name === '$pageview' && p['$os'] === 'Mac OS X' && p['$active_feature_flags'] !== undefined,
+    );
+    expect(real).toBeDefined();
+    expect(ours).toBeDefined();
+    const keys = [
+      '$browser',
+      '$browser_version',
+      '$os',
+      '$os_version',
+      '$device_type',
+      '$viewport_width',
+      '$viewport_height',
+      '$screen_width',
+      '$screen_height',
+      '$host',
+      '$current_url',
+      '$pathname',
+      '$referrer',
+      '$referring_domain',
+      '$session_id',
+      '$window_id',
+      '$pageview_id',
+      '$device_id',
+      '$raw_user_agent',
+      '$lib',
+      '$lib_version',
+      '$insert_id',
+      '$time',
+      '$is_identified',
+      '$process_person_profile',
+      '$active_feature_flags',
+      'title',
+      'token',
+    ];
+    const types = (p: Record<string, unknown>): Record<string, string> => Object.fromEntries(keys.map((k) => [k, typeOf(p[k])]));
+    expect(types(ours?.p ?? {})).toEqual(types(real?.properties ?? {}));
+    expect(ours?.p['$lib_version']).toBe('1.449.2');
+    const flagTypes = (p: Record<string, unknown>): string[] =>
+      [
+        ...new Set(
+          Object.entries(p)
+            .filter(([k]) => k.startsWith('$feature/'))
+            .map(([, v]) => typeOf(v)),
+        ),
+      ].sort();
+    expect(flagTypes(real?.properties ?? {})).toEqual(['boolean', 'string']);
+    expect(flagTypes(ours?.p ?? {})).toEqual(['boolean', 'string']);
+  });
+
+  it('an external click carries $external_click_url, an $identify its email in $set, as posthog-js sends them', { timeout: 60_000 }, () => {
+    const realClick = recorded.find((e) => e.properties['$external_click_url'] !== undefined);
+    const ourClick = parsed('posthog-capture').find(({ p }) => p['$external_click_url'] !== undefined);
+    expect([realClick?.event, typeOf(realClick?.properties['$external_click_url'])]).toEqual(['$autocapture', 'string']);
+    expect([ourClick?.name, typeOf(ourClick?.p['$external_click_url'])]).toEqual(['$autocapture', 'string']);
+    const realIdentify = recorded.find((e) => e.event === '$identify');
+    const ourIdentify = parsed('posthog-capture').find(({ name }) => name === '$identify');
+    expect(typeOf(realIdentify?.$set?.['email'])).toBe('string');
+    expect(typeOf((ourIdentify?.data?.['$set'] as Record<string, unknown> | undefined)?.['email'])).toBe('string');
+  });
 });
 
 describe('reorder', () => {
