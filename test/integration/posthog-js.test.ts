@@ -6,17 +6,18 @@
  * entry URL, pageviews, clicks, bounce; also for a client whose clock runs 3 minutes fast.
  * The rows also equal the oracle of the messages the shim wrote.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kafka, Producer } from 'kafkajs';
 import { normalize, sessionize, uuidV7Millis, type NormalizeOptions, type Session, type SessionEvent } from '@sessionizer/core';
 import { loadConfig } from '../../services/sessionizer/src/config.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
 import { startService, type Service } from '../../services/sessionizer/src/main.js';
+import { launchChromium } from '../support/browser.js';
 import { captureMessagesOf, decodeCaptureBody, startCaptureShim, type CaptureShim } from '../support/capture-shim.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/context.js';
@@ -34,16 +35,8 @@ const TEAM = 7;
 const HOST = 'shop.example';
 const FLAGS = { 'new-checkout': true, 'pricing-page': 'annual-first' } as const;
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Added to the support's Chromium flags. */
 const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
   // posthog-js drops every event of a browser whose navigator.webdriver is true (a bot)
   '--disable-blink-features=AutomationControlled',
   `--host-resolver-rules=MAP ${HOST} 127.0.0.1`,
@@ -302,8 +295,6 @@ describe(`posthog-js ${POSTHOG_JS_VERSION} in Chromium → capture shim → Kafk
   const closers: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} is missing: the browser tests need Debian's chromium (apt-get install chromium; .ci/run installs it)`);
     const db = await testDatabase('posthogjs');
     closers.unshift(() => db.drop());
     await createTopic(kafka, topic, 2);
@@ -344,7 +335,7 @@ describe(`posthog-js ${POSTHOG_JS_VERSION} in Chromium → capture shim → Kafk
       await service.close();
     });
     await service.consumer.start();
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const browser = await launchChromium(CHROMIUM_ARGS);
     closers.unshift(() => browser.close());
     setup = { db, producer, shim, service, browser };
   });
