@@ -251,6 +251,50 @@ describe('the sink against a flaky ClickHouse (fault-injecting wrapper around th
     expect(await readSessions(db.handle.client, db.database)).toEqual(sessionize(generate(7, 30, 5)));
   });
 
+  it('in cluster mode its INSERT waits for the shards (distributed_foreground_insert = 1), and the engine accepts the setting', async () => {
+    // Commit-after-write needs the rows on the shards when the INSERT returns; with the default
+    // background forwarding of a Distributed table they would still be queued on one node's disk.
+    // No cluster runs here: the schema context names one, the insert goes to this single-node
+    // database's input table, so the engine parses and applies the setting for real.
+    const seen: string[] = [];
+    const recording = new Proxy(db.handle.client, {
+      get(target, prop, receiver) {
+        if (prop === 'exec') {
+          return (params: Parameters<typeof target.exec>[0]) => {
+            seen.push(params.query);
+            return target.exec(params);
+          };
+        }
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    await db.handle.client.command({ query: `TRUNCATE TABLE ${names({ database: db.database }).raw}` });
+    const clustered = new ClickHouseSessionSink(recording, { schema: { database: db.database, cluster: 'analytics' } });
+    expect(names({ database: db.database, cluster: 'analytics' }).input).toBe(names({ database: db.database }).input);
+    await clustered.write(states());
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatch(/ SETTINGS .*\bdistributed_foreground_insert = 1\b.* FORMAT JSONCompactEachRow$/);
+    expect(await readSessions(db.handle.client, db.database)).toEqual(sessionize(generate(7, 30, 5)));
+
+    const single: string[] = [];
+    const plain = new ClickHouseSessionSink(
+      new Proxy(db.handle.client, {
+        get(target, prop, receiver) {
+          if (prop === 'exec') {
+            return (params: Parameters<typeof target.exec>[0]) => {
+              single.push(params.query);
+              return target.exec(params);
+            };
+          }
+          return Reflect.get(target, prop, receiver) as unknown;
+        },
+      }),
+      { schema: { database: db.database } },
+    );
+    await plain.write(states());
+    expect(single[0]).not.toContain('distributed_foreground_insert');
+  });
+
   it('a real bad-data error from the engine is not retried', async () => {
     const sink = new ClickHouseSessionSink(db.handle.client, {
       schema: { database: db.database },

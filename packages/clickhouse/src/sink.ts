@@ -91,6 +91,7 @@ export const INSERT_CALL_SETTINGS: Readonly<Record<string, undefined>> = Object.
 export class ClickHouseSessionSink implements SessionSink {
   readonly #client: ClickHouseClient;
   readonly #table: string;
+  readonly #insertSql: string;
   readonly #maxRows: number;
   readonly #maxBytes: number;
   readonly #retry: RetryPolicy;
@@ -99,6 +100,7 @@ export class ClickHouseSessionSink implements SessionSink {
   constructor(client: ClickHouseClient, options: SinkOptions) {
     this.#client = client;
     this.#table = names(options.schema).input;
+    this.#insertSql = partialInsertSql(this.#table, { distributed: options.schema.cluster !== undefined });
     this.#maxRows = options.maxRowsPerInsert ?? 50_000;
     this.#maxBytes = options.maxBytesPerInsert ?? 64 * 1024 * 1024;
     this.#retry = options.retry ?? DEFAULT_RETRY;
@@ -143,7 +145,7 @@ export class ClickHouseSessionSink implements SessionSink {
         // exec with a raw (non-object-mode) stream: the rows are already JSON text, and
         // insert() would serialise them a second time.
         const result = await this.#client.exec({
-          query: partialInsertSql(this.#table),
+          query: this.#insertSql,
           values: Readable.from([body], { objectMode: false }),
           clickhouse_settings: INSERT_CALL_SETTINGS,
           ...(signal === undefined ? {} : { abort_signal: signal }),
