@@ -5,8 +5,8 @@
  * For each size it writes that many sessions — a corpus of generated sessions (normalised, so
  * every property the pipeline extracts is there) cloned with fresh ids and spread over `days`
  * days, through the real sink — then serves the overview (`sessionizer dashboard`'s server) and
- * loads the page as the browser does: the HTML and its two assets, `meta`, then every panel at
- * once. It prints the first (cold) load, the median and worst of `runs` more, and each panel's
+ * loads the page as the browser does: the HTML and its two assets, `meta`, then the tiles and
+ * the breakdowns (the chart and every table, one statement) at once. It prints the first (cold) load, the median and worst of `runs` more, and each panel's
  * wall and CPU time run alone (CPU: this process, which includes the embedded engine's threads).
  * With --data-dir, datasets are kept in DIR/<sessions> and reused by later runs (--prepare-only
  * writes them and stops: a 1M-session dataset takes longer to write than to measure). Each size runs
@@ -92,17 +92,13 @@ async function get(url: string): Promise<unknown> {
   return url.includes('/api/') ? res.json() : res.arrayBuffer();
 }
 
-/** What the page does: the HTML and assets, meta, then every panel at once. */
+/** What the page does: the HTML and assets, meta, then the tiles and the breakdowns (the chart and every table) at once. */
 async function pageLoad(base: string): Promise<void> {
   await Promise.all([get(base), get(`${base}assets/overview.js`), get(`${base}assets/overview.css`)]);
   const meta = (await get(`${base}api/overview/meta`)) as Meta;
   if (meta.team === null) throw new Error('no data');
   const qs = new URLSearchParams({ team: meta.team, from: meta.period.from, to: meta.period.to }).toString();
-  await Promise.all([
-    get(`${base}api/overview/tiles?${qs}`),
-    get(`${base}api/overview/series?${qs}`),
-    ...meta.dimensions.map((d) => get(`${base}api/overview/table?${qs}&dimension=${d.column}`)),
-  ]);
+  await Promise.all([get(`${base}api/overview/tiles?${qs}`), get(`${base}api/overview/breakdowns?${qs}`)]);
 }
 
 const report: Record<string, unknown>[] = [];
@@ -150,6 +146,8 @@ for (const size of SIZES) {
       const panels: Record<string, Timed> = {};
       panels['meta'] = await timed(() => overview.meta(parseParams(new URLSearchParams())));
       panels['tiles'] = await timed(() => overview.tiles(scope));
+      panels['breakdowns'] = await timed(() => overview.breakdowns(scope));
+      // the single-panel endpoints (the API; the page no longer loads them one by one)
       panels['series'] = await timed(() => overview.series(scope));
       for (const d of meta.dimensions) panels[d.column] = await timed(() => overview.table(scope, d.column));
       const teamSessions = meta.teams.find((t) => t.team === meta.team)?.sessions ?? 0;
@@ -161,7 +159,7 @@ for (const size of SIZES) {
         team: meta.team,
         teamSessions,
         range: `${meta.period.from}..${meta.period.to}`,
-        prunedBySessionTimestamp: scope.sessionTimestamp === true,
+        prunedByCandidates: scope.candidates === true,
         load,
         pageLoadColdMs: cold.wallMs,
         pageLoadMedianMs: median(warm.map((w) => w.wallMs)),

@@ -223,7 +223,7 @@ describe('benchmarks (smoke)', () => {
     expect(result?.partialRows).toBeGreaterThan(0);
     expect(result?.pageLoadMedianMs).toBeGreaterThan(0);
     expect(Object.keys(result?.panels ?? {})).toEqual(
-      expect.arrayContaining(['meta', 'tiles', 'series', 'channel_type', 'entry_pathname']),
+      expect.arrayContaining(['meta', 'tiles', 'breakdowns', 'series', 'channel_type', 'entry_pathname']),
     );
   });
 });

@@ -14,7 +14,14 @@ import { formatTimestamp, normalize, SessionBuffer } from '@sessionizer/core';
 import { ClickHouseSessionSink, migrate } from '@sessionizer/clickhouse';
 import { startDashboard, type Dashboard } from '../../services/sessionizer/src/commands/dashboard.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
-import { Overview, type Meta, type Series, type Table, type Tiles } from '../../services/sessionizer/src/overview/panels.js';
+import {
+  Overview,
+  type Breakdowns,
+  type Meta,
+  type Series,
+  type Table,
+  type Tiles,
+} from '../../services/sessionizer/src/overview/panels.js';
 import { readRows } from '../../services/sessionizer/src/overview/read-only.js';
 import { parseParams, resolvePeriod, type Filter, type Period } from '../../services/sessionizer/src/overview/request.js';
 import { launchChromium, screenshotPath } from '../support/browser.js';
@@ -53,6 +60,37 @@ function hostileEvents(): string[] {
       }),
     }),
   );
+}
+
+/**
+ * A raw capture message from a browser whose clock runs 5 days slow: the window is judged on the
+ * client's clock, so the session is kept, and its first event (server time, in the range) lies
+ * 5 days after its id's time. Pruning by the id's time ± 3 days would lose it; the overview must not.
+ */
+const SKEWED_PATH = '/skewed-clock';
+const SKEW_TOKEN = 'phc_overviewSkewedClock';
+function skewedClockMessage(): string {
+  const nowMs = LAST_DAY_MS - 2 * 3_600_000;
+  const clientMs = nowMs - 5 * 86_400_000;
+  const hex = (ms: number): string => ms.toString(16).padStart(12, '0');
+  const id = (ms: number, rest: string): string => `${hex(ms).slice(0, 8)}-${hex(ms).slice(8)}-${rest}`;
+  return JSON.stringify({
+    uuid: id(clientMs, '7000-8000-5e3e00000001'),
+    distinct_id: 'skewed-clock-visitor',
+    ip: '203.0.113.7',
+    now: new Date(nowMs).toISOString(),
+    sent_at: new Date(clientMs + 1_000).toISOString(),
+    token: SKEW_TOKEN,
+    data: JSON.stringify({
+      event: '$pageview',
+      timestamp: new Date(clientMs).toISOString(),
+      properties: {
+        $session_id: id(clientMs - 1_000, '7abc-8def-5e3e00000002'),
+        $current_url: `https://shop.test${SKEWED_PATH}`,
+        token: SKEW_TOKEN,
+      },
+    }),
+  });
 }
 
 /**
@@ -104,6 +142,9 @@ describe('web analytics overview', () => {
       if (!r.ok) throw new Error(`hostile fixture rejected: ${r.message}`);
       buffer.add(r.event);
     }
+    const skewed = normalize('posthog-capture', skewedClockMessage(), { tokenTeams: new Map([[SKEW_TOKEN, Number(TEAM)]]) });
+    if (!skewed.ok) throw new Error(`skewed-clock fixture rejected: ${skewed.message}`);
+    buffer.add(skewed.event);
     await sink.write(buffer.drain());
     rows = await sessionRows(db.handle.client, db.database, TEAM);
     console.log(`overview dataset: ${stats.accepted} events → ${stats.partials} partials; team ${TEAM}: ${rows.length} sessions`);
@@ -129,6 +170,7 @@ describe('web analytics overview', () => {
     tiles: Tiles;
     series: Series;
     table: Table;
+    breakdowns: Breakdowns;
   }
   const api = async <K extends keyof Panels>(
     panel: K,
@@ -195,6 +237,30 @@ describe('web analytics overview', () => {
       expect(table.body).toEqual({ column: d.column, ...expectedTable(rows, period, filters, d.column) });
     }
     if (filters.some((f) => f.value === HOSTILE.source)) expect(tiles.body.tiles[0]?.value).toBe(1);
+    // what the page loads: the chart and every table from one statement, the same numbers
+    const breakdowns = await api('breakdowns', params);
+    expect(breakdowns.status).toBe(200);
+    expect(breakdowns.body.series).toEqual(series.body);
+    expect(breakdowns.body.tables.map((t) => t.column)).toEqual(meta.body.dimensions.map((d) => d.column));
+    for (const t of breakdowns.body.tables) expect(t).toEqual({ column: t.column, ...expectedTable(rows, period, filters, t.column) });
+  });
+
+  it('counts a session whose first event lies days after its id time (a slow client clock)', async () => {
+    const skewed = rows.filter((r) => r['entry_pathname'] === SKEWED_PATH);
+    expect(skewed).toHaveLength(1);
+    const session = skewed[0] as SessionRow;
+    const idDays =
+      (Date.parse(`${session.start_timestamp.replace(' ', 'T')}Z`) -
+        Number(`0x${String(session['session_id']).replace(/-/g, '').slice(0, 12)}`)) /
+      86_400_000;
+    expect(idDays).toBeGreaterThan(4.9);
+    expect(session.start_timestamp >= period.start && session.start_timestamp < period.end).toBe(true);
+    const params = scopeParams(TEAM, period, [{ column: 'entry_pathname', value: SKEWED_PATH }]);
+    expect((await api('tiles', params)).body.tiles[0]?.value).toBe(1);
+    const breakdowns = await api('breakdowns', params);
+    expect(breakdowns.body.tables.find((t) => t.column === 'entry_pathname')?.rows).toEqual([
+      { value: SKEWED_PATH, sessions: 1, visitors: 1 },
+    ]);
   });
 
   it('the previous period and hour buckets follow the range', async () => {
@@ -205,6 +271,9 @@ describe('web analytics overview', () => {
     expect(series.body.points.reduce((a, p) => a + p.sessions, 0)).toBe(expectedSeriesTotal(rows, twoDays, []));
     const tiles = await api('tiles', scopeParams(TEAM, twoDays, []));
     expect(tiles.body.tiles).toEqual(expectedTiles(rows, twoDays, []));
+    const breakdowns = await api('breakdowns', scopeParams(TEAM, twoDays, []));
+    expect(breakdowns.body.series).toEqual(series.body);
+    for (const t of breakdowns.body.tables) expect(t).toEqual({ column: t.column, ...expectedTable(rows, twoDays, [], t.column) });
   });
 
   it('refuses hostile input with a 400 and a message, and treats hostile values as data', async () => {
@@ -226,7 +295,7 @@ describe('web analytics overview', () => {
       `team=${TEAM}&from=1900-01-01&to=1900-01-02`,
     ];
     for (const qs of refused) {
-      for (const panel of ['meta', 'tiles', 'series']) {
+      for (const panel of ['meta', 'tiles', 'series', 'breakdowns']) {
         const res = await fetch(`${dashboard.url}api/overview/${panel}?${qs}`);
         expect(res.status, `${panel}?${qs.slice(0, 80)}`).toBe(400);
         const body = (await res.json()) as { error: string };
@@ -269,8 +338,16 @@ describe('web analytics overview', () => {
   it('runs read-only by ClickHouse, and leaves the shared connection writable', async () => {
     const client = db.handle.client;
     await client.command({ query: `CREATE TABLE ${db.database}.scratch (x Int64) ENGINE = MergeTree ORDER BY x` });
-    await expect(readRows(client, { sql: `INSERT INTO ${db.database}.scratch SELECT 1`, params: {} })).rejects.toThrow(/readonly/i);
-    await expect(readRows(client, { sql: `SELECT * FROM file('/etc/hostname', 'LineAsString')`, params: {} })).rejects.toThrow(/readonly/i);
+    // the overview's statements go through queryReadOnly: refused by the engine's parser and syntax tree
+    await expect(readRows(client, { sql: `INSERT INTO ${db.database}.scratch SELECT 1`, params: {} })).rejects.toThrow(
+      /only read-only statements are allowed here/,
+    );
+    await expect(readRows(client, { sql: `SELECT * FROM file('/etc/hostname', 'LineAsString')`, params: {} })).rejects.toThrow(
+      /file\(\) is not allowed here/,
+    );
+    await expect(readRows(client, { sql: `SELECT 1 SETTINGS readonly = 0`, params: {} })).rejects.toThrow(/SETTINGS are not allowed/);
+    // and run with readonly = 1, set by ClickHouse for that statement only
+    expect(await readRows(client, { sql: `SELECT getSetting('readonly') AS ro`, params: {} })).toEqual([{ ro: 1 }]);
     // the overview ran many queries on this very connection: writes still work
     await client.command({ query: `INSERT INTO ${db.database}.scratch VALUES (1)` });
     const rs = await client.query({

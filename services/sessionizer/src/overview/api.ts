@@ -62,3 +62,9 @@ export interface Table {
   readonly distinct_values: number;
   readonly total_sessions: number;
 }
+
+/** The chart and every table, as one response (one statement: queries.ts, breakdownsStatement). */
+export interface Breakdowns {
+  readonly series: Series;
+  readonly tables: readonly Table[];
+}

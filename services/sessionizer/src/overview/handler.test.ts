@@ -17,7 +17,7 @@ function refusingClient(): { client: ClickHouseClient; calls: string[] } {
     calls.push(params.query);
     return Promise.reject(new Error('no ClickHouse in this test'));
   };
-  return { client: { query: refuse, command: refuse } as unknown as ClickHouseClient, calls };
+  return { client: { query: refuse, command: refuse, exec: refuse } as unknown as ClickHouseClient, calls };
 }
 
 const open: HttpEndpoint[] = [];
@@ -77,7 +77,7 @@ describe('overview routes on the service endpoint', () => {
     const { client, calls } = refusingClient();
     const url = await serve(client);
     for (const qs of ['team=x', 'from=2026-02-30', 'sessions_raw=1', 'null=team_id', "channel_type=a&channel_type=b'"]) {
-      for (const panel of ['meta', 'tiles', 'series', 'table']) {
+      for (const panel of ['meta', 'tiles', 'series', 'table', 'breakdowns']) {
         const res = await fetch(`${url}/api/overview/${panel}?${qs}`);
         expect(res.status, `${panel}?${qs}`).toBe(400);
         expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');

@@ -5,6 +5,8 @@
  *   GET /api/overview/tiles    headline numbers and their previous period
  *   GET /api/overview/series   sessions and visitors per hour or day
  *   GET /api/overview/table?dimension=<column>
+ *   GET /api/overview/breakdowns   the chart and every table in one response (one statement):
+ *                                  what the page loads, so the sessions are merged once
  *
  * All take the page's own query string (team, from, to, filters: request.ts). Bad input is a 400
  * with a message, never SQL. Mounted by the service's HTTP endpoint and by `sessionizer dashboard`.
@@ -53,6 +55,8 @@ export function overviewRoutes(o: OverviewRoutesOptions): Routes {
         return overview.tiles(await overview.scope(parseParams(search)));
       case 'series':
         return overview.series(await overview.scope(parseParams(search)));
+      case 'breakdowns':
+        return overview.breakdowns(await overview.scope(parseParams(search)));
       case 'table': {
         const p = parseParams(search, ['dimension']);
         const dimension = p.extra.get('dimension');

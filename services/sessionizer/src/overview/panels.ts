@@ -5,10 +5,19 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { availableDimensions, dimensionOf, type Dimension } from './dimensions.js';
-import { columnsStatement, seriesStatement, tableStatement, teamsStatement, tilesStatement, type Scope } from './queries.js';
+import {
+  breakdownsStatement,
+  columnsStatement,
+  SERIES_PANEL,
+  seriesStatement,
+  tableStatement,
+  teamsStatement,
+  tilesStatement,
+  type Scope,
+} from './queries.js';
 import { readRows } from './read-only.js';
 import { formatDate, OverviewInputError, resolvePeriod, type OverviewParams } from './request.js';
-import type { Meta, Series, SeriesPoint, Table, TeamSummary, Tile, TileKey, Tiles } from './api.js';
+import type { Breakdowns, Meta, Series, SeriesPoint, Table, TeamSummary, Tile, TileKey, Tiles } from './api.js';
 
 export * from './api.js';
 
@@ -28,7 +37,7 @@ const COLUMNS_TTL_MS = 30_000;
  */
 export class Overview {
   readonly #src: OverviewSource;
-  #columns: { at: number; map: Map<string, string> } | undefined;
+  #columns: { at: number; map: Map<string, string>; candidates: boolean } | undefined;
 
   constructor(src: OverviewSource) {
     this.#src = src;
@@ -38,14 +47,21 @@ export class Overview {
     return this.#src.database;
   }
 
+  /** The view's columns (name → type). */
   async columns(need: readonly string[] = []): Promise<Map<string, string>> {
+    return (await this.#tables(need)).map;
+  }
+
+  async #tables(need: readonly string[]): Promise<{ map: Map<string, string>; candidates: boolean }> {
     const now = Date.now();
     const cached = this.#columns;
-    if (cached !== undefined && now - cached.at < COLUMNS_TTL_MS && need.every((c) => cached.map.has(c))) return cached.map;
-    const rows = await readRows<{ name: string; type: string }>(this.#src.client, columnsStatement(this.#src.database));
-    const map = new Map(rows.map((r) => [r.name, r.type]));
-    this.#columns = { at: now, map };
-    return map;
+    if (cached !== undefined && now - cached.at < COLUMNS_TTL_MS && need.every((c) => cached.map.has(c))) return cached;
+    const rows = await readRows<{ table: string; name: string; type: string }>(this.#src.client, columnsStatement(this.#src.database));
+    const map = new Map(rows.filter((r) => r.table === 'sessions').map((r) => [r.name, r.type]));
+    const raw = new Set(rows.filter((r) => r.table === 'sessions_raw').map((r) => r.name));
+    const tables = { at: now, map, candidates: ['team_id', 'session_id', 'min_ts'].every((c) => raw.has(c)) };
+    this.#columns = tables;
+    return tables;
   }
 
   /** The dimensions the view has; throws when a named one is not among them. */
@@ -84,13 +100,13 @@ export class Overview {
   /** Team and period: the caller's, or the defaults `meta` would choose (one more query). */
   async scope(p: OverviewParams): Promise<Scope> {
     await this.dimensions(p.filters.map((f) => f.column));
-    const sessionTimestamp = (await this.columns()).has('session_timestamp');
+    const { candidates } = await this.#tables([]);
     if (p.team !== undefined && p.from !== undefined && p.to !== undefined) {
-      return { database: this.#src.database, team: p.team, period: resolvePeriod(p, p.to), filters: p.filters, sessionTimestamp };
+      return { database: this.#src.database, team: p.team, period: resolvePeriod(p, p.to), filters: p.filters, candidates };
     }
     const meta = await this.meta(p);
     if (meta.team === null) throw new OverviewInputError('there are no sessions yet: give team=<id>');
-    return { database: this.#src.database, team: meta.team, period: meta.period, filters: p.filters, sessionTimestamp };
+    return { database: this.#src.database, team: meta.team, period: meta.period, filters: p.filters, candidates };
   }
 
   async tiles(scope: Scope): Promise<Tiles> {
@@ -124,17 +140,7 @@ export class Overview {
   }
 
   async series(scope: Scope): Promise<Series> {
-    const rows = await readRows<SeriesPoint & { bucket: string }>(this.#src.client, seriesStatement(scope));
-    const byBucket = new Map(rows.map((r) => [r.bucket, r]));
-    const step = scope.period.bucket === 'hour' ? 3_600_000 : 86_400_000;
-    const points: SeriesPoint[] = [];
-    const end = Date.parse(`${scope.period.end.replace(' ', 'T')}Z`);
-    for (let t = Date.parse(`${scope.period.start.replace(' ', 'T')}Z`); t < end; t += step) {
-      const key = new Date(t).toISOString().slice(0, 19).replace('T', ' ');
-      const r = byBucket.get(key);
-      points.push({ t: key, sessions: r?.sessions ?? 0, visitors: r?.visitors ?? 0 });
-    }
-    return { bucket: scope.period.bucket, points };
+    return seriesOf(scope, await readRows<SeriesPoint & { bucket: string }>(this.#src.client, seriesStatement(scope)));
   }
 
   async table(scope: Scope, column: string): Promise<Table> {
@@ -155,4 +161,47 @@ export class Overview {
       total_sessions: rows[0]?.total_sessions ?? 0,
     };
   }
+
+  /** The chart and every table the view can serve, from one statement (`breakdownsStatement`). */
+  async breakdowns(scope: Scope): Promise<Breakdowns> {
+    const dimensions = await this.dimensions();
+    const rows = await readRows<{
+      panel: string;
+      value: string | null;
+      sessions: number;
+      visitors: number;
+      distinct_values: number;
+      total_sessions: number;
+    }>(this.#src.client, breakdownsStatement(scope, dimensions));
+    const series = seriesOf(
+      scope,
+      rows
+        .filter((r) => r.panel === SERIES_PANEL)
+        .map((r) => ({ bucket: r.value ?? '', t: r.value ?? '', sessions: r.sessions, visitors: r.visitors })),
+    );
+    const tables = dimensions.map((d): Table => {
+      const own = rows.filter((r) => r.panel === d.column);
+      return {
+        column: d.column,
+        rows: own.map((r) => ({ value: r.value, sessions: r.sessions, visitors: r.visitors })),
+        distinct_values: own[0]?.distinct_values ?? 0,
+        total_sessions: own[0]?.total_sessions ?? 0,
+      };
+    });
+    return { series, tables };
+  }
+}
+
+/** The range's buckets in order, empty ones filled with zeros. */
+function seriesOf(scope: Scope, rows: readonly (SeriesPoint & { bucket: string })[]): Series {
+  const byBucket = new Map(rows.map((r) => [r.bucket, r]));
+  const step = scope.period.bucket === 'hour' ? 3_600_000 : 86_400_000;
+  const points: SeriesPoint[] = [];
+  const end = Date.parse(`${scope.period.end.replace(' ', 'T')}Z`);
+  for (let t = Date.parse(`${scope.period.start.replace(' ', 'T')}Z`); t < end; t += step) {
+    const key = new Date(t).toISOString().slice(0, 19).replace('T', ' ');
+    const r = byBucket.get(key);
+    points.push({ t: key, sessions: r?.sessions ?? 0, visitors: r?.visitors ?? 0 });
+  }
+  return { bucket: scope.period.bucket, points };
 }

@@ -1,19 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DIMENSIONS, type Dimension } from './dimensions.js';
-import { seriesStatement, tableStatement, tilesStatement, type Scope, type Statement } from './queries.js';
+import { breakdownsStatement, seriesStatement, tableStatement, tilesStatement, type Scope, type Statement } from './queries.js';
 import { resolvePeriod, type Filter } from './request.js';
 
 const period = resolvePeriod({ from: '2026-11-14', to: '2026-11-20' }, 'unused');
-const scope = (filters: Filter[], sessionTimestamp = false): Scope => ({
+const scope = (filters: Filter[], candidates = true): Scope => ({
   database: 'analytics',
   team: '1',
   period,
   filters,
-  sessionTimestamp,
+  candidates,
 });
 const dimension = DIMENSIONS[0] as Dimension;
-const statements = (s: Scope): Statement[] => [tilesStatement(s), seriesStatement(s), tableStatement(s, dimension)];
+const statements = (s: Scope): Statement[] => [
+  tilesStatement(s),
+  seriesStatement(s),
+  tableStatement(s, dimension),
+  breakdownsStatement(s, DIMENSIONS),
+];
 
 describe('overview statements', () => {
   it('bind every caller value as a parameter: the SQL text depends only on which columns are filtered', () => {
@@ -62,9 +67,29 @@ describe('overview statements', () => {
     expect(params).toMatchObject({ previous_start: '2026-11-07 00:00:00' });
   });
 
-  it('prune by session_timestamp only when the view has it', () => {
-    expect(tilesStatement(scope([])).sql).not.toContain('session_timestamp');
-    expect(tableStatement(scope([], true), dimension).sql).toContain("session_timestamp >= {start:DateTime64(6, 'UTC')} - INTERVAL 3 DAY");
+  it('read only candidate sessions: those with a partial row whose min_ts is in the range, when the raw table has the columns', () => {
+    expect(tilesStatement(scope([], false)).sql).not.toContain('sessions_raw');
+    expect(tilesStatement(scope([])).sql).toContain(
+      "session_id GLOBAL IN (SELECT session_id FROM analytics.sessions_raw WHERE team_id = {team:Int64} AND min_ts >= {previous_start:DateTime64(6, 'UTC')} AND min_ts < {end:DateTime64(6, 'UTC')})",
+    );
+    for (const s of [tableStatement(scope([]), dimension), seriesStatement(scope([])), breakdownsStatement(scope([]), DIMENSIONS)]) {
+      expect(s.sql).toContain("min_ts >= {start:DateTime64(6, 'UTC')} AND min_ts < {end:DateTime64(6, 'UTC')}");
+    }
+  });
+
+  it('breakdowns: the series and every dimension as grouping sets, each set ranked as its own table', () => {
+    const { sql, params } = breakdownsStatement(scope([]), DIMENSIONS.slice(0, 2));
+    expect(sql).toContain('GROUP BY GROUPING SETS ((bucket), (channel_type), (entry_referring_domain))');
+    expect(sql).toContain(
+      "multiIf(grouping(bucket) = 0, '.series', grouping(channel_type) = 0, 'channel_type', grouping(entry_referring_domain) = 0, 'entry_referring_domain', '') AS panel",
+    );
+    expect(sql).toContain('row_number() OVER (PARTITION BY panel ORDER BY count() DESC, value ASC NULLS LAST) AS rank');
+    expect(sql).toContain('toStartOfDay(');
+    expect(params).toMatchObject({ rows: 10 });
+    const hours = breakdownsStatement({ ...scope([]), period: resolvePeriod({ from: '2026-11-14', to: '2026-11-14' }, 'unused') }, []);
+    expect(hours.sql).toContain('toStartOfHour(');
+    expect(hours.sql).toContain('GROUP BY GROUPING SETS ((bucket))');
+    expect(() => breakdownsStatement(scope([]), [{ column: 'x) OR (1', title: '', label: '' }])).toThrow(/not an identifier/);
   });
 
   it('refuse a database name that is not an identifier', () => {

@@ -18,19 +18,30 @@ export interface Scope {
   readonly team: string;
   readonly period: Period;
   readonly filters: readonly Filter[];
-  /** The view has `session_timestamp` (the sort key's session time): prune by it. */
-  readonly sessionTimestamp?: boolean;
+  /**
+   * The raw table behind the view has plain `team_id`, `session_id` and `min_ts` (each partial's
+   * first event time) columns: read only the candidate sessions (see `where`).
+   */
+  readonly candidates?: boolean;
 }
 
 /**
- * How far a session's first event may lie from its id's time and still be found. The date
- * range is on start_timestamp, which the view computes after merging, so a filter on it alone
- * reads every session of the team; a range on session_timestamp (the UUIDv7 time, the table's
- * sort key) lets ClickHouse skip the rest. Events are accepted only within 24 h after the id's
- * time (plus the small clock tolerance), so 3 days holds with a wide margin; PostHog prunes its
- * sessions table the same way (SESSION_BUFFER_DAYS = 3).
+ * Why the range is pruned through the raw table's `min_ts` rather than by the session id's
+ * time. The range is on `start_timestamp`, which the view computes after merging a session's
+ * partials, so a filter on it alone merges every session of the team. A session starts in
+ * [s, e) only if one of its partial rows has `min_ts` in [s, e) (its start is the least
+ * `min_ts`), so `session_id GLOBAL IN (those sessions)` keeps every session of the range and
+ * the view's own filter then drops the few extra ones: exact, whatever the clocks did. A
+ * range on the UUIDv7 time (± a buffer, as PostHog's SESSION_BUFFER_DAYS) is not: a capture
+ * message's window is judged on the client's clock, so a client whose clock runs days slow
+ * has a session whose first event (server time) lies days after its id's time.
+ * Reading `session_id` and `min_ts` costs a few bytes per partial row; the candidates' states
+ * are then the only ones read and merged (PREWHERE on the pushed-down IN). GLOBAL: on a
+ * cluster the subquery reads the Distributed table once, on the initiator.
  */
-export const SESSION_TIMESTAMP_BUFFER_DAYS = 3;
+function candidates(scope: Scope, start: string): string {
+  return `session_id GLOBAL IN (SELECT session_id FROM ${raw(scope.database)} WHERE team_id = {team:Int64} AND min_ts >= {${start}:${TS}} AND min_ts < {end:${TS}})`;
+}
 
 const TS = "DateTime64(6, 'UTC')";
 const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -45,6 +56,10 @@ function view(database: string): string {
   return `${identifier(database)}.sessions`;
 }
 
+function raw(database: string): string {
+  return `${identifier(database)}.sessions_raw`;
+}
+
 /** WHERE clause and parameters: team, [start, end), filters. */
 function where(scope: Scope, start: 'start' | 'previous_start'): Statement {
   const params: Record<string, string | number> = {
@@ -54,10 +69,7 @@ function where(scope: Scope, start: 'start' | 'previous_start'): Statement {
   };
   if (start === 'previous_start') params['previous_start'] = scope.period.previousStart;
   const terms = [`team_id = {team:Int64}`, `start_timestamp >= {${start}:${TS}}`, `start_timestamp < {end:${TS}}`];
-  if (scope.sessionTimestamp === true) {
-    const buffer = `INTERVAL ${SESSION_TIMESTAMP_BUFFER_DAYS} DAY`;
-    terms.push(`session_timestamp >= {${start}:${TS}} - ${buffer}`, `session_timestamp < {end:${TS}} + ${buffer}`);
-  }
+  if (scope.candidates === true) terms.push(candidates(scope, start));
   scope.filters.forEach((f, i) => {
     const column = identifier(f.column);
     if (f.value === null) terms.push(`isNull(${column})`);
@@ -69,10 +81,10 @@ function where(scope: Scope, start: 'start' | 'previous_start'): Statement {
   return { sql: terms.join('\n  AND '), params };
 }
 
-/** The view's columns (name, type): which panels and filters exist. */
+/** The columns (table, name, type) of the view and of the raw table behind it. */
 export function columnsStatement(database: string): Statement {
   return {
-    sql: `SELECT name, type FROM system.columns WHERE database = {database:String} AND table = 'sessions' ORDER BY position`,
+    sql: `SELECT table, name, type FROM system.columns WHERE database = {database:String} AND table IN ('sessions', 'sessions_raw') ORDER BY table, position`,
     params: { database: identifier(database) },
   };
 }
@@ -137,6 +149,9 @@ ORDER BY bucket`,
 /** Rows shown per table. */
 export const TABLE_ROWS = 10;
 
+/** The series' rows in `breakdownsStatement` (not a column name: those are identifiers, without '.'). */
+export const SERIES_PANEL = '.series';
+
 /**
  * A breakdown table: the top values of one column by sessions (ties by value, NULL last), with
  * visitors, the number of distinct values and the total sessions (window functions over the
@@ -154,6 +169,47 @@ WHERE ${w.sql}
 GROUP BY value
 ORDER BY sessions DESC, value ASC NULLS LAST
 LIMIT {rows:UInt32}`,
+    params: { ...w.params, rows: TABLE_ROWS },
+  };
+}
+
+/**
+ * The chart and every breakdown table in one statement, so the range's sessions are read and
+ * merged once per page load instead of once per panel (BENCHMARKS.md: merging the sessions'
+ * states is most of a panel's cost). GROUPING SETS group the same rows by the time bucket and
+ * by each dimension; per set (`panel`), the same numbers and the same order as `tableStatement`
+ * and `seriesStatement`: sessions and visitors per value, the number of values and the total
+ * sessions (window functions over the set's groups), the top `rows` by sessions, ties by value,
+ * NULL last. Every series bucket is returned.
+ */
+export function breakdownsStatement(scope: Scope, dimensions: readonly Dimension[]): Statement {
+  const w = where(scope, 'start');
+  const bucket = scope.period.bucket === 'hour' ? 'toStartOfHour' : 'toStartOfDay';
+  const columns = dimensions.map((d) => identifier(d.column));
+  // `bucket` cannot collide with a dimension: dimensions are columns of the view, none is `bucket`
+  const sets = ['bucket', ...columns];
+  const which = (then: (c: string) => string, otherwise: string): string =>
+    `multiIf(${sets.map((c) => `grouping(${c}) = 0, ${then(c)}`).join(', ')}, ${otherwise})`;
+  return {
+    sql: `SELECT panel, value, sessions, visitors, distinct_values, total_sessions
+FROM (
+  SELECT
+    ${which((c) => (c === 'bucket' ? `'${SERIES_PANEL}'` : `'${c}'`), "''")} AS panel,
+    ${which((c) => c, 'NULL')} AS value,
+    count() AS sessions,
+    uniqExact(distinct_id) AS visitors,
+    count() OVER (PARTITION BY panel) AS distinct_values,
+    sum(count()) OVER (PARTITION BY panel) AS total_sessions,
+    row_number() OVER (PARTITION BY panel ORDER BY count() DESC, value ASC NULLS LAST) AS rank
+  FROM (
+    SELECT toString(${bucket}(toDateTime(start_timestamp, 'UTC'))) AS bucket, ${[...columns, 'distinct_id'].join(', ')}
+    FROM ${view(scope.database)}
+    WHERE ${w.sql}
+  )
+  GROUP BY GROUPING SETS (${sets.map((c) => `(${c})`).join(', ')})
+)
+WHERE panel = '${SERIES_PANEL}' OR rank <= {rows:UInt32}
+ORDER BY panel, rank`,
     params: { ...w.params, rows: TABLE_ROWS },
   };
 }

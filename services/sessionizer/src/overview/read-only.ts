@@ -1,27 +1,19 @@
 /**
- * Every overview statement runs read-only *by ClickHouse*: `readonly = 1` in the statement's own
- * SETTINGS clause. Not as a client setting: on the embedded engine, chdb/connection turns client
- * settings into `SET …;` statements of its one session, so `readonly = 1` would stay on for the
- * service's own inserts (seen: "Cannot execute query in readonly mode" on the next INSERT). A
- * SETTINGS clause binds to its statement only, on both transports.
- *
- * Swap point: when a shared read-only SQL helper exists, `readRows` is the one place to use it.
+ * Every overview statement runs through `queryReadOnly` (@sessionizer/clickhouse), the one path
+ * for SQL run on someone's behalf: the engine parses it as exactly one SELECT, its syntax tree is
+ * checked for SETTINGS and table functions that reach files or the network, and it runs with
+ * `readonly = 1` in the statement itself, one read-only query at a time per client. Our own SQL
+ * passes those checks by construction; a refusal here is a bug, not bad input. Values are always
+ * `{name:Type}` query parameters (queries.ts).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
+import { queryReadOnly } from '@sessionizer/clickhouse';
 import type { Statement } from './queries.js';
 
-export const READ_ONLY_CLAUSE = 'SETTINGS readonly = 1';
-
-export function readOnlySql(sql: string): string {
-  return `${sql}\n${READ_ONLY_CLAUSE}`;
-}
-
 export async function readRows<T>(client: ClickHouseClient, statement: Statement, signal?: AbortSignal): Promise<T[]> {
-  const rs = await client.query({
-    query: readOnlySql(statement.sql),
-    query_params: statement.params,
-    format: 'JSONEachRow',
-    ...(signal === undefined ? {} : { abort_signal: signal }),
+  const rs = await queryReadOnly(client, statement.sql, {
+    params: statement.params,
+    ...(signal === undefined ? {} : { abortSignal: signal }),
   });
   return rs.json<T>();
 }

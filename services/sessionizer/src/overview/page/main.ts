@@ -9,7 +9,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import type { Meta, Series, Table, Tile, Tiles } from '../api.js';
+import type { Breakdowns, Meta, Series, Table, Tile, Tiles } from '../api.js';
 
 const NONE = '(none)';
 const DAY_MS = 86_400_000;
@@ -338,28 +338,25 @@ async function load(): Promise<void> {
         showError(err instanceof Error ? err.message : String(err));
       },
     );
+    const cards = meta.dimensions.map((d) => ({ d, card: tableCard(d.column, d.title) }));
+    byId('tables').replaceChildren(...cards.map((c) => c.card));
+    // the chart and every table come from one statement: the range's sessions are merged once
     panel(
       async () => {
-        const s = await get<Series>('api/overview/series');
-        if (s !== undefined) renderSeries(s);
+        const b = await get<Breakdowns>('api/overview/breakdowns');
+        if (b === undefined) return;
+        renderSeries(b.series);
+        for (const { d, card } of cards) {
+          const t = b.tables.find((x) => x.column === d.column);
+          if (t !== undefined) renderTable(card, t, d.label, filtered.has(d.column));
+          else panelError(card, new Error('no data for this table'));
+        }
       },
       (err) => {
         byId('chart').replaceChildren(el('p', 'error', err instanceof Error ? err.message : String(err)));
+        for (const { card } of cards) panelError(card, err);
       },
     );
-    const cards = meta.dimensions.map((d) => ({ d, card: tableCard(d.column, d.title) }));
-    byId('tables').replaceChildren(...cards.map((c) => c.card));
-    for (const { d, card } of cards) {
-      panel(
-        async () => {
-          const t = await get<Table>('api/overview/table', { dimension: d.column });
-          if (t !== undefined) renderTable(card, t, d.label, filtered.has(d.column));
-        },
-        (err) => {
-          panelError(card, err);
-        },
-      );
-    }
   } catch (err) {
     if (gen === generation) showError(err instanceof Error ? err.message : String(err));
   } finally {
