@@ -159,7 +159,7 @@ for (const size of SIZES) {
         team: meta.team,
         teamSessions,
         range: `${meta.period.from}..${meta.period.to}`,
-        prunedByCandidates: scope.candidates === true,
+        candidates: scope.candidates ?? null,
         load,
         pageLoadColdMs: cold.wallMs,
         pageLoadMedianMs: median(warm.map((w) => w.wallMs)),

@@ -13,6 +13,8 @@ import {
   tableStatement,
   teamsStatement,
   tilesStatement,
+  CANDIDATE_TABLES,
+  type CandidateTable,
   type Scope,
 } from './queries.js';
 import { readRows } from './read-only.js';
@@ -37,7 +39,7 @@ const COLUMNS_TTL_MS = 30_000;
  */
 export class Overview {
   readonly #src: OverviewSource;
-  #columns: { at: number; map: Map<string, string>; candidates: boolean } | undefined;
+  #columns: { at: number; map: Map<string, string>; candidates: CandidateTable | undefined } | undefined;
 
   constructor(src: OverviewSource) {
     this.#src = src;
@@ -52,14 +54,19 @@ export class Overview {
     return (await this.#tables(need)).map;
   }
 
-  async #tables(need: readonly string[]): Promise<{ map: Map<string, string>; candidates: boolean }> {
+  async #tables(need: readonly string[]): Promise<{ map: Map<string, string>; candidates: CandidateTable | undefined }> {
     const now = Date.now();
     const cached = this.#columns;
     if (cached !== undefined && now - cached.at < COLUMNS_TTL_MS && need.every((c) => cached.map.has(c))) return cached;
     const rows = await readRows<{ table: string; name: string; type: string }>(this.#src.client, columnsStatement(this.#src.database));
     const map = new Map(rows.filter((r) => r.table === 'sessions').map((r) => [r.name, r.type]));
-    const raw = new Set(rows.filter((r) => r.table === 'sessions_raw').map((r) => r.name));
-    const tables = { at: now, map, candidates: ['team_id', 'session_id', 'min_ts'].every((c) => raw.has(c)) };
+    const usable = (table: CandidateTable): boolean => {
+      const names = new Set(rows.filter((r) => r.table === table).map((r) => r.name));
+      return ['team_id', 'session_id', 'min_ts'].every((c) => names.has(c));
+    };
+    // the local table exists in cluster mode only, and is then the one to read (queries.ts)
+    const candidates = [...CANDIDATE_TABLES].reverse().find(usable);
+    const tables = { at: now, map, candidates };
     this.#columns = tables;
     return tables;
   }

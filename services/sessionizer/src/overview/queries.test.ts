@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DIMENSIONS, type Dimension } from './dimensions.js';
-import { breakdownsStatement, seriesStatement, tableStatement, tilesStatement, type Scope, type Statement } from './queries.js';
+import {
+  breakdownsStatement,
+  seriesStatement,
+  tableStatement,
+  tilesStatement,
+  type CandidateTable,
+  type Scope,
+  type Statement,
+} from './queries.js';
 import { resolvePeriod, type Filter } from './request.js';
 
 const period = resolvePeriod({ from: '2026-11-14', to: '2026-11-20' }, 'unused');
-const scope = (filters: Filter[], candidates = true): Scope => ({
+const scope = (filters: Filter[], candidates: CandidateTable | undefined = 'sessions_raw'): Scope => ({
   database: 'analytics',
   team: '1',
   period,
@@ -68,9 +76,13 @@ describe('overview statements', () => {
   });
 
   it('read only candidate sessions: those with a partial row whose min_ts is in the range, when the raw table has the columns', () => {
-    expect(tilesStatement(scope([], false)).sql).not.toContain('sessions_raw');
+    expect(tilesStatement({ ...scope([]), candidates: undefined }).sql).not.toContain('sessions_raw');
     expect(tilesStatement(scope([])).sql).toContain(
-      "session_id GLOBAL IN (SELECT session_id FROM analytics.sessions_raw WHERE team_id = {team:Int64} AND min_ts >= {previous_start:DateTime64(6, 'UTC')} AND min_ts < {end:DateTime64(6, 'UTC')})",
+      "session_id IN (SELECT session_id FROM analytics.sessions_raw WHERE team_id = {team:Int64} AND min_ts >= {previous_start:DateTime64(6, 'UTC')} AND min_ts < {end:DateTime64(6, 'UTC')})",
+    );
+    // cluster mode: each shard's own partials (all of a session's partials are on one shard)
+    expect(tilesStatement(scope([], 'sessions_raw_local')).sql).toContain(
+      'session_id IN (SELECT session_id FROM analytics.sessions_raw_local WHERE',
     );
     for (const s of [tableStatement(scope([]), dimension), seriesStatement(scope([])), breakdownsStatement(scope([]), DIMENSIONS)]) {
       expect(s.sql).toContain("min_ts >= {start:DateTime64(6, 'UTC')} AND min_ts < {end:DateTime64(6, 'UTC')}");
