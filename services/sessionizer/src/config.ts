@@ -296,7 +296,7 @@ export const SETTINGS = {
     flag: 'clickhouse-retry-max-delay-ms',
     schema: int(100, 600_000),
     default: '5000',
-    help: 'longest wait between retries of a failed ClickHouse write (exponential backoff from 200 ms, full jitter); after an outage, writing resumes within about this long',
+    help: 'longest wait between retries of a failed ClickHouse or dead-letter write (exponential backoff from 200 ms, full jitter); after an outage, writing resumes within about this long',
   },
   flushInterval: {
     env: 'FLUSH_INTERVAL_MS',

@@ -189,9 +189,11 @@ export async function startService(
     });
     const metrics = new Metrics();
     const holder: { consumer?: SessionConsumer } = {};
+    // ClickHouse and the dead-letter topic back off alike, up to CLICKHOUSE_RETRY_MAX_DELAY_MS.
+    const retry = { maxAttempts: Infinity, initialDelayMs: 200, maxDelayMs: config.clickhouse.retryMaxDelayMs };
     const sink = new ClickHouseSessionSink(ch.client, {
       schema,
-      retry: { maxAttempts: Infinity, initialDelayMs: 200, maxDelayMs: config.clickhouse.retryMaxDelayMs },
+      retry,
       onRetry: (error, attempt, delayMs) => {
         log.warn('ClickHouse write failed, retrying', { error, attempt, delayMs });
         holder.consumer?.onWriteRetry(error);
@@ -208,6 +210,7 @@ export async function startService(
       }),
       sink,
       deadLetters: config.kafka.dlqTopic === undefined ? undefined : new KafkaJsDeadLetters(kafka, config.kafka.dlqTopic),
+      deadLetterRetry: retry,
       formats: new Map(config.kafka.topics.map((t) => [t.topic, t.format])),
       normalize: normalizeOptionsOf(config),
       policy: config.flush,

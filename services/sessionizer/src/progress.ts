@@ -11,18 +11,23 @@ export interface ProgressSnapshot {
 export class Progress {
   readonly #write: (s: string) => void;
   readonly #enabled: boolean;
-  readonly #started = performance.now();
-  #last = 0;
+  readonly #now: () => number;
+  readonly #started: number;
+  // Nothing drawn yet: the first update draws whatever the clock says.
+  #last = Number.NEGATIVE_INFINITY;
   #drawn = false;
 
-  constructor(enabled: boolean, write: (s: string) => void) {
+  /** `now` is a monotonic clock in milliseconds (injected by tests). */
+  constructor(enabled: boolean, write: (s: string) => void, now: () => number = () => performance.now()) {
     this.#enabled = enabled;
     this.#write = write;
+    this.#now = now;
+    this.#started = now();
   }
 
   update(s: ProgressSnapshot, force = false): void {
     if (!this.#enabled) return;
-    const now = performance.now();
+    const now = this.#now();
     if (!force && now - this.#last < 200) return;
     this.#last = now;
     const seconds = Math.max((now - this.#started) / 1000, 0.001);

@@ -294,6 +294,7 @@ interface Harness {
 
 const INTERVAL = 1_000;
 const TICK = 100;
+const DLQ_RETRY = { maxAttempts: Infinity, initialDelayMs: 200, maxDelayMs: 5_000 };
 
 async function harness(
   o: {
@@ -313,6 +314,9 @@ async function harness(
     source,
     sink,
     deadLetters: o.dlq === false ? undefined : dlq,
+    deadLetterRetry: DLQ_RETRY,
+    // Jitter pinned to its top: the n-th dead-letter retry waits exactly min(max, 200·2^(n-1)) ms.
+    random: () => 1,
     formats: new Map([
       ['events', 'posthog-events'],
       ['capture', 'posthog-capture'],
@@ -795,18 +799,53 @@ describe('SessionConsumer: invalid and excluded messages', () => {
     expect(h.dlq.disconnected).toBe(0);
   });
 
+  // Was flaky (2 of ~7 runs): the retry's jitter came from Math.random, so now and then both
+  // retries (≤ 400 ms and ≤ 800 ms) fell inside the first 100 ms and the commit came before the
+  // first assertion. The jitter is injected now: the retries come 200 ms and 400 ms later.
   it('a failing dead-letter topic holds the commit back and is retried until it succeeds', async () => {
     const h = await harness();
     h.dlq.failSends = 2;
     await h.source.deliver('events', 0, [{ value: MALFORMED }, event(1, 1)]);
     await advance(INTERVAL + TICK);
     expect(h.source.commits).toEqual([]);
+    expect(await total(h.metrics.deadLetterRetries)).toBe(1);
     await advance(30_000);
     await advance(30_000);
     expect(h.dlq.sent).toHaveLength(1);
     expect(h.source.commits).toEqual([[offset('events', 0, 2)]]);
     expect(h.consumer.state).toBe('running');
     expect(await total(h.metrics.deadLetterRetries)).toBe(2);
+  });
+
+  it('dead-letter retries back off exponentially up to the retry policy maximum delay', async () => {
+    const h = await harness();
+    h.dlq.failSends = 8;
+    await h.source.deliver('events', 0, [{ value: MALFORMED }]);
+    await advance(INTERVAL); // the flush: attempt 1 fails
+    const waits = [200, 400, 800, 1_600, 3_200, 5_000, 5_000, 5_000];
+    for (const [i, wait] of waits.entries()) {
+      expect(await total(h.metrics.deadLetterRetries)).toBe(i + 1);
+      await advance(wait - 1);
+      expect(h.dlq.sent).toHaveLength(0);
+      await advance(1);
+    }
+    expect(h.dlq.sent).toHaveLength(1);
+    expect(h.source.commits).toEqual([[offset('events', 0, 1)]]);
+  });
+
+  it('a shutdown that times out aborts a dead-letter retry that is waiting: nothing committed', async () => {
+    const h = await harness();
+    h.dlq.failSends = 100;
+    await h.source.deliver('events', 0, [{ value: MALFORMED }, event(1, 1)]);
+    await advance(INTERVAL + TICK);
+    const stopped = h.consumer.stop(1_000);
+    await advance(1_000);
+    expect(await stopped).toBe(false);
+    expect(vi.getTimerCount()).toBe(0); // the backoff's timer went with the abort
+    const retries = await total(h.metrics.deadLetterRetries);
+    await advance(60_000);
+    expect(await total(h.metrics.deadLetterRetries)).toBe(retries);
+    expect(h.source.commits).toEqual([]);
   });
 
   it('a dead-letter error that cannot be retried fails the consumer instead of stalling: no commit', async () => {
@@ -1002,6 +1041,7 @@ describe('SessionConsumer: rebalances and readiness', () => {
       source: new FakeSource(),
       sink: new FakeSink(),
       deadLetters: undefined,
+      deadLetterRetry: DLQ_RETRY,
       formats: new Map(),
       normalize: {},
       policy: { intervalMs: INTERVAL, maxSessions: 10, maxBytes: 1 << 20 },

@@ -24,7 +24,7 @@ import {
   type NormalizeOptions,
   type Rejected,
 } from '@sessionizer/core';
-import type { SessionSink, SinkError } from '@sessionizer/clickhouse';
+import { backoffDelay, sleep, type RetryPolicy, type SessionSink, type SinkError } from '@sessionizer/clickhouse';
 import type { DeadLetterRecord, DeadLetterSink, EventSource, PartitionBatch, SourceRecord, TopicPartition } from '@sessionizer/kafka';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
@@ -35,6 +35,10 @@ export interface ConsumerOptions {
   readonly sink: SessionSink;
   /** undefined: invalid messages are counted and logged only. */
   readonly deadLetters: DeadLetterSink | undefined;
+  /** Backoff between dead-letter write attempts (the sink's policy: full jitter, capped). */
+  readonly deadLetterRetry: RetryPolicy;
+  /** Randomness for the backoff's jitter (tests pass a fixed one). */
+  readonly random?: () => number;
   readonly formats: ReadonlyMap<string, InputFormat>;
   readonly normalize: NormalizeOptions;
   readonly policy: FlushPolicy;
@@ -452,9 +456,10 @@ export class SessionConsumer {
         }
         this.#o.metrics.deadLetterRetries.inc();
         this.#setWriteHealthy(false, 'dead-letter', err);
-        const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)) * Math.random();
-        this.#o.log.warn('dead-letter write failed, retrying', { error: err, attempt, delayMs: Math.round(delay) });
-        await new Promise((r) => setTimeout(r, delay));
+        const delay = backoffDelay(attempt, this.#o.deadLetterRetry, this.#o.random ?? Math.random);
+        this.#o.log.warn('dead-letter write failed, retrying', { error: err, attempt, delayMs: delay });
+        // aborted by a shutdown that timed out, like the sink's own backoff
+        await sleep(delay, signal);
       }
     }
   }
