@@ -6,8 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
-  DEFAULT_LIMITS,
-  normalize,
+  decodeRecord,
   sessionize,
   type InputFormat,
   type Normalized,
@@ -57,16 +56,9 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 // ---- the oracle over what is really in the topic ------------------------------------------------
 
-/**
- * What the consumer does with one record (services/sessionizer/src/service/consumer.ts): a
- * tombstone is schema_invalid, a value over maxMessageBytes is event_too_large before decoding,
- * anything else goes through normalize() as UTF-8 text.
- */
+/** What the consumer does with one record: the core's decodeRecord, which the consumer calls. */
 export function classifyRecord(format: InputFormat, value: Buffer | null, options: NormalizeOptions = {}): Normalized {
-  const maxBytes = options.limits?.maxMessageBytes ?? DEFAULT_LIMITS.maxMessageBytes;
-  if (value === null) return { ok: false, reason: 'schema_invalid', action: 'dlq', message: 'tombstone' };
-  if (value.length > maxBytes) return { ok: false, reason: 'event_too_large', action: 'dlq', message: 'too large' };
-  return normalize(format, value.toString('utf8'), options);
+  return decodeRecord(format, value, options);
 }
 
 export interface TopicOracle {

@@ -5,6 +5,7 @@ export * from './time.js';
 export * from './uuid.js';
 export * from './url.js';
 export * from './formats/index.js';
+export * from './decode.js';
 export * from './session.js';
 export * from './derive.js';
 export * from './oracle.js';

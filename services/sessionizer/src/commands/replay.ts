@@ -8,9 +8,9 @@ import { createReadStream, createWriteStream, statSync, type WriteStream } from 
 import type { Readable } from 'node:stream';
 import { once } from 'node:events';
 import {
+  decodeRecord,
   DEFAULT_LIMITS,
   flushReason,
-  normalize,
   REJECT_REASONS,
   SessionBuffer,
   type FlushPolicy,
@@ -128,18 +128,12 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
       summary.lines += 1;
       // Progress is against the file's size: compressed bytes for an archive.
       bytesRead = input.compression === undefined ? bytesRead + line.bytes + 1 : input.sourceBytes();
-      if (line.oversized) {
-        rejected.event_too_large += 1;
-        await writeReject({
-          line: line.number,
-          reason: 'event_too_large',
-          message: `line of ${line.bytes} bytes exceeds ${maxBytes}`,
-          raw: null,
-        });
-      } else if (line.text.trim() === '') {
+      if (!line.oversized && line.text.trim() === '') {
         summary.blank += 1;
       } else {
-        const result = normalize(o.format, line.text, o.normalize);
+        // readLines measured the line and skipped it when oversized: decodeRecord says so by its size.
+        const text = line.text ?? '';
+        const result = decodeRecord(o.format, { length: line.bytes, toString: () => text }, o.normalize, 'line');
         if (result.ok) {
           summary.accepted += 1;
           buffer.add(result.event);

@@ -14,9 +14,8 @@
  * because replayed or foreign-written partials merge idempotently.
  */
 import {
-  DEFAULT_LIMITS,
+  decodeRecord,
   flushReason,
-  normalize,
   SessionBuffer,
   type FlushPolicy,
   type FlushReason,
@@ -210,24 +209,11 @@ export class SessionConsumer {
     }
     const { metrics } = this.#o;
     const format = this.#o.formats.get(batch.topic) ?? 'posthog-events';
-    const maxBytes = this.#o.normalize.limits?.maxMessageBytes ?? DEFAULT_LIMITS.maxMessageBytes;
     let last: SourceRecord | undefined;
     let aggregated = 0;
     for (const record of batch.records) {
       last = record;
-      let result;
-      if (record.value === null) {
-        result = { ok: false, reason: 'schema_invalid', action: 'dlq', message: 'message has no value (tombstone)' } as const;
-      } else if (record.value.length > maxBytes) {
-        result = {
-          ok: false,
-          reason: 'event_too_large',
-          action: 'dlq',
-          message: `message of ${record.value.length} bytes exceeds ${maxBytes}`,
-        } as const;
-      } else {
-        result = normalize(format, record.value.toString('utf8'), this.#o.normalize);
-      }
+      const result = decodeRecord(format, record.value, this.#o.normalize);
       if (result.ok) {
         this.#buffer.add(result.event);
         aggregated += 1;
