@@ -34,6 +34,9 @@ import { runUntilStopped, type Signals } from './commands/run.js';
 import { formatSummary as formatDemoSummary, readSummary } from './commands/demo.js';
 import { serveDashboard, untilSignal } from './commands/dashboard.js';
 import { SessionConsumer } from './service/consumer.js';
+import { DeadLetterQueue } from './service/dead-letter-queue.js';
+import { Readiness } from './service/readiness.js';
+import { reportWriteRetry } from './service/telemetry.js';
 import { readEndpointFile, writeEndpointFile } from './service/endpoint-file.js';
 import { startHttp, type HttpEndpoint } from './service/http.js';
 import { overviewRoutes } from './overview/handler.js';
@@ -132,6 +135,7 @@ function openClickHouse(config: Config, database?: string): ClickHouseHandle {
 
 export interface Service {
   readonly consumer: SessionConsumer;
+  readonly readiness: Readiness;
   readonly http: HttpEndpoint;
   readonly metrics: Metrics;
   readonly clickhouse: ClickHouseHandle;
@@ -181,63 +185,83 @@ export async function startService(
       ssl: config.kafka.ssl,
       sasl: config.kafka.sasl,
     });
+    const kafkaLog = log.child({ component: 'kafka' });
     const kafka = createKafkaClient({
       ...kafkaOptions,
       log: (level, message, extra) => {
-        log[level === 'debug' ? 'debug' : level](message, extra);
+        kafkaLog[level === 'debug' ? 'debug' : level](message, extra);
       },
     });
     const metrics = new Metrics();
-    const holder: { consumer?: SessionConsumer } = {};
+    const now = (): number => performance.now();
+    const readiness = new Readiness({
+      now,
+      kafkaSilenceMs: config.kafka.readySilenceMs,
+      metrics,
+      log: log.child({ component: 'readiness' }),
+    });
     // ClickHouse and the dead-letter topic back off alike, up to CLICKHOUSE_RETRY_MAX_DELAY_MS.
     const retry = { maxAttempts: Infinity, initialDelayMs: 200, maxDelayMs: config.clickhouse.retryMaxDelayMs };
+    const sinkLog = log.child({ component: 'sink' });
     const sink = new ClickHouseSessionSink(ch.client, {
       schema,
       retry,
       onRetry: (error, attempt, delayMs) => {
-        log.warn('ClickHouse write failed, retrying', { error, attempt, delayMs });
-        holder.consumer?.onWriteRetry(error);
+        sinkLog.warn('ClickHouse write failed, retrying', { error, attempt, delayMs });
+        reportWriteRetry(metrics, readiness, error);
       },
     });
+    const source = new KafkaJsSource(kafka, {
+      groupId: config.kafka.groupId,
+      topics: config.kafka.topics.map((t) => t.topic),
+      fromBeginning: config.kafka.fromBeginning,
+      sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+      heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
+      rebalanceTimeoutMs: config.kafka.rebalanceTimeoutMs,
+    });
+    const deadLetters =
+      config.kafka.dlqTopic === undefined
+        ? undefined
+        : new DeadLetterQueue({
+            sink: new KafkaJsDeadLetters(kafka, config.kafka.dlqTopic),
+            retry,
+            random: Math.random,
+            readiness,
+            metrics,
+            log: log.child({ component: 'dead-letters' }),
+          });
     const consumer = new SessionConsumer({
-      source: new KafkaJsSource(kafka, {
-        groupId: config.kafka.groupId,
-        topics: config.kafka.topics.map((t) => t.topic),
-        fromBeginning: config.kafka.fromBeginning,
-        sessionTimeoutMs: config.kafka.sessionTimeoutMs,
-        heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
-        rebalanceTimeoutMs: config.kafka.rebalanceTimeoutMs,
-      }),
+      source,
       sink,
-      deadLetters: config.kafka.dlqTopic === undefined ? undefined : new KafkaJsDeadLetters(kafka, config.kafka.dlqTopic),
-      deadLetterRetry: retry,
+      deadLetters,
       formats: new Map(config.kafka.topics.map((t) => [t.topic, t.format])),
       normalize: normalizeOptionsOf(config),
       policy: config.flush,
       dlqExcluded: config.kafka.dlqExcluded,
+      readiness,
       metrics,
-      log,
-      kafkaSilenceMs: config.kafka.readySilenceMs,
+      log: log.child({ component: 'consumer' }),
+      now,
     });
-    holder.consumer = consumer;
+    readiness.watch(source);
     const http = await startHttp({
       host: config.http.host,
       port: config.http.port,
       metrics,
-      log,
+      log: log.child({ component: 'http' }),
       health: () => ({
         healthy: consumer.healthy,
-        ready: consumer.ready,
+        ready: readiness.ready,
         detail: {
           state: consumer.state,
           paused: consumer.paused,
-          kafkaContactAgeMs: consumer.kafkaContactAgeMs,
-          notReadyBecause: consumer.notReadyBecause,
+          kafkaContactAgeMs: readiness.kafkaContactAgeMs,
+          notReadyBecause: readiness.notReadyBecause,
         },
       }),
       query: ch.transport === 'embedded' ? { client: ch.client, database: config.clickhouse.database } : undefined,
       // Reads through the service's own connection: on the embedded engine no other process can.
-      overview: overviewRoutes({ client: ch.client, database: config.clickhouse.database, log }),
+      overview: overviewRoutes({ client: ch.client, database: config.clickhouse.database, log: log.child({ component: 'overview' }) }),
     });
     // Only the process that opened the data directory announces itself as its reader.
     const removeEndpoint =
@@ -255,6 +279,7 @@ export async function startService(
     });
     return {
       consumer,
+      readiness,
       http,
       metrics,
       clickhouse: ch,

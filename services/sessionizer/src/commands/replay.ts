@@ -12,7 +12,6 @@ import {
   DEFAULT_LIMITS,
   flushReason,
   REJECT_REASONS,
-  SessionBuffer,
   type FlushPolicy,
   type InputFormat,
   type NormalizeOptions,
@@ -22,6 +21,7 @@ import type { SessionSink } from '@sessionizer/clickhouse';
 import { decodeInput, InputError, type Compression } from '../input.js';
 import { readLines } from '../lines.js';
 import type { Progress } from '../progress.js';
+import { Aggregator, writeCheckpoint } from '../service/aggregator.js';
 
 export interface ReplayOptions {
   readonly input: string; // a path or '-'
@@ -96,16 +96,20 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     seconds: 0,
     eventsPerSecond: 0,
   };
-  let buffer = new SessionBuffer();
+  // The service's aggregate step; a file has no offsets to commit and no dead-letter topic.
+  const aggregator = new Aggregator();
   let lastFlush = performance.now();
   let bytesRead = 0;
 
   const flush = async (): Promise<void> => {
-    const states = buffer.drain();
-    buffer = new SessionBuffer();
+    const checkpoint = aggregator.checkpoint([]);
     lastFlush = performance.now();
-    if (states.length === 0) return;
-    const stats = await o.sink.write(states);
+    if (checkpoint.states.length === 0) return;
+    const { stats } = await writeCheckpoint(checkpoint, {
+      states: (states) => o.sink.write(states),
+      deadLetters: () => Promise.resolve(),
+    });
+    if (stats === undefined) return;
     summary.flushes += 1;
     summary.sessionsWritten += stats.rows;
     summary.inserts += stats.inserts;
@@ -136,14 +140,15 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
         const result = decodeRecord(o.format, { length: line.bytes, toString: () => text }, o.normalize, 'line');
         if (result.ok) {
           summary.accepted += 1;
-          buffer.add(result.event);
+          aggregator.add(result.event);
           for (const w of result.warnings) warnings[w] = (warnings[w] ?? 0) + 1;
         } else {
           rejected[result.reason] += 1;
           await writeReject({ line: line.number, reason: result.reason, message: result.message, raw: line.text });
         }
       }
-      if (flushReason(o.policy, buffer, performance.now() - lastFlush) !== null) await flush();
+      const buffered = { size: aggregator.sessions, bytes: aggregator.stateBytes };
+      if (flushReason(o.policy, buffered, performance.now() - lastFlush) !== null) await flush();
       o.progress.update(snapshot());
     }
     await flush();

@@ -26,7 +26,10 @@ import { eventFor, type EventPools } from '../../../../test/support/arbitraries.
 import { serialize, TEST_TOKENS } from '../../../../test/support/stream.js';
 import { silentLogger } from '../log.js';
 import { SessionConsumer, type ConsumerOptions } from './consumer.js';
+import { DeadLetterQueue } from './dead-letter-queue.js';
 import { Metrics } from './metrics.js';
+import { Readiness } from './readiness.js';
+import { reportWriteRetry } from './telemetry.js';
 
 // ---------------------------------------------------------------------------------------------
 // fakes
@@ -51,9 +54,10 @@ class FakeSource implements EventSource {
   ];
   /** Rejects the next n commits. */
   failCommits = 0;
-  #rebalance: RebalanceListener | undefined;
-  #fatal: ((e: Error) => void) | undefined;
-  #contact: (() => void) | undefined;
+  // lists, as KafkaJsSource: the consumer and the readiness tracker both listen
+  readonly #rebalance: RebalanceListener[] = [];
+  readonly #fatal: ((e: Error) => void)[] = [];
+  readonly #contact: (() => void)[] = [];
   readonly #next = new Map<string, bigint>();
 
   start(handler: (batch: PartitionBatch) => Promise<boolean>): Promise<void> {
@@ -73,20 +77,20 @@ class FakeSource implements EventSource {
       return Promise.reject(new Error('The coordinator is not aware of this member'));
     }
     this.commits.push(offsets.map((o) => ({ ...o })));
-    this.#contact?.(); // as KafkaJsSource: a commit is an exchange with the coordinator
+    for (const l of this.#contact) l(); // as KafkaJsSource: a commit is an exchange with the coordinator
     return Promise.resolve();
   }
   assignment(): readonly TopicPartition[] {
     return this.assigned;
   }
   onRebalance(listener: RebalanceListener): void {
-    this.#rebalance = listener;
+    this.#rebalance.push(listener);
   }
   onFatal(listener: (error: Error) => void): void {
-    this.#fatal = listener;
+    this.#fatal.push(listener);
   }
   onContact(listener: () => void): void {
-    this.#contact = listener;
+    this.#contact.push(listener);
   }
   disconnect(): Promise<void> {
     this.calls.push('disconnect');
@@ -97,17 +101,17 @@ class FakeSource implements EventSource {
 
   assign(assignment: TopicPartition[]): void {
     this.assigned = assignment;
-    this.#rebalance?.({ phase: 'assigned', assignment });
+    for (const l of this.#rebalance) l({ phase: 'assigned', assignment });
   }
   rebalancing(): void {
-    this.#rebalance?.({ phase: 'rebalancing' });
+    for (const l of this.#rebalance) l({ phase: 'rebalancing' });
   }
   fatal(error: Error): void {
-    this.#fatal?.(error);
+    for (const l of this.#fatal) l(error);
   }
   /** A fetch or heartbeat succeeded. */
   contact(): void {
-    this.#contact?.();
+    for (const l of this.#contact) l();
   }
 
   /** The records a batch of these messages gets at the partition's current position. */
@@ -285,6 +289,9 @@ function bytesOf(messages: readonly Message[]): number {
 
 interface Harness {
   readonly consumer: SessionConsumer;
+  readonly readiness: Readiness;
+  /** What the sink calls before a retry (main.ts wires the same). */
+  readonly reportWriteRetry: (e: SinkError) => void;
   readonly source: FakeSource;
   readonly sink: FakeSink;
   readonly dlq: FakeDeadLetters;
@@ -310,13 +317,23 @@ async function harness(
   const sink = new FakeSink();
   const dlq = new FakeDeadLetters();
   const metrics = new Metrics(false);
+  const now = (): number => Date.now();
+  const readiness = new Readiness({ now, kafkaSilenceMs: o.kafkaSilenceMs ?? 15_000, metrics, log: silentLogger });
   const options: ConsumerOptions = {
     source,
     sink,
-    deadLetters: o.dlq === false ? undefined : dlq,
-    deadLetterRetry: DLQ_RETRY,
-    // Jitter pinned to its top: the n-th dead-letter retry waits exactly min(max, 200·2^(n-1)) ms.
-    random: () => 1,
+    deadLetters:
+      o.dlq === false
+        ? undefined
+        : new DeadLetterQueue({
+            sink: dlq,
+            retry: DLQ_RETRY,
+            // Jitter pinned to its top: the n-th dead-letter retry waits exactly min(max, 200·2^(n-1)) ms.
+            random: () => 1,
+            readiness,
+            metrics,
+            log: silentLogger,
+          }),
     formats: new Map([
       ['events', 'posthog-events'],
       ['capture', 'posthog-capture'],
@@ -327,21 +344,23 @@ async function harness(
     },
     policy: { intervalMs: INTERVAL, maxSessions: 10_000, maxBytes: 1 << 30, ...o.policy },
     dlqExcluded: o.dlqExcluded ?? false,
+    readiness,
     metrics,
     log: silentLogger,
     tickMs: TICK,
-    now: () => Date.now(),
-    ...(o.kafkaSilenceMs === undefined ? {} : { kafkaSilenceMs: o.kafkaSilenceMs }),
+    now,
   };
   const consumer = new SessionConsumer(options);
-  sink.onRetry = (e) => {
-    consumer.onWriteRetry(e);
+  readiness.watch(source);
+  const reportRetry = (e: SinkError): void => {
+    reportWriteRetry(metrics, readiness, e);
   };
+  sink.onRetry = reportRetry;
   const failures: Error[] = [];
   consumer.onFailure((e) => failures.push(e));
   await consumer.start();
   if (o.assign !== false) source.assign(source.assigned);
-  return { consumer, source, sink, dlq, metrics, failures };
+  return { consumer, readiness, reportWriteRetry: reportRetry, source, sink, dlq, metrics, failures };
 }
 
 /** Let every pending promise callback run (setImmediate is not faked). */
@@ -473,11 +492,11 @@ describe('SessionConsumer: end-to-end acknowledgement', () => {
 
   it('a sink that retries (ClickHouse down) holds the commit back and readiness down until it succeeds', async () => {
     const h = await harness();
-    expect(h.consumer.ready).toBe(true);
+    expect(h.readiness.ready).toBe(true);
     h.sink.mode = 'retry-then-hang';
     await h.source.deliver('events', 0, sessions(1));
     await advance(INTERVAL + TICK);
-    expect(h.consumer.ready).toBe(false);
+    expect(h.readiness.ready).toBe(false);
     expect(await gauge(h.metrics.ready)).toBe(0);
     expect(await total(h.metrics.writeRetries, { code: '241' })).toBe(1);
     await advance(60_000);
@@ -487,7 +506,7 @@ describe('SessionConsumer: end-to-end acknowledgement', () => {
     h.sink.release();
     await settle();
     expect(h.source.commits).toEqual([[offset('events', 0, 1)]]);
-    expect(h.consumer.ready).toBe(true);
+    expect(h.readiness.ready).toBe(true);
     expect(await gauge(h.metrics.ready)).toBe(1);
   });
 
@@ -500,7 +519,7 @@ describe('SessionConsumer: end-to-end acknowledgement', () => {
     expect(h.consumer.state).toBe('failed');
     expect(h.consumer.failure).toBe(error);
     expect(h.consumer.healthy).toBe(false);
-    expect(h.consumer.ready).toBe(false);
+    expect(h.readiness.ready).toBe(false);
     expect(h.failures).toEqual([error]);
     expect(h.source.commits).toEqual([]);
 
@@ -976,34 +995,34 @@ describe('SessionConsumer: rebalances and readiness', () => {
   it('is ready only once assigned, while writes succeed, and not while stopping', async () => {
     const h = await harness({ assign: false });
     expect(h.consumer.state).toBe('running');
-    expect(h.consumer.ready).toBe(false);
-    expect(h.consumer.notReadyBecause).toEqual(['not in the consumer group yet']);
+    expect(h.readiness.ready).toBe(false);
+    expect(h.readiness.notReadyBecause).toEqual(['not in the consumer group yet']);
     expect(await gauge(h.metrics.ready)).toBe(0);
     h.source.assign([{ topic: 'events', partition: 0 }]);
-    expect(h.consumer.ready).toBe(true);
-    expect(h.consumer.notReadyBecause).toEqual([]);
+    expect(h.readiness.ready).toBe(true);
+    expect(h.readiness.notReadyBecause).toEqual([]);
     expect(await gauge(h.metrics.ready)).toBe(1);
     h.source.rebalancing();
-    expect(h.consumer.ready).toBe(true);
+    expect(h.readiness.ready).toBe(true);
 
-    h.consumer.onWriteRetry(
+    h.reportWriteRetry(
       new SinkError('write: ClickHouse error 243 NOT_ENOUGH_SPACE: Cannot reserve 1.00 MiB', { retriable: true, code: '243' }),
     );
-    h.consumer.onWriteRetry(new SinkError('connect ECONNREFUSED', { retriable: true }));
-    expect(h.consumer.ready).toBe(false);
+    h.reportWriteRetry(new SinkError('connect ECONNREFUSED', { retriable: true }));
+    expect(h.readiness.ready).toBe(false);
     // the latest failure, for /readyz
-    expect(h.consumer.notReadyBecause).toEqual(['writes failing, retrying: ClickHouse: connect ECONNREFUSED']);
+    expect(h.readiness.notReadyBecause).toEqual(['writes failing, retrying: ClickHouse: connect ECONNREFUSED']);
     expect(await total(h.metrics.writeRetries, { code: 'network' })).toBe(1);
     expect(await total(h.metrics.writeRetries, { code: '243' })).toBe(1);
     await h.source.deliver('events', 0, sessions(1));
     await advance(INTERVAL + TICK); // a successful write makes it ready again
-    expect(h.consumer.ready).toBe(true);
-    expect(h.consumer.notReadyBecause).toEqual([]);
+    expect(h.readiness.ready).toBe(true);
+    expect(h.readiness.notReadyBecause).toEqual([]);
 
     const stopped = h.consumer.stop(1_000);
-    expect(h.consumer.ready).toBe(false);
+    expect(h.readiness.ready).toBe(false);
     expect(h.consumer.state).toBe('stopping');
-    expect(h.consumer.notReadyBecause).toEqual(['the consumer is stopping']);
+    expect(h.readiness.notReadyBecause).toEqual(['the consumer is stopping']);
     expect(await stopped).toBe(true);
     expect(h.consumer.state).toBe('stopped');
     expect(h.consumer.healthy).toBe(true);
@@ -1011,46 +1030,50 @@ describe('SessionConsumer: rebalances and readiness', () => {
 
   it('is not ready while nothing reaches the brokers for longer than kafkaSilenceMs, and ready again on contact', async () => {
     const h = await harness({ kafkaSilenceMs: 3_000, policy: { intervalMs: 60_000 } });
-    expect(h.consumer.ready).toBe(true);
-    expect(h.consumer.kafkaContactAgeMs).toBe(0);
+    expect(h.readiness.ready).toBe(true);
+    expect(h.readiness.kafkaContactAgeMs).toBe(0);
     await advance(2_900);
-    expect(h.consumer.ready).toBe(true);
+    expect(h.readiness.ready).toBe(true);
     h.source.contact(); // a fetch or heartbeat: the silence starts again
     await advance(2_900);
-    expect(h.consumer.ready).toBe(true);
+    expect(h.readiness.ready).toBe(true);
     expect(await gauge(h.metrics.ready)).toBe(1);
     await advance(200 + TICK); // 3.1 s and a tick without contact (broker down, say)
-    expect(h.consumer.ready).toBe(false);
-    expect(h.consumer.notReadyBecause).toEqual([
-      `no successful exchange with Kafka for ${h.consumer.kafkaContactAgeMs ?? 0} ms (limit 3000 ms)`,
+    expect(h.readiness.ready).toBe(false);
+    expect(h.readiness.notReadyBecause).toEqual([
+      `no successful exchange with Kafka for ${h.readiness.kafkaContactAgeMs ?? 0} ms (limit 3000 ms)`,
     ]);
-    expect(h.consumer.kafkaContactAgeMs).toBeGreaterThan(3_000);
+    expect(h.readiness.kafkaContactAgeMs).toBeGreaterThan(3_000);
     expect(await gauge(h.metrics.ready)).toBe(0); // the gauge follows on the tick, not only on /readyz
     expect(h.consumer.healthy).toBe(true); // not ready is not dead: kafkajs reconnects by itself
     h.source.contact();
-    expect(h.consumer.ready).toBe(true);
+    expect(h.readiness.ready).toBe(true);
     expect(await gauge(h.metrics.ready)).toBe(1);
     await advance(2_900);
     h.source.assign([{ topic: 'events', partition: 0 }]); // a join is contact too
     await advance(2_900);
-    expect(h.consumer.ready).toBe(true);
+    expect(h.readiness.ready).toBe(true);
   });
 
   it('is not ready before start', () => {
+    const metrics = new Metrics(false);
+    const source = new FakeSource();
+    const readiness = new Readiness({ now: () => Date.now(), kafkaSilenceMs: 15_000, metrics, log: silentLogger });
     const consumer = new SessionConsumer({
-      source: new FakeSource(),
+      source,
       sink: new FakeSink(),
       deadLetters: undefined,
-      deadLetterRetry: DLQ_RETRY,
       formats: new Map(),
       normalize: {},
       policy: { intervalMs: INTERVAL, maxSessions: 10, maxBytes: 1 << 20 },
       dlqExcluded: false,
-      metrics: new Metrics(false),
+      readiness,
+      metrics,
       log: silentLogger,
     });
+    readiness.watch(source);
     expect(consumer.state).toBe('starting');
-    expect(consumer.ready).toBe(false);
+    expect(readiness.ready).toBe(false);
     expect(consumer.healthy).toBe(true);
   });
 });
