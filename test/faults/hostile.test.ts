@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { NormalizeOptions } from '@sessionizer/core';
 import { loadConfig } from '../../services/sessionizer/src/config.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
-import { startService, type Service } from '../../services/sessionizer/src/main.js';
+import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/context.js';
 import { bigInvalidCorpus, eventMessage, hostileCorpus, largeCorpus, SQL_STRINGS, type CorpusMessage } from '../support/faults-corpus.js';

@@ -16,7 +16,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/sessionizer/src/config.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
-import { startService, type Service } from '../../services/sessionizer/src/main.js';
+import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/context.js';
 import { faults, faultyClient, type FaultyClient } from '../support/faults.js';

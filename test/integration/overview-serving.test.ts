@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '@sessionizer/generator';
 import { loadConfig } from '../../services/sessionizer/src/config.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
-import { startService, type Service } from '../../services/sessionizer/src/main.js';
+import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
 import type { Meta, Tiles } from '../../services/sessionizer/src/overview/panels.js';
 import { resolvePeriod } from '../../services/sessionizer/src/overview/request.js';
 import { writeEndpointFile } from '../../services/sessionizer/src/service/endpoint-file.js';

@@ -16,7 +16,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import { normalize, sessionize, uuidV7Millis, type NormalizeOptions, type Session, type SessionEvent } from '@sessionizer/core';
 import { loadConfig } from '../../services/sessionizer/src/config.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
-import { startService, type Service } from '../../services/sessionizer/src/main.js';
+import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
 import { launchChromium } from '../support/browser.js';
 import { captureMessagesOf, decodeCaptureBody, startCaptureShim, type CaptureShim } from '../support/capture-shim.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';

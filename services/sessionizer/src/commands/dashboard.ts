@@ -13,6 +13,9 @@ import { overviewRoutes } from '../overview/handler.js';
 import { Overview } from '../overview/panels.js';
 import { readEndpointFile } from '../service/endpoint-file.js';
 import type { Signals } from './run.js';
+import { createLogger } from '../log.js';
+import { openClickHouse } from '../wiring.js';
+import { CLICKHOUSE, UsageError, type Command } from './command.js';
 
 export interface DashboardOptions {
   readonly client: ClickHouseClient;
@@ -128,3 +131,32 @@ export async function serveDashboard(o: ServeDashboardOptions): Promise<number> 
     await ch.close();
   }
 }
+
+export const dashboardCommand: Command = {
+  summary: 'serve the web analytics overview for a data directory or a ClickHouse server (no service running)',
+  usage: 'sessionizer dashboard [--port P] [--host H] [options]',
+  settings: CLICKHOUSE,
+  options: { port: { type: 'string' }, host: { type: 'string' } },
+  optionsHelp: [
+    '  --port P                 port to serve on (default 8787; 0 picks a free one)',
+    '  --host H                 address to bind (default 127.0.0.1)',
+    '',
+    'While `sessionizer run` holds an embedded data directory, it serves this page itself at / on its HTTP port.',
+  ].join('\n'),
+  async run({ config, values, io }) {
+    const port = Number(values['port'] ?? 8787);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535)
+      throw new UsageError(`--port must be a port number, got '${String(values['port'])}'`);
+    return serveDashboard({
+      open: () => openClickHouse(config),
+      dataDir: config.clickhouse.dataDir,
+      database: config.clickhouse.database,
+      host: (values['host'] as string | undefined) ?? '127.0.0.1',
+      port,
+      log: createLogger(config.log.level, (l) => io.stderr.write(l)),
+      stdout: io.stdout,
+      stderr: io.stderr,
+      signals: io.signals,
+    });
+  },
+};

@@ -20,8 +20,13 @@ import {
 import type { SessionSink } from '@sessionizer/clickhouse';
 import { decodeInput, InputError, type Compression } from '../input.js';
 import { readLines } from '../lines.js';
-import type { Progress } from '../progress.js';
 import { Aggregator, writeCheckpoint } from '../service/aggregator.js';
+import { ClickHouseSessionSink, migrate } from '@sessionizer/clickhouse';
+import { INPUT_FORMATS } from '@sessionizer/core';
+import { createLogger } from '../log.js';
+import { Progress } from '../progress.js';
+import { normalizeOptionsOf, openClickHouse, schemaOf } from '../wiring.js';
+import { CLICKHOUSE, FLUSH, MODEL, UsageError, type Command } from './command.js';
 
 export interface ReplayOptions {
   readonly input: string; // a path or '-'
@@ -188,3 +193,57 @@ export function formatSummary(s: ReplaySummary): string {
   if (warnings.length > 0) lines.push(`  warnings: ${warnings.map(([w, n]) => `${w}: ${n}`).join(', ')}`);
   return `${lines.join('\n')}\n`;
 }
+
+export const replayCommand: Command = {
+  summary: 'read NDJSON events from a file or stdin through the pipeline into ClickHouse',
+  usage: 'sessionizer replay [FILE|-] --format posthog-events|posthog-capture [options]',
+  settings: [...CLICKHOUSE, ...MODEL, ...FLUSH],
+  options: {
+    format: { type: 'string', short: 'f' },
+    rejects: { type: 'string' },
+    json: { type: 'boolean' },
+    progress: { type: 'boolean' },
+    'no-progress': { type: 'boolean' },
+  },
+  optionsHelp: [
+    `  --format, -f FORMAT      input format: ${INPUT_FORMATS.join(' or ')} (default posthog-events)`,
+    '  --rejects FILE           write rejected lines as NDJSON {line, reason, message, raw}',
+    '  --json                   print the summary as JSON on stdout',
+    '  --progress / --no-progress  force the progress bar on stderr on/off (default: on when stderr is a TTY)',
+  ].join('\n'),
+  async run({ config, values, positionals, io }) {
+    const format = (values['format'] ?? 'posthog-events') as string;
+    if (!(INPUT_FORMATS as readonly string[]).includes(format)) {
+      throw new UsageError(`--format '${format}' is not one of ${INPUT_FORMATS.join(', ')}`);
+    }
+    if (positionals.length > 1) throw new UsageError(`replay takes one input, got ${positionals.length}`);
+    const input = positionals[0] ?? '-';
+    const ch = openClickHouse(config);
+    try {
+      const schema = schemaOf(config);
+      await migrate(ch.client, schema);
+      const log = createLogger(config.log.level, (l) => io.stderr.write(l));
+      const sink = new ClickHouseSessionSink(ch.client, {
+        schema,
+        onRetry: (error, attempt, delayMs) => {
+          log.warn('ClickHouse write failed, retrying', { error, attempt, delayMs });
+        },
+      });
+      const showProgress = values['no-progress'] === true ? false : values['progress'] === true || io.stderrIsTty;
+      const summary = await replay({
+        input,
+        stdin: io.stdin,
+        format: format as InputFormat,
+        normalize: normalizeOptionsOf(config),
+        sink,
+        policy: config.flush,
+        rejectsPath: values['rejects'] as string | undefined,
+        progress: new Progress(showProgress, (s) => io.stderr.write(s)),
+      });
+      io.stdout.write(values['json'] === true ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
+      return 0;
+    } finally {
+      await ch.close();
+    }
+  },
+};

@@ -4,6 +4,9 @@
  */
 import type { Logger } from '../log.js';
 import type { SessionConsumer } from '../service/consumer.js';
+import { createLogger } from '../log.js';
+import { startService } from '../service/start.js';
+import { SERVICE, UsageError, type Command } from './command.js';
 
 export interface Signals {
   on(signal: 'SIGTERM' | 'SIGINT', listener: () => void): unknown;
@@ -72,3 +75,25 @@ export async function runUntilStopped(o: RunOptions): Promise<number> {
   }
   return code;
 }
+
+export const runCommand: Command = {
+  summary: 'the service: consume Kafka, sessionize, write to ClickHouse, commit',
+  usage: 'sessionizer run [options]',
+  settings: SERVICE,
+  options: {},
+  optionsHelp: '',
+  async run({ config, io }) {
+    if (config.kafka.brokers === undefined) {
+      throw new UsageError('KAFKA_BROKERS (--brokers) is required; `sessionizer demo` starts a local broker for you');
+    }
+    const log = createLogger(config.log.level, (l) => io.stderr.write(l));
+    const service = await startService(config, { brokers: config.kafka.brokers, log });
+    return runUntilStopped({
+      consumer: service.consumer,
+      log,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      signals: io.signals,
+      cleanup: () => service.close(),
+    });
+  },
+};

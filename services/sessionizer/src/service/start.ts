@@ -1,0 +1,171 @@
+/**
+ * The service, wired: ClickHouse (migrated), the Kafka source, the dead-letter queue, the sink,
+ * the readiness tracker, the consumer loop and the HTTP endpoints. `sessionizer run` and `demo`
+ * start it; so do the integration and fault tests.
+ */
+import { checkBrokerAccess, createKafkaClient, KafkaJsDeadLetters, KafkaJsSource } from '@sessionizer/kafka';
+import { ClickHouseSessionSink, migrate, type ClickHouseHandle } from '@sessionizer/clickhouse';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { overviewRoutes } from '../overview/handler.js';
+import { normalizeOptionsOf, openClickHouseWaiting, schemaOf } from '../wiring.js';
+import { SessionConsumer } from './consumer.js';
+import { DeadLetterQueue } from './dead-letter-queue.js';
+import { writeEndpointFile } from './endpoint-file.js';
+import { startHttp, type HttpEndpoint } from './http.js';
+import { Metrics } from './metrics.js';
+import { Readiness } from './readiness.js';
+import { reportWriteRetry } from './telemetry.js';
+
+export interface Service {
+  readonly consumer: SessionConsumer;
+  readonly readiness: Readiness;
+  readonly http: HttpEndpoint;
+  readonly metrics: Metrics;
+  readonly clickhouse: ClickHouseHandle;
+  close(): Promise<void>;
+}
+
+/** Wire the service: ClickHouse (migrated), Kafka source and dead letters, sink, consumer, HTTP. */
+export async function startService(
+  config: Config,
+  deps: { brokers: string; log: Logger; clickhouse?: ClickHouseHandle },
+): Promise<Service> {
+  const { log } = deps;
+  // A handle passed in (tests, the demo) stays open: its owner closes it.
+  const ch = deps.clickhouse ?? (await openClickHouseWaiting(config, log));
+  const closeClickHouse = deps.clickhouse === undefined ? () => ch.close() : () => Promise.resolve();
+  try {
+    const schema = schemaOf(config);
+    await migrate(ch.client, schema, {
+      log: (m) => {
+        log.info(m);
+      },
+    });
+    // Ad-hoc reads through the /query endpoint see the database's tables unqualified.
+    if (ch.transport === 'embedded') await ch.client.command({ query: `USE ${config.clickhouse.database}` });
+    const kafkaOptions = {
+      brokers: deps.brokers,
+      clientId: config.kafka.clientId,
+      sasl: config.kafka.sasl,
+      ssl: config.kafka.ssl,
+      sslCaFile: config.kafka.sslCaFile,
+      sslRejectUnauthorized: config.kafka.sslRejectUnauthorized,
+    };
+    // Wrong credentials, an untrusted certificate or the wrong protocol for the port fail the
+    // start at once with what to fix, instead of kafkajs's minute of retries (and, in a running
+    // consumer, restarts forever).
+    await checkBrokerAccess(createKafkaClient({ ...kafkaOptions, retries: 0 }), {
+      brokers: deps.brokers,
+      ssl: config.kafka.ssl,
+      sasl: config.kafka.sasl,
+    });
+    const kafkaLog = log.child({ component: 'kafka' });
+    const kafka = createKafkaClient({
+      ...kafkaOptions,
+      log: (level, message, extra) => {
+        kafkaLog[level === 'debug' ? 'debug' : level](message, extra);
+      },
+    });
+    const metrics = new Metrics();
+    const now = (): number => performance.now();
+    const readiness = new Readiness({
+      now,
+      kafkaSilenceMs: config.kafka.readySilenceMs,
+      metrics,
+      log: log.child({ component: 'readiness' }),
+    });
+    // ClickHouse and the dead-letter topic back off alike, up to CLICKHOUSE_RETRY_MAX_DELAY_MS.
+    const retry = { maxAttempts: Infinity, initialDelayMs: 200, maxDelayMs: config.clickhouse.retryMaxDelayMs };
+    const sinkLog = log.child({ component: 'sink' });
+    const sink = new ClickHouseSessionSink(ch.client, {
+      schema,
+      retry,
+      onRetry: (error, attempt, delayMs) => {
+        sinkLog.warn('ClickHouse write failed, retrying', { error, attempt, delayMs });
+        reportWriteRetry(metrics, readiness, error);
+      },
+    });
+    const source = new KafkaJsSource(kafka, {
+      groupId: config.kafka.groupId,
+      topics: config.kafka.topics.map((t) => t.topic),
+      fromBeginning: config.kafka.fromBeginning,
+      sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+      heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
+      rebalanceTimeoutMs: config.kafka.rebalanceTimeoutMs,
+    });
+    const deadLetters =
+      config.kafka.dlqTopic === undefined
+        ? undefined
+        : new DeadLetterQueue({
+            sink: new KafkaJsDeadLetters(kafka, config.kafka.dlqTopic),
+            retry,
+            random: Math.random,
+            readiness,
+            metrics,
+            log: log.child({ component: 'dead-letters' }),
+          });
+    const consumer = new SessionConsumer({
+      source,
+      sink,
+      deadLetters,
+      formats: new Map(config.kafka.topics.map((t) => [t.topic, t.format])),
+      normalize: normalizeOptionsOf(config),
+      policy: config.flush,
+      dlqExcluded: config.kafka.dlqExcluded,
+      readiness,
+      metrics,
+      log: log.child({ component: 'consumer' }),
+      now,
+    });
+    readiness.watch(source);
+    const http = await startHttp({
+      host: config.http.host,
+      port: config.http.port,
+      metrics,
+      log: log.child({ component: 'http' }),
+      health: () => ({
+        healthy: consumer.healthy,
+        ready: readiness.ready,
+        detail: {
+          state: consumer.state,
+          paused: consumer.paused,
+          kafkaContactAgeMs: readiness.kafkaContactAgeMs,
+          notReadyBecause: readiness.notReadyBecause,
+        },
+      }),
+      query: ch.transport === 'embedded' ? { client: ch.client, database: config.clickhouse.database } : undefined,
+      // Reads through the service's own connection: on the embedded engine no other process can.
+      overview: overviewRoutes({ client: ch.client, database: config.clickhouse.database, log: log.child({ component: 'overview' }) }),
+    });
+    // Only the process that opened the data directory announces itself as its reader.
+    const removeEndpoint =
+      ch.transport === 'embedded' && deps.clickhouse === undefined
+        ? writeEndpointFile(config.clickhouse.dataDir, { pid: process.pid, url: http.url })
+        : () => undefined;
+    log.info('sessionizer configured', {
+      clickhouse: ch.target,
+      database: config.clickhouse.database,
+      brokers: deps.brokers,
+      topics: config.kafka.topics,
+      groupId: config.kafka.groupId,
+      dlqTopic: config.kafka.dlqTopic ?? null,
+      http: http.url,
+    });
+    return {
+      consumer,
+      readiness,
+      http,
+      metrics,
+      clickhouse: ch,
+      close: async () => {
+        removeEndpoint();
+        await http.close();
+        await closeClickHouse();
+      },
+    };
+  } catch (err) {
+    await closeClickHouse();
+    throw err;
+  }
+}
