@@ -35,7 +35,7 @@ const OUTAGE_MS = scaled(12_000, 20_000);
 const RATE = scaled(1_000, 2_000);
 const EVENTS = scaled(25_000, 80_000);
 const MAX_BYTES = 256 * 1024;
-/** kafkajs fetches at most this much per partition (KafkaJsSource's maxBytesPerPartition). */
+/** kafkajs fetches at most this much per partition (its default maxBytesPerPartition, which KafkaJsSource keeps). */
 const FETCH_BYTES = 1024 * 1024;
 
 interface Sample {

@@ -14,6 +14,7 @@ import {
   type Session,
   type SessionEvent,
 } from '@sessionizer/core';
+import { retry } from '@sessionizer/clickhouse';
 import type { Kafka } from 'kafkajs';
 import { cliEnv, jsonLines, REPO_ROOT, runCli, SESSIONIZER_BIN } from './cli.js';
 import { committedOffsets, endOffsets, readTopic, type ReadMessage } from './kafka.js';
@@ -227,17 +228,15 @@ export interface Progress {
   readonly done: boolean;
 }
 
-/** Retries transient admin errors (a fresh broker has no coordinator yet; a restarting one none). */
+/** Retries transient admin errors (a fresh broker has no coordinator yet; a restarting one none), with the shared retry. */
 export async function retrying<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`);
-      await sleep(300);
-    }
-  }
+  const { value } = await retry(fn, {
+    policy: { maxAttempts: Infinity, initialDelayMs: 100, maxDelayMs: 1_000 },
+    classify: (err) =>
+      Date.now() > deadline ? { fail: new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`) } : { retry: err },
+  });
+  return value;
 }
 
 export async function progress(kafka: Kafka, group: string, topic: string): Promise<Progress> {

@@ -14,15 +14,7 @@ import { COMMON_SETTINGS } from './client.js';
 import { classify, type SinkError } from './errors.js';
 import { partialInsertSql, toPartialRow, type PartialRow } from './rows.js';
 import { names, type SchemaContext } from './schema/ddl.js';
-
-export interface RetryPolicy {
-  /** Attempts per insert, including the first; Infinity retries until success or abort. */
-  readonly maxAttempts: number;
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, initialDelayMs: 200, maxDelayMs: 30_000 };
+import { DEFAULT_RETRY, retry, type RetryPolicy } from './retry.js';
 
 export interface SinkOptions {
   readonly schema: SchemaContext;
@@ -46,34 +38,6 @@ export interface WriteStats {
 
 export interface SessionSink {
   write(states: readonly SessionState[], signal?: AbortSignal): Promise<WriteStats>;
-}
-
-function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) {
-      reject(abortError(signal));
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortError(signal as AbortSignal));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Exponential backoff with full jitter: uniform in [0, min(max, initial·2^(attempt-1))]. */
-export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number): number {
-  const cap = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(random() * cap);
 }
 
 /**
@@ -137,11 +101,8 @@ export class ClickHouseSessionSink implements SessionSink {
   /** Insert one chunk (pre-serialised JSONCompactEachRow lines); returns the attempts it took. */
   async #insertWithRetry(lines: readonly string[], signal?: AbortSignal): Promise<number> {
     const body = lines.join('\n') + '\n';
-    const random = this.#options.random ?? Math.random;
-    const wait = this.#options.sleep ?? sleep;
-    for (let attempt = 1; ; attempt += 1) {
-      signal?.throwIfAborted();
-      try {
+    const { attempts } = await retry(
+      async () => {
         // exec with a raw (non-object-mode) stream: the rows are already JSON text, and
         // insert() would serialise them a second time.
         const result = await this.#client.exec({
@@ -151,16 +112,20 @@ export class ClickHouseSessionSink implements SessionSink {
           ...(signal === undefined ? {} : { abort_signal: signal }),
         });
         result.stream.destroy();
-        return attempt;
-      } catch (err) {
-        signal?.throwIfAborted();
-        const error = classify(err, `insert of ${lines.length} session partials into ${this.#table}`);
-        if (!error.retriable || attempt >= this.#retry.maxAttempts) throw error;
-        const delay = backoffDelay(attempt, this.#retry, random);
-        this.#options.onRetry?.(error, attempt, delay);
-        await wait(delay, signal);
-      }
-    }
+      },
+      {
+        policy: this.#retry,
+        classify: (err) => {
+          const error = classify(err, `insert of ${lines.length} session partials into ${this.#table}`);
+          return error.retriable ? { retry: error } : { fail: error };
+        },
+        ...(this.#options.onRetry === undefined ? {} : { onRetry: this.#options.onRetry }),
+        ...(signal === undefined ? {} : { signal }),
+        ...(this.#options.random === undefined ? {} : { random: this.#options.random }),
+        ...(this.#options.sleep === undefined ? {} : { sleep: this.#options.sleep }),
+      },
+    );
+    return attempts;
   }
 }
 

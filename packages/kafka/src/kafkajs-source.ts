@@ -7,10 +7,10 @@ export interface KafkaJsSourceOptions {
   readonly groupId: string;
   readonly topics: readonly string[];
   readonly fromBeginning: boolean;
-  readonly sessionTimeoutMs?: number;
-  readonly heartbeatIntervalMs?: number;
-  readonly rebalanceTimeoutMs?: number;
-  readonly maxBytesPerPartition?: number;
+  // Required: their defaults are the service's settings (services/sessionizer/src/config.ts).
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly rebalanceTimeoutMs: number;
 }
 
 export class KafkaJsSource implements EventSource {
@@ -27,10 +27,10 @@ export class KafkaJsSource implements EventSource {
     this.#options = options;
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
-      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
-      rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
-      maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs,
+      rebalanceTimeout: options.rebalanceTimeoutMs,
+      // maxBytesPerPartition: kafkajs's default, 1 MiB (the memory bound in ARCHITECTURE.md counts it)
       maxWaitTimeInMs: 500,
       retry: {
         retries: 10,

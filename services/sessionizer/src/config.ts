@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import {
   CHANNEL_RULE_COLUMNS,
+  DEFAULT_LIMITS,
   DEFAULT_SESSION_ID_CLIENT_TOLERANCE_MS,
   DEFAULT_SESSION_ID_TOLERANCE_MS,
   INPUT_FORMATS,
@@ -134,10 +135,15 @@ const tokenTeams = z.string().transform((value, ctx): ReadonlyMap<string, number
   return map;
 });
 
+/** Which commands take a setting: `sessionizer <command> --help` lists a command's groups. */
+export type SettingGroup = 'clickhouse' | 'model' | 'flush' | 'kafka' | 'service';
+
 interface Setting {
   readonly env: string;
   readonly flag: string;
+  readonly group: SettingGroup;
   readonly schema: z.ZodType<unknown, string>;
+  /** As a user would write it; parsed by `schema` like any value, so it is applied in one place. */
   readonly default?: string;
   readonly help: string;
   /** Not echoed in error messages. */
@@ -147,13 +153,22 @@ interface Setting {
 /** Every setting; the CLI's --help and the README list them from here. */
 export const SETTINGS = {
   clickhouseUrl: {
+    group: 'clickhouse',
     env: 'CLICKHOUSE_URL',
     flag: 'clickhouse',
     schema: z.url({ protocol: /^https?$/ }),
     help: 'ClickHouse server URL (http/https); without it the embedded engine is used',
   },
-  clickhouseUser: { env: 'CLICKHOUSE_USER', flag: 'clickhouse-user', schema: nonEmpty, default: 'default', help: 'ClickHouse user' },
+  clickhouseUser: {
+    group: 'clickhouse',
+    env: 'CLICKHOUSE_USER',
+    flag: 'clickhouse-user',
+    schema: nonEmpty,
+    default: 'default',
+    help: 'ClickHouse user',
+  },
   clickhousePassword: {
+    group: 'clickhouse',
     env: 'CLICKHOUSE_PASSWORD',
     flag: 'clickhouse-password',
     schema: z.string(),
@@ -161,28 +176,54 @@ export const SETTINGS = {
     help: 'ClickHouse password',
     secret: true,
   },
-  database: { env: 'CLICKHOUSE_DATABASE', flag: 'database', schema: identifier, default: 'sessionizer', help: 'ClickHouse database' },
-  cluster: {
-    env: 'CLICKHOUSE_CLUSTER',
-    flag: 'cluster',
+  database: {
+    group: 'clickhouse',
+    env: 'CLICKHOUSE_DATABASE',
+    flag: 'database',
     schema: identifier,
-    help: 'ClickHouse cluster name: migrations ON CLUSTER, Replicated engines, Distributed tables',
+    default: 'sessionizer',
+    help: 'ClickHouse database',
   },
   dataDir: {
+    group: 'clickhouse',
     env: 'SESSIONIZER_DATA_DIR',
     flag: 'data-dir',
     schema: nonEmpty,
     default: './.sessionizer',
     help: 'data directory of the embedded ClickHouse engine (one process at a time)',
   },
+  cluster: {
+    group: 'clickhouse',
+    env: 'CLICKHOUSE_CLUSTER',
+    flag: 'cluster',
+    schema: identifier,
+    help: 'ClickHouse cluster name: migrations ON CLUSTER, Replicated engines, Distributed tables',
+  },
+  logLevel: {
+    group: 'clickhouse',
+    env: 'LOG_LEVEL',
+    flag: 'log-level',
+    schema: z.enum(LOG_LEVELS),
+    default: 'info',
+    help: `log level: ${LOG_LEVELS.join(', ')}`,
+  },
   bounceThreshold: {
+    group: 'model',
     env: 'BOUNCE_THRESHOLD_SECONDS',
     flag: 'bounce-threshold',
     schema: int(0, 86_400),
     default: '10',
     help: 'a one-page session shorter than this many seconds is a bounce',
   },
+  channelRulesFile: {
+    group: 'model',
+    env: 'CHANNEL_RULES_FILE',
+    flag: 'channel-rules-file',
+    schema: nonEmpty,
+    help: 'JSON file of custom channel rules per team: {"<team_id>": [rule, …]} (docs/sessions.md)',
+  },
   sessionIdTolerance: {
+    group: 'model',
     env: 'SESSION_ID_TOLERANCE_MS',
     flag: 'session-id-tolerance-ms',
     schema: int(0, 86_400_000),
@@ -190,6 +231,7 @@ export const SETTINGS = {
     help: 'how far an event on the server clock (posthog-events; capture without a client timestamp) may precede its $session_id time',
   },
   sessionIdClientTolerance: {
+    group: 'model',
     env: 'SESSION_ID_CLIENT_TOLERANCE_MS',
     flag: 'session-id-client-tolerance-ms',
     schema: int(0, 86_400_000),
@@ -197,108 +239,23 @@ export const SETTINGS = {
     help: "posthog-capture: how far an event's own timestamp (the client's clock) may precede its $session_id time",
   },
   maxMessageBytes: {
+    group: 'model',
     env: 'MAX_MESSAGE_BYTES',
     flag: 'max-message-bytes',
     schema: int(1_024, 1_073_741_824),
-    default: '1048576',
+    default: String(DEFAULT_LIMITS.maxMessageBytes),
     help: 'larger messages are rejected as event_too_large',
   },
-  channelRulesFile: {
-    env: 'CHANNEL_RULES_FILE',
-    flag: 'channel-rules-file',
-    schema: nonEmpty,
-    help: 'JSON file of custom channel rules per team: {"<team_id>": [rule, …]} (docs/sessions.md)',
-  },
   tokenTeams: {
+    group: 'model',
     env: 'SESSIONIZER_TOKEN_TEAMS',
     flag: 'token-teams',
     schema: tokenTeams,
     default: '',
     help: 'posthog-capture: token=team_id[,…] for messages without team_id',
   },
-  brokers: { env: 'KAFKA_BROKERS', flag: 'brokers', schema: nonEmpty, help: 'Kafka bootstrap brokers host:port[,…]' },
-  topics: {
-    env: 'KAFKA_TOPICS',
-    flag: 'topics',
-    schema: topics,
-    default: 'events',
-    help: 'topics to consume: topic[:format][,…], format posthog-events (default) or posthog-capture',
-  },
-  groupId: { env: 'KAFKA_GROUP_ID', flag: 'group-id', schema: nonEmpty, default: 'sessionizer', help: 'Kafka consumer group' },
-  clientId: { env: 'KAFKA_CLIENT_ID', flag: 'client-id', schema: nonEmpty, default: 'sessionizer', help: 'Kafka client id' },
-  dlqTopic: {
-    env: 'KAFKA_DLQ_TOPIC',
-    flag: 'dlq-topic',
-    schema: z.string().regex(topicName, 'must be a valid topic name'),
-    help: 'dead-letter topic for invalid messages (unset: counted and logged only)',
-  },
-  dlqExcluded: {
-    env: 'KAFKA_DLQ_EXCLUDED',
-    flag: 'dlq-excluded',
-    schema: bool,
-    default: 'false',
-    help: 'also dead-letter events excluded by a session rule (e.g. no $session_id)',
-  },
-  fromBeginning: {
-    env: 'KAFKA_FROM_BEGINNING',
-    flag: 'from-beginning',
-    schema: bool,
-    default: 'true',
-    help: 'a new consumer group starts at the earliest offset (false: latest)',
-  },
-  saslMechanism: {
-    env: 'KAFKA_SASL_MECHANISM',
-    flag: 'sasl-mechanism',
-    schema: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
-    help: 'Kafka SASL mechanism: plain, scram-sha-256 or scram-sha-512',
-  },
-  saslUsername: { env: 'KAFKA_SASL_USERNAME', flag: 'sasl-username', schema: nonEmpty, help: 'Kafka SASL user' },
-  saslPassword: { env: 'KAFKA_SASL_PASSWORD', flag: 'sasl-password', schema: z.string(), help: 'Kafka SASL password', secret: true },
-  ssl: { env: 'KAFKA_SSL', flag: 'ssl', schema: bool, default: 'false', help: 'connect to Kafka over TLS' },
-  sslCaFile: { env: 'KAFKA_SSL_CA_FILE', flag: 'ssl-ca-file', schema: nonEmpty, help: 'PEM file of CA certificates for Kafka TLS' },
-  sslRejectUnauthorized: {
-    env: 'KAFKA_SSL_REJECT_UNAUTHORIZED',
-    flag: 'ssl-reject-unauthorized',
-    schema: bool,
-    default: 'true',
-    help: 'verify the Kafka broker certificate',
-  },
-  sessionTimeout: {
-    env: 'KAFKA_SESSION_TIMEOUT_MS',
-    flag: 'session-timeout-ms',
-    schema: int(1_000, 3_600_000),
-    default: '30000',
-    help: "consumer group session timeout: a member silent this long is removed (within the broker's group.min/max.session.timeout.ms)",
-  },
-  heartbeatInterval: {
-    env: 'KAFKA_HEARTBEAT_INTERVAL_MS',
-    flag: 'heartbeat-interval-ms',
-    schema: int(100, 3_600_000),
-    default: '3000',
-    help: 'consumer heartbeat interval; must be below the session timeout (a third of it or less is usual)',
-  },
-  rebalanceTimeout: {
-    env: 'KAFKA_REBALANCE_TIMEOUT_MS',
-    flag: 'rebalance-timeout-ms',
-    schema: int(1_000, 3_600_000),
-    default: '60000',
-    help: 'how long the coordinator waits for every member to rejoin during a rebalance',
-  },
-  readyKafkaSilence: {
-    env: 'READY_KAFKA_SILENCE_MS',
-    flag: 'ready-kafka-silence-ms',
-    schema: int(1_000, 3_600_000),
-    default: '15000',
-    help: '/readyz turns 503 when no fetch, heartbeat, join or commit has succeeded for this long',
-  },
-  retryMaxDelay: {
-    env: 'CLICKHOUSE_RETRY_MAX_DELAY_MS',
-    flag: 'clickhouse-retry-max-delay-ms',
-    schema: int(100, 600_000),
-    default: '5000',
-    help: 'longest wait between retries of a failed ClickHouse or dead-letter write (exponential backoff from 200 ms, full jitter); after an outage, writing resumes within about this long',
-  },
   flushInterval: {
+    group: 'flush',
     env: 'FLUSH_INTERVAL_MS',
     flag: 'flush-interval-ms',
     schema: int(10, 3_600_000),
@@ -306,6 +263,7 @@ export const SETTINGS = {
     help: 'flush buffered sessions at least this often',
   },
   flushMaxSessions: {
+    group: 'flush',
     env: 'FLUSH_MAX_SESSIONS',
     flag: 'flush-max-sessions',
     schema: int(1),
@@ -313,28 +271,151 @@ export const SETTINGS = {
     help: 'flush when this many sessions are buffered',
   },
   flushMaxBytes: {
+    group: 'flush',
     env: 'FLUSH_MAX_BYTES',
     flag: 'flush-max-bytes',
     schema: int(1_024),
     default: String(128 * 1024 * 1024),
     help: 'flush when buffered state reaches this many bytes',
   },
+  brokers: { group: 'kafka', env: 'KAFKA_BROKERS', flag: 'brokers', schema: nonEmpty, help: 'Kafka bootstrap brokers host:port[,…]' },
+  topics: {
+    group: 'kafka',
+    env: 'KAFKA_TOPICS',
+    flag: 'topics',
+    schema: topics,
+    default: 'events',
+    help: 'topics to consume: topic[:format][,…], format posthog-events (default) or posthog-capture',
+  },
+  groupId: {
+    group: 'kafka',
+    env: 'KAFKA_GROUP_ID',
+    flag: 'group-id',
+    schema: nonEmpty,
+    default: 'sessionizer',
+    help: 'Kafka consumer group',
+  },
+  clientId: {
+    group: 'kafka',
+    env: 'KAFKA_CLIENT_ID',
+    flag: 'client-id',
+    schema: nonEmpty,
+    default: 'sessionizer',
+    help: 'Kafka client id',
+  },
+  dlqTopic: {
+    group: 'kafka',
+    env: 'KAFKA_DLQ_TOPIC',
+    flag: 'dlq-topic',
+    schema: z.string().regex(topicName, 'must be a valid topic name'),
+    help: 'dead-letter topic for invalid messages (unset: counted and logged only)',
+  },
+  dlqExcluded: {
+    group: 'kafka',
+    env: 'KAFKA_DLQ_EXCLUDED',
+    flag: 'dlq-excluded',
+    schema: bool,
+    default: 'false',
+    help: 'also dead-letter events excluded by a session rule (e.g. no $session_id)',
+  },
+  fromBeginning: {
+    group: 'kafka',
+    env: 'KAFKA_FROM_BEGINNING',
+    flag: 'from-beginning',
+    schema: bool,
+    default: 'true',
+    help: 'a new consumer group starts at the earliest offset (false: latest)',
+  },
+  saslMechanism: {
+    group: 'kafka',
+    env: 'KAFKA_SASL_MECHANISM',
+    flag: 'sasl-mechanism',
+    schema: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+    help: 'Kafka SASL mechanism: plain, scram-sha-256 or scram-sha-512',
+  },
+  saslUsername: { group: 'kafka', env: 'KAFKA_SASL_USERNAME', flag: 'sasl-username', schema: nonEmpty, help: 'Kafka SASL user' },
+  saslPassword: {
+    group: 'kafka',
+    env: 'KAFKA_SASL_PASSWORD',
+    flag: 'sasl-password',
+    schema: z.string(),
+    help: 'Kafka SASL password',
+    secret: true,
+  },
+  ssl: { group: 'kafka', env: 'KAFKA_SSL', flag: 'ssl', schema: bool, default: 'false', help: 'connect to Kafka over TLS' },
+  sslCaFile: {
+    group: 'kafka',
+    env: 'KAFKA_SSL_CA_FILE',
+    flag: 'ssl-ca-file',
+    schema: nonEmpty,
+    help: 'PEM file of CA certificates for Kafka TLS',
+  },
+  sslRejectUnauthorized: {
+    group: 'kafka',
+    env: 'KAFKA_SSL_REJECT_UNAUTHORIZED',
+    flag: 'ssl-reject-unauthorized',
+    schema: bool,
+    default: 'true',
+    help: 'verify the Kafka broker certificate',
+  },
+  sessionTimeout: {
+    group: 'kafka',
+    env: 'KAFKA_SESSION_TIMEOUT_MS',
+    flag: 'session-timeout-ms',
+    schema: int(1_000, 3_600_000),
+    default: '30000',
+    help: "consumer group session timeout: a member silent this long is removed (within the broker's group.min/max.session.timeout.ms)",
+  },
+  heartbeatInterval: {
+    group: 'kafka',
+    env: 'KAFKA_HEARTBEAT_INTERVAL_MS',
+    flag: 'heartbeat-interval-ms',
+    schema: int(100, 3_600_000),
+    default: '3000',
+    help: 'consumer heartbeat interval; must be below the session timeout (a third of it or less is usual)',
+  },
+  rebalanceTimeout: {
+    group: 'kafka',
+    env: 'KAFKA_REBALANCE_TIMEOUT_MS',
+    flag: 'rebalance-timeout-ms',
+    schema: int(1_000, 3_600_000),
+    default: '60000',
+    help: 'how long the coordinator waits for every member to rejoin during a rebalance',
+  },
+  readyKafkaSilence: {
+    group: 'kafka',
+    env: 'READY_KAFKA_SILENCE_MS',
+    flag: 'ready-kafka-silence-ms',
+    schema: int(1_000, 3_600_000),
+    default: '15000',
+    help: '/readyz turns 503 when no fetch, heartbeat, join or commit has succeeded for this long',
+  },
+  retryMaxDelay: {
+    group: 'service',
+    env: 'CLICKHOUSE_RETRY_MAX_DELAY_MS',
+    flag: 'clickhouse-retry-max-delay-ms',
+    schema: int(100, 600_000),
+    default: '5000',
+    help: 'longest wait between retries of a failed ClickHouse or dead-letter write (exponential backoff from 200 ms, full jitter); after an outage, writing resumes within about this long',
+  },
   metricsPort: {
+    group: 'service',
     env: 'METRICS_PORT',
     flag: 'metrics-port',
     schema: int(0, 65_535),
     default: '9464',
     help: 'port of /metrics, /healthz, /readyz (0: any free port)',
   },
-  metricsHost: { env: 'METRICS_HOST', flag: 'metrics-host', schema: nonEmpty, default: '0.0.0.0', help: 'address the HTTP endpoint binds' },
-  logLevel: {
-    env: 'LOG_LEVEL',
-    flag: 'log-level',
-    schema: z.enum(LOG_LEVELS),
-    default: 'info',
-    help: `log level: ${LOG_LEVELS.join(', ')}`,
+  metricsHost: {
+    group: 'service',
+    env: 'METRICS_HOST',
+    flag: 'metrics-host',
+    schema: nonEmpty,
+    default: '0.0.0.0',
+    help: 'address the HTTP endpoint binds',
   },
   shutdownTimeout: {
+    group: 'service',
     env: 'SHUTDOWN_TIMEOUT_MS',
     flag: 'shutdown-timeout-ms',
     schema: int(1_000, 600_000),
@@ -349,12 +430,22 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 const KNOWN_ENV = new Set<string>(Object.values(SETTINGS).map((s) => s.env));
 
-function read<N extends SettingName>(name: N, flags: Flags, env: Env): z.output<(typeof SETTINGS)[N]['schema']> | undefined {
+/** The names of the settings in these groups, group by group, in table order. */
+export function settingsIn(...groups: readonly SettingGroup[]): SettingName[] {
+  const names = Object.keys(SETTINGS) as SettingName[];
+  return groups.flatMap((g) => names.filter((n) => SETTINGS[n].group === g));
+}
+
+type Value<N extends SettingName> = z.output<(typeof SETTINGS)[N]['schema']>;
+/** A setting with a default always has a value; one without may be unset. */
+type Read<N extends SettingName> = (typeof SETTINGS)[N] extends { readonly default: string } ? Value<N> : Value<N> | undefined;
+
+function read<N extends SettingName>(name: N, flags: Flags, env: Env): Read<N> {
   const s: Setting = SETTINGS[name];
   const flag = flags[s.flag];
   const fromFlag = typeof flag === 'boolean' ? String(flag) : flag;
   const raw = fromFlag ?? env[s.env] ?? s.default;
-  if (raw === undefined) return undefined;
+  if (raw === undefined) return undefined as Read<N>;
   const source = fromFlag !== undefined ? `--${s.flag}` : env[s.env] !== undefined ? s.env : `default of ${s.env}`;
   const result = s.schema.safeParse(raw);
   if (!result.success) {
@@ -363,7 +454,7 @@ function read<N extends SettingName>(name: N, flags: Flags, env: Env): z.output<
     const shown = 'secret' in s && s.secret === true ? '' : `='${echo.length > 80 ? `${echo.slice(0, 80)}…` : echo}'`;
     throw new ConfigError(`${source}${shown}: ${issue}`);
   }
-  return result.data as z.output<(typeof SETTINGS)[N]['schema']>;
+  return result.data as Read<N>;
 }
 
 /** A value as it may be echoed: credentials in a URL (`//user:password@`, `password=`) hidden. */
@@ -423,50 +514,50 @@ export function loadConfig(flags: Flags, env: Env, readText: (path: string) => s
   const config: Config = {
     clickhouse: {
       url: r('clickhouseUrl'),
-      username: r('clickhouseUser') ?? 'default',
-      password: r('clickhousePassword') ?? '',
-      database: r('database') ?? 'sessionizer',
+      username: r('clickhouseUser'),
+      password: r('clickhousePassword'),
+      database: r('database'),
       cluster: r('cluster'),
-      dataDir: r('dataDir') ?? './.sessionizer',
-      retryMaxDelayMs: r('retryMaxDelay') ?? 5_000,
+      dataDir: r('dataDir'),
+      retryMaxDelayMs: r('retryMaxDelay'),
     },
     session: {
-      bounceThresholdSeconds: r('bounceThreshold') ?? 10,
-      sessionIdToleranceMs: r('sessionIdTolerance') ?? DEFAULT_SESSION_ID_TOLERANCE_MS,
-      sessionIdClientToleranceMs: r('sessionIdClientTolerance') ?? DEFAULT_SESSION_ID_CLIENT_TOLERANCE_MS,
-      maxMessageBytes: r('maxMessageBytes') ?? 1_048_576,
-      tokenTeams: r('tokenTeams') ?? new Map<string, number>(),
+      bounceThresholdSeconds: r('bounceThreshold'),
+      sessionIdToleranceMs: r('sessionIdTolerance'),
+      sessionIdClientToleranceMs: r('sessionIdClientTolerance'),
+      maxMessageBytes: r('maxMessageBytes'),
+      tokenTeams: r('tokenTeams'),
       channelRulesFile,
       channelRules,
     },
     kafka: {
       brokers: r('brokers'),
-      topics: r('topics') ?? [],
-      groupId: r('groupId') ?? 'sessionizer',
-      clientId: r('clientId') ?? 'sessionizer',
+      topics: r('topics'),
+      groupId: r('groupId'),
+      clientId: r('clientId'),
       dlqTopic: r('dlqTopic'),
-      dlqExcluded: r('dlqExcluded') ?? false,
-      fromBeginning: r('fromBeginning') ?? true,
+      dlqExcluded: r('dlqExcluded'),
+      fromBeginning: r('fromBeginning'),
       sasl:
         mechanism === undefined || saslUsername === undefined || saslPassword === undefined
           ? undefined
           : { mechanism, username: saslUsername, password: saslPassword },
-      ssl: r('ssl') ?? false,
+      ssl: r('ssl'),
       sslCaFile: r('sslCaFile'),
-      sslRejectUnauthorized: r('sslRejectUnauthorized') ?? true,
-      sessionTimeoutMs: r('sessionTimeout') ?? 30_000,
-      heartbeatIntervalMs: r('heartbeatInterval') ?? 3_000,
-      rebalanceTimeoutMs: r('rebalanceTimeout') ?? 60_000,
-      readySilenceMs: r('readyKafkaSilence') ?? 15_000,
+      sslRejectUnauthorized: r('sslRejectUnauthorized'),
+      sessionTimeoutMs: r('sessionTimeout'),
+      heartbeatIntervalMs: r('heartbeatInterval'),
+      rebalanceTimeoutMs: r('rebalanceTimeout'),
+      readySilenceMs: r('readyKafkaSilence'),
     },
     flush: {
-      intervalMs: r('flushInterval') ?? 5_000,
-      maxSessions: r('flushMaxSessions') ?? 100_000,
-      maxBytes: r('flushMaxBytes') ?? 128 * 1024 * 1024,
+      intervalMs: r('flushInterval'),
+      maxSessions: r('flushMaxSessions'),
+      maxBytes: r('flushMaxBytes'),
     },
-    http: { port: r('metricsPort') ?? 9464, host: r('metricsHost') ?? '0.0.0.0' },
-    log: { level: r('logLevel') ?? 'info' },
-    shutdownTimeoutMs: r('shutdownTimeout') ?? 30_000,
+    http: { port: r('metricsPort'), host: r('metricsHost') },
+    log: { level: r('logLevel') },
+    shutdownTimeoutMs: r('shutdownTimeout'),
   };
   if (config.kafka.heartbeatIntervalMs >= config.kafka.sessionTimeoutMs) {
     throw new ConfigError(

@@ -2,8 +2,8 @@
  * Configuration → adapters: the ClickHouse handle and schema context, and the normalisation
  * options, built the same way for every command and for the service.
  */
-import { createClickHouse, EmbeddedClickHouseLockedError, type ClickHouseHandle, type SchemaContext } from '@sessionizer/clickhouse';
-import type { NormalizeOptions } from '@sessionizer/core';
+import { createClickHouse, EmbeddedClickHouseLockedError, retry, type ClickHouseHandle, type SchemaContext } from '@sessionizer/clickhouse';
+import { DEFAULT_LIMITS, type NormalizeOptions } from '@sessionizer/core';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 
@@ -28,7 +28,8 @@ export function openClickHouse(config: Config, database?: string): ClickHouseHan
 
 export function normalizeOptionsOf(config: Config): NormalizeOptions {
   return {
-    limits: { maxMessageBytes: config.session.maxMessageBytes, maxUrlLength: 8_192, maxFieldLength: 1_024 },
+    // the string bounds are the core's; only the message size is a setting
+    limits: { ...DEFAULT_LIMITS, maxMessageBytes: config.session.maxMessageBytes },
     sessionIdToleranceMs: config.session.sessionIdToleranceMs,
     sessionIdClientToleranceMs: config.session.sessionIdClientToleranceMs,
     tokenTeams: config.session.tokenTeams,
@@ -41,14 +42,16 @@ export function normalizeOptionsOf(config: Config): NormalizeOptions {
  */
 export async function openClickHouseWaiting(config: Config, log: Logger, waitMs = 30_000): Promise<ClickHouseHandle> {
   const deadline = Date.now() + waitMs;
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return openClickHouse(config);
-    } catch (err) {
-      if (!(err instanceof EmbeddedClickHouseLockedError) || Date.now() > deadline) throw err;
-      if (attempt === 1)
-        log.warn('data directory held by another process; waiting for it', { dataDir: err.dataDir, pid: err.holderPid ?? null, waitMs });
-      await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * attempt)));
-    }
-  }
+  const { value } = await retry<ClickHouseHandle, EmbeddedClickHouseLockedError>(
+    () => Promise.resolve().then(() => openClickHouse(config)),
+    {
+      policy: { maxAttempts: Infinity, initialDelayMs: 100, maxDelayMs: 2_000 },
+      classify: (err) => (err instanceof EmbeddedClickHouseLockedError && Date.now() <= deadline ? { retry: err } : { fail: err }),
+      onRetry: (err, attempt) => {
+        if (attempt === 1)
+          log.warn('data directory held by another process; waiting for it', { dataDir: err.dataDir, pid: err.holderPid ?? null, waitMs });
+      },
+    },
+  );
+  return value;
 }

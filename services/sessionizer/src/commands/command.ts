@@ -1,7 +1,7 @@
 /** What a CLI command is (its flags, settings and help, and its body), and the setting groups commands share. */
 import type { Readable, Writable } from 'node:stream';
 import type { ParseArgsConfig } from 'node:util';
-import type { Config, Env, SettingName } from '../config.js';
+import { settingsIn, type Config, type Env, type SettingName } from '../config.js';
 import type { Signals } from './run.js';
 
 export interface Io {
@@ -20,53 +20,11 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export const CLICKHOUSE: readonly SettingName[] = [
-  'clickhouseUrl',
-  'clickhouseUser',
-  'clickhousePassword',
-  'database',
-  'dataDir',
-  'cluster',
-  'logLevel',
-];
-export const MODEL: readonly SettingName[] = [
-  'bounceThreshold',
-  'channelRulesFile',
-  'sessionIdTolerance',
-  'sessionIdClientTolerance',
-  'maxMessageBytes',
-  'tokenTeams',
-];
-export const FLUSH: readonly SettingName[] = ['flushInterval', 'flushMaxSessions', 'flushMaxBytes'];
-export const KAFKA: readonly SettingName[] = [
-  'brokers',
-  'topics',
-  'groupId',
-  'clientId',
-  'dlqTopic',
-  'dlqExcluded',
-  'fromBeginning',
-  'saslMechanism',
-  'saslUsername',
-  'saslPassword',
-  'ssl',
-  'sslCaFile',
-  'sslRejectUnauthorized',
-  'sessionTimeout',
-  'heartbeatInterval',
-  'rebalanceTimeout',
-  'readyKafkaSilence',
-];
-export const SERVICE: readonly SettingName[] = [
-  ...KAFKA,
-  ...CLICKHOUSE,
-  ...MODEL,
-  ...FLUSH,
-  'retryMaxDelay',
-  'metricsPort',
-  'metricsHost',
-  'shutdownTimeout',
-];
+// The setting groups of the table in config.ts, as the commands take them.
+export const CLICKHOUSE = settingsIn('clickhouse');
+export const MODEL = settingsIn('model');
+export const FLUSH = settingsIn('flush');
+export const SERVICE = settingsIn('kafka', 'clickhouse', 'model', 'flush', 'service');
 
 export interface Command {
   readonly summary: string;

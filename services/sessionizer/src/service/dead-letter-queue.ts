@@ -1,10 +1,10 @@
 /**
  * The dead-letter queue: what a rejected message becomes on the dead-letter topic (its original
  * key and bytes, headers saying why and where from), and writing a batch of them with the
- * sink's retry — backoff with full jitter up to the policy's maximum delay, abortable — until it
- * succeeds or the error says retrying cannot help.
+ * shared retry (`@sessionizer/clickhouse` `retry`: backoff with full jitter up to the policy's
+ * maximum delay, abortable) until it succeeds or the error says retrying cannot help.
  */
-import { backoffDelay, sleep, type RetryPolicy } from '@sessionizer/clickhouse';
+import { retry, type RetryPolicy } from '@sessionizer/clickhouse';
 import type { InputFormat, Rejected } from '@sessionizer/core';
 import type { DeadLetterRecord, DeadLetterSink, SourceRecord } from '@sessionizer/kafka';
 import type { Logger } from '../log.js';
@@ -55,28 +55,28 @@ export class DeadLetterQueue {
 
   /** Resolves once the records are written; rejects when aborted or when retrying cannot help. */
   async send(records: readonly DeadLetterRecord[], signal: AbortSignal): Promise<void> {
-    for (let attempt = 1; ; attempt += 1) {
-      signal.throwIfAborted();
-      try {
-        await this.#o.sink.send(records);
-        if (attempt > 1) this.#o.readiness.writeSucceeded();
-        return;
-      } catch (err) {
-        // A Kafka error that says retrying cannot help (authorisation, an invalid topic…) fails
-        // the flush: nothing is committed and the process stops, rather than stalling for ever.
-        if ((err as { retriable?: unknown }).retriable === false) {
-          throw new Error(`dead-letter write failed and cannot be retried: ${err instanceof Error ? err.message : String(err)}`, {
-            cause: err,
-          });
-        }
+    const { attempts } = await retry(() => this.#o.sink.send(records), {
+      policy: this.#o.retry,
+      // A Kafka error that says retrying cannot help (authorisation, an invalid topic…) fails
+      // the flush: nothing is committed and the process stops, rather than stalling for ever.
+      classify: (err) =>
+        (err as { retriable?: unknown }).retriable === false
+          ? {
+              fail: new Error(`dead-letter write failed and cannot be retried: ${err instanceof Error ? err.message : String(err)}`, {
+                cause: err,
+              }),
+            }
+          : { retry: err },
+      onRetry: (err, attempt, delayMs) => {
         this.#o.metrics.deadLetterRetries.inc();
         this.#o.readiness.writeFailed('dead-letter', err);
-        const delay = backoffDelay(attempt, this.#o.retry, this.#o.random);
-        this.#o.log.warn('dead-letter write failed, retrying', { error: err, attempt, delayMs: delay });
-        // aborted by a shutdown that timed out, like the sink's own backoff
-        await sleep(delay, signal);
-      }
-    }
+        this.#o.log.warn('dead-letter write failed, retrying', { error: err, attempt, delayMs });
+      },
+      // aborted by a shutdown that timed out, like the sink's own backoff
+      signal,
+      random: this.#o.random,
+    });
+    if (attempts > 1) this.#o.readiness.writeSucceeded();
   }
 
   disconnect(): Promise<void> {
