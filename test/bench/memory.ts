@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { generate } from '@sessionizer/generator';
 import { createKafkaClient, ensureTopic, freePort, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
 import { spawnService } from './service.js';
+import { metricSum } from '../support/prometheus.js';
 
 const { values } = parseArgs({
   options: {
@@ -58,12 +59,7 @@ function procStatus(pid: number, key: string): number {
   return Number(m?.[1] ?? 0) * 1024;
 }
 
-function metricValue(text: string, name: string): number {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-    .reduce((a, l) => a + Number(l.split(' ').pop()), 0);
-}
+const metricValue = metricSum;
 
 const CLICKHOUSE_SQL = `SELECT
   (SELECT sum(memory_usage) FROM system.merges) AS merge_memory,

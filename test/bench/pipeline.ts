@@ -41,6 +41,7 @@ import {
   type PeerCounts,
 } from './peer.js';
 import { BIN, ROOT, spawnService } from './service.js';
+import { metricSum, scrape } from '../support/prometheus.js';
 
 const LOADGEN = join(ROOT, 'services/loadgen/bin/loadgen.mjs');
 
@@ -224,11 +225,7 @@ async function startService(brokers: string, topic: string, extra: Record<string
 
 async function metric(s: Service, name: string): Promise<number> {
   try {
-    const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
-    return text
-      .split('\n')
-      .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-      .reduce((a, l) => a + Number(l.split(' ').pop()), 0);
+    return metricSum(await scrape(`http://127.0.0.1:${s.port}`), name);
   } catch {
     return 0;
   }

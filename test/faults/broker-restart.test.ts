@@ -16,7 +16,6 @@ import {
   account,
   faultReport,
   logProblems,
-  metricSum,
   progress,
   retrying,
   scaled,
@@ -29,6 +28,7 @@ import {
   untilCommitted,
   type ServiceProcess,
 } from '../support/faults-harness.js';
+import { metricSum } from '../support/prometheus.js';
 import { backgroundProducer, generated } from '../support/faults-producer.js';
 import { committedOffsets, createTopic, endOffsets } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
@@ -253,7 +253,7 @@ describe('broker restart', () => {
       recoveryMs: Math.max(...outages.map((o) => o.caughtUpMs)),
       drainAfterProducerMs: drainMs,
       received: metricSum(metrics, 'sessionizer_received_events_total'),
-      commitFailures: metricSum(metrics, 'sessionizer_offset_commits_total', 'outcome="failed"'),
+      commitFailures: metricSum(metrics, 'sessionizer_offset_commits_total', { outcome: 'failed' }),
       consumerRestartsLogged: (log.match(/Restarting the consumer/g) ?? []).length,
       sigtermExit: stop,
       stoppedCleanlyLogged: log.includes('stopped cleanly'),

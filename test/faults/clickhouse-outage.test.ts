@@ -15,20 +15,20 @@ import { faults, faultyClient } from '../support/faults.js';
 import {
   account,
   faultReport,
-  metricSum,
   outcomeFields,
   progress,
   retrying,
   scaled,
-  scrape,
   sleep,
   topicOracle,
   untilCommitted,
 } from '../support/faults-harness.js';
+import { metricSum, scrape } from '../support/prometheus.js';
 import { backgroundProducer, generated } from '../support/faults-producer.js';
 import { committedOffsets, createTopic, endOffsets, testKafka } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
 import { readSessions } from '../support/sessions.js';
+import { waitFor } from '../support/wait.js';
 
 const SEED = Number(process.env['FAULTS_SEED'] ?? 20_261_128);
 const OUTAGE_MS = scaled(12_000, 20_000);
@@ -118,7 +118,7 @@ describe('ClickHouse outage while producing', () => {
         readyz: (await fetch(`${url}/readyz`)).status,
         retries: metricSum(text, 'sessionizer_clickhouse_write_retries_total'),
         received: metricSum(text, 'sessionizer_received_events_total'),
-        commitsOk: metricSum(text, 'sessionizer_offset_commits_total', 'outcome="ok"'),
+        commitsOk: metricSum(text, 'sessionizer_offset_commits_total', { outcome: 'ok' }),
         heapMiB: Math.round(process.memoryUsage().heapUsed / 1048576),
       };
       samples.push(s);
@@ -126,7 +126,7 @@ describe('ClickHouse outage while producing', () => {
     };
 
     // normal operation first: commits happen
-    await untilSome(async () => (await sample()).commitsOk > 0, 30_000);
+    await waitFor('a commit before the outage', async () => ((await sample()).commitsOk > 0 ? true : undefined), 30_000);
     await sleep(2_000);
 
     // the outage
@@ -135,7 +135,7 @@ describe('ClickHouse outage while producing', () => {
     const outageAt = Date.now();
     // the flush in flight when the outage began may still finish and commit; from the first
     // failed write on, that flush retries and no other can start: nothing may be committed
-    await untilSome(async () => (await sample()).retries > 0, 30_000);
+    await waitFor('write retries during the outage', async () => ((await sample()).retries > 0 ? true : undefined), 30_000);
     const committedAtFirstRetry = await committedOffsets(kafka, group, topic);
     const commitsAtFirstRetry = samples[samples.length - 1]?.commitsOk ?? 0;
     while (Date.now() - outageAt < OUTAGE_MS) {
@@ -151,11 +151,12 @@ describe('ClickHouse outage while producing', () => {
     faulty.heal();
     const healedAt = Date.now();
     const target = await endOffsets(kafka, topic);
-    await untilSome(
+    await waitFor(
+      'everything committed after the outage',
       async () => {
         await sample();
         const c = await committedOffsets(kafka, group, topic);
-        return [...target].every(([p, end]) => Number(c.get(p) ?? -1) >= Number(end));
+        return [...target].every(([p, end]) => Number(c.get(p) ?? -1) >= Number(end)) ? true : undefined;
       },
       180_000,
       250,
@@ -219,11 +220,3 @@ describe('ClickHouse outage while producing', () => {
     expect((await progress(kafka, group, topic)).lag).toBe(0);
   });
 });
-
-async function untilSome(probe: () => Promise<boolean>, timeoutMs: number, everyMs = 250): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(everyMs);
-  }
-}

@@ -19,7 +19,6 @@ import {
   faultReport,
   FULL,
   logProblems,
-  metricSum,
   progress,
   retrying,
   scaled,
@@ -33,6 +32,7 @@ import {
   untilCommitted,
   type ServiceProcess,
 } from '../support/faults-harness.js';
+import { metricSum } from '../support/prometheus.js';
 import { createTopic, readTopic, testKafka } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
 

@@ -21,11 +21,9 @@ import {
   account,
   faultReport,
   logProblems,
-  metricSum,
   outcomeFields,
   retrying,
   scaled,
-  scrape,
   sessionsInDir,
   sleep,
   startServiceProcess,
@@ -34,6 +32,7 @@ import {
   untilCommitted,
   type ServiceProcess,
 } from '../support/faults-harness.js';
+import { metricSum, scrape } from '../support/prometheus.js';
 import { backgroundProducer, generated } from '../support/faults-producer.js';
 import { committedOffsets, createTopic, testKafka } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
@@ -114,7 +113,7 @@ describe('the embedded engine runs out of disk', () => {
         reasons: body.notReadyBecause ?? [],
         paused: metricSum(text, 'sessionizer_fetch_paused'),
         retries: metricSum(text, 'sessionizer_clickhouse_write_retries_total'),
-        commitsOk: metricSum(text, 'sessionizer_offset_commits_total', 'outcome="ok"'),
+        commitsOk: metricSum(text, 'sessionizer_offset_commits_total', { outcome: 'ok' }),
         bufferedBytes: metricSum(text, 'sessionizer_buffered_bytes'),
       };
       samples.push(x);

@@ -22,8 +22,6 @@ import {
   account,
   classifyRecord,
   faultReport,
-  metricByReason,
-  metricSum,
   oracleOf,
   retrying,
   scaled,
@@ -31,6 +29,7 @@ import {
   sleep,
   untilCommitted,
 } from '../support/faults-harness.js';
+import { metricBy, metricSum } from '../support/prometheus.js';
 import { generated, type Outgoing } from '../support/faults-producer.js';
 import { createTopic, endOffsets, readTopic, testKafka, type ReadMessage } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
@@ -226,11 +225,11 @@ async function verify(name: string, i: Instance, topic: string, source: readonly
     doubled: acc.doubled,
     sessions: actual.length,
     expectedSessions: oracle.expected.length,
-    invalidByReason: metricByReason(text, 'sessionizer_invalid_events_total'),
+    invalidByReason: metricBy(text, 'sessionizer_invalid_events_total', 'reason'),
     expectedInvalid: oracle.invalid,
-    excludedByReason: metricByReason(text, 'sessionizer_excluded_events_total'),
+    excludedByReason: metricBy(text, 'sessionizer_excluded_events_total', 'reason'),
     expectedExcluded: oracle.excluded,
-    deadLetteredByReason: metricByReason(text, 'sessionizer_dead_lettered_events_total'),
+    deadLetteredByReason: metricBy(text, 'sessionizer_dead_lettered_events_total', 'reason'),
     dlqMessages: dead.length,
     badDlqHeaders,
     unicodeLineBreaksInHeaders,

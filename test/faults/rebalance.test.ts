@@ -23,7 +23,6 @@ import { faults, faultyClient, type FaultyClient } from '../support/faults.js';
 import {
   account,
   faultReport,
-  metricSum,
   outcomeFields,
   progress,
   retrying,
@@ -32,6 +31,7 @@ import {
   topicOracle,
   untilCommitted,
 } from '../support/faults-harness.js';
+import { metricSum } from '../support/prometheus.js';
 import { backgroundProducer, generated } from '../support/faults-producer.js';
 import { committedOffsets, createTopic, testKafka } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
@@ -191,9 +191,9 @@ describe('rebalance: scale 1 → 3, kill one, back to 1, while producing', () =>
           cleanStop: i.cleanStop,
           received: metricSum(text, 'sessionizer_received_events_total'),
           rowsWritten: metricSum(text, 'sessionizer_written_rows_total'),
-          commitsOk: metricSum(text, 'sessionizer_offset_commits_total', 'outcome="ok"'),
-          commitsFailed: metricSum(text, 'sessionizer_offset_commits_total', 'outcome="failed"'),
-          rebalanceFlushes: metricSum(text, 'sessionizer_flushes_total', 'reason="rebalance"'),
+          commitsOk: metricSum(text, 'sessionizer_offset_commits_total', { outcome: 'ok' }),
+          commitsFailed: metricSum(text, 'sessionizer_offset_commits_total', { outcome: 'failed' }),
+          rebalanceFlushes: metricSum(text, 'sessionizer_flushes_total', { reason: 'rebalance' }),
         };
       }),
     );

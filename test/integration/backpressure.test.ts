@@ -10,16 +10,14 @@ import { startService, type Service } from '../../services/sessionizer/src/servi
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/context.js';
 import { faults, faultyClient } from '../support/faults.js';
-import { committedOffsets, createTopic, endOffsets, produce, testKafka, waitFor } from '../support/kafka.js';
+import { committedOffsets, createTopic, endOffsets, produce, testKafka } from '../support/kafka.js';
+import { waitFor } from '../support/wait.js';
 import { uniqueName } from '../support/names.js';
 import { readSessions } from '../support/sessions.js';
+import { metricSum } from '../support/prometheus.js';
 import { buildStream } from '../support/stream.js';
 
-const metric = (text: string, name: string): number =>
-  text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-    .reduce((a, l) => a + Number(l.split(' ').pop()), 0);
+const metric = metricSum;
 
 describe('backpressure during a ClickHouse outage', () => {
   const kafka = testKafka();

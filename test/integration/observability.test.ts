@@ -14,27 +14,17 @@ import { startService, type Service } from '../../services/sessionizer/src/servi
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/context.js';
 import { faults, faultyClient } from '../support/faults.js';
-import { committedOffsets, createTopic, endOffsets, produce, testKafka, waitFor } from '../support/kafka.js';
+import { committedOffsets, createTopic, endOffsets, produce, testKafka } from '../support/kafka.js';
+import { waitFor } from '../support/wait.js';
 import { uniqueName } from '../support/names.js';
 import { alertQueries, dashboardQueries, TARGET_LABELS, type Query } from '../support/observability.js';
+import { parseExposition, seriesOf, type Labels } from '../support/prometheus.js';
 import { buildStream } from '../support/stream.js';
 
-type Labels = Readonly<Record<string, string>>;
-
 /** Prometheus text exposition: the series of each sample name, and the declared metric names. */
-function parseExposition(text: string): { series: Map<string, Labels[]>; declared: Set<string> } {
-  const series = new Map<string, Labels[]>();
-  const declared = new Set<string>();
-  for (const line of text.split('\n')) {
-    if (line.startsWith('# TYPE ')) declared.add(line.split(' ')[2] ?? '');
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+\S+$/.exec(line);
-    if (m?.[1] === undefined) throw new Error(`not a sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1] ?? ''] = (l[2] ?? '').replace(/\\(.)/g, '$1');
-    series.set(m[1], [...(series.get(m[1]) ?? []), labels]);
-  }
-  return { series, declared };
+function exposition(text: string): { series: Map<string, Labels[]>; declared: Set<string> } {
+  const { samples, declared } = parseExposition(text);
+  return { series: seriesOf(samples), declared };
 }
 
 /** What is wrong with a query against this scrape (empty: nothing). */
@@ -117,7 +107,7 @@ describe('the metrics the dashboard and the alerts query', () => {
   });
 
   it('exist in /metrics with the labels and values the queries use', () => {
-    const { series, declared } = parseExposition(scrape);
+    const { series, declared } = exposition(scrape);
     expect(declared.size).toBeGreaterThan(20);
     // the scenario produced the labelled series it is meant to
     expect(series.get('sessionizer_clickhouse_write_retries_total')).toEqual([{ code: '241' }]);
@@ -130,7 +120,7 @@ describe('the metrics the dashboard and the alerts query', () => {
   });
 
   it('the check finds a metric, a label or a value that is not there', () => {
-    const { series } = parseExposition(scrape);
+    const { series } = exposition(scrape);
     const check = (selectors: Query['use']['selectors'], groupingLabels: string[] = []): string[] =>
       problems({ where: 'q', expr: '', use: { selectors, groupingLabels } }, series);
     expect(check([{ metric: 'sessionizer_flushes_seconds_total', matchers: [] }])).toEqual([

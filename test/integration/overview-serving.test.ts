@@ -23,7 +23,8 @@ import { writeEndpointFile } from '../../services/sessionizer/src/service/endpoi
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { cliEnv, REPO_ROOT, runCli, SESSIONIZER_BIN, startCli } from '../support/cli.js';
 import { kafkaBrokers } from '../support/context.js';
-import { committedOffsets, createTopic, endOffsets, produce, testKafka, waitFor } from '../support/kafka.js';
+import { committedOffsets, createTopic, endOffsets, produce, testKafka } from '../support/kafka.js';
+import { waitFor } from '../support/wait.js';
 import { uniqueName } from '../support/names.js';
 import { expectedTiles, lastDay, sessionRows } from '../support/overview-expected.js';
 

@@ -21,7 +21,8 @@ import { launchChromium } from '../support/browser.js';
 import { captureMessagesOf, decodeCaptureBody, startCaptureShim, type CaptureShim } from '../support/capture-shim.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/context.js';
-import { committedOffsets, createTopic, endOffsets, testKafka, waitFor } from '../support/kafka.js';
+import { committedOffsets, createTopic, endOffsets, testKafka } from '../support/kafka.js';
+import { waitFor } from '../support/wait.js';
 import { uniqueName } from '../support/names.js';
 import { readSessions } from '../support/sessions.js';
 

@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { normalize, sessionize, type Session } from '@sessionizer/core';
 import { jsonLines, runCli, startCli } from '../support/cli.js';
 import { kafkaBrokers } from '../support/context.js';
-import { committedOffsets, createTopic, endOffsets, produce, readTopic, testKafka, waitFor } from '../support/kafka.js';
+import { committedOffsets, createTopic, endOffsets, produce, readTopic, testKafka } from '../support/kafka.js';
+import { waitFor } from '../support/wait.js';
 import { uniqueName } from '../support/names.js';
 import { buildStream } from '../support/stream.js';
 

@@ -10,10 +10,12 @@ import { createLogger } from '../../services/sessionizer/src/log.js';
 import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/context.js';
-import { committedOffsets, createTopic, endOffsets, produce, readTopic, testKafka, waitFor } from '../support/kafka.js';
+import { committedOffsets, createTopic, endOffsets, produce, readTopic, testKafka } from '../support/kafka.js';
+import { waitFor } from '../support/wait.js';
 import { uniqueName } from '../support/names.js';
 import { readSessions } from '../support/sessions.js';
 import { buildStream, type TestStream } from '../support/stream.js';
+import { metricSum } from '../support/prometheus.js';
 
 interface Setup {
   readonly topic: string;
@@ -115,11 +117,7 @@ describe.each(['posthog-events', 'posthog-capture'] as const)('sessionizer run (
 
     // metrics add up: every message is aggregated, excluded or invalid
     const text = await (await fetch(`${service.http.url}/metrics`)).text();
-    const sum = (name: string): number =>
-      text
-        .split('\n')
-        .filter((l) => l.startsWith(name))
-        .reduce((a, l) => a + Number(l.split(' ').pop()), 0);
+    const sum = (name: string): number => metricSum(text, name);
     const received = sum('sessionizer_received_events_total');
     expect(received).toBe(stream.messages.length);
     expect(

@@ -18,9 +18,7 @@ import { generate } from '@sessionizer/generator';
 import { dedicatedBroker } from '../support/faults-broker.js';
 import {
   account,
-  metricSum,
   progress,
-  scrape,
   seededRandom,
   sessionsInDir,
   sleep,
@@ -30,6 +28,7 @@ import {
   untilCommitted,
   type ServiceProcess,
 } from '../support/faults-harness.js';
+import { metricSum, scrape } from '../support/prometheus.js';
 import { fill, mountSmallFs } from '../support/small-fs.js';
 
 const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;

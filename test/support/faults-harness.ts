@@ -15,6 +15,7 @@ import {
   type SessionEvent,
 } from '@sessionizer/core';
 import { retry } from '@sessionizer/clickhouse';
+import { Rng } from '@sessionizer/generator';
 import type { Kafka } from 'kafkajs';
 import { cliEnv, jsonLines, REPO_ROOT, runCli, SESSIONIZER_BIN } from './cli.js';
 import { committedOffsets, endOffsets, readTopic, type ReadMessage } from './kafka.js';
@@ -30,28 +31,8 @@ export function scaled<T>(ci: T, full: T): T {
 
 // ---- deterministic randomness ----------------------------------------------------------------
 
-/** mulberry32: a tiny seeded PRNG, so kill points and fault schedules are reproducible. */
-export function seededRandom(seed: number): {
-  next: () => number;
-  int: (min: number, max: number) => number;
-  pick: <T>(xs: readonly T[]) => T;
-} {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  const int = (min: number, max: number): number => min + Math.floor(next() * (max - min + 1));
-  const pick = <T>(xs: readonly T[]): T => {
-    const x = xs[int(0, xs.length - 1)];
-    if (x === undefined) throw new Error('pick from an empty list');
-    return x;
-  };
-  return { next, int, pick };
-}
+/** The generator's seeded PRNG (the one PRNG of the repository), so kill points and fault schedules are reproducible. */
+export const seededRandom = (seed: number): Rng => new Rng(seed);
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -193,30 +174,6 @@ export function account(actual: readonly Session[], expected: readonly Session[]
 export function faultReport(scenario: string, fields: Record<string, unknown>): void {
   const line = `FAULT-REPORT ${JSON.stringify({ scenario, scale: FULL ? 'full' : 'ci', at: new Date().toISOString(), ...fields })}`;
   console.log(line);
-}
-
-// ---- metrics -----------------------------------------------------------------------------------
-
-/** Sum of every sample of a metric (all label sets), or of those whose labels contain `labels`. */
-export function metricSum(text: string, name: string, labels?: string): number {
-  return text
-    .split('\n')
-    .filter((l) => (l.startsWith(`${name} `) || l.startsWith(`${name}{`)) && (labels === undefined || l.includes(labels)))
-    .reduce((a, l) => a + Number(l.split(' ').pop()), 0);
-}
-
-/** reason → value of a counter labelled by reason. */
-export function metricByReason(text: string, name: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const l of text.split('\n')) {
-    const m = new RegExp(`^${name}\\{[^}]*reason="([^"]+)"[^}]*\\} (\\S+)$`).exec(l);
-    if (m?.[1] !== undefined && m[2] !== undefined && Number(m[2]) > 0) out[m[1]] = Number(m[2]);
-  }
-  return out;
-}
-
-export async function scrape(url: string): Promise<string> {
-  return (await fetch(`${url}/metrics`)).text();
 }
 
 // ---- Kafka progress ----------------------------------------------------------------------------

@@ -16,4 +16,5 @@ export {
 } from './generator.js';
 export { FAULT_REASONS, INVALID_FAULTS, type Format, type InvalidFault } from './formats.js';
 export { teamToken, tokenTeams } from './model.js';
+export { Rng } from './random.js';
 export { messageSizeStats, utf8Length, type SizeStats } from './stats.js';
