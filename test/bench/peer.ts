@@ -227,7 +227,8 @@ export function derive(row: Record<string, unknown>): Record<string, unknown> {
       gadSource: str(ci['gad_source']),
     }),
     is_bounce: isBounce(
-      num(row['pageview_count']) + num(row['autocapture_count']) + num(row['screen_count']),
+      num(row['pageview_count']) + num(row['screen_count']),
+      num(row['autocapture_count']),
       duration,
       DEFAULT_BOUNCE_THRESHOLD_SECONDS,
     ),

@@ -4,10 +4,12 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SESSION_COLUMNS, SessionBuffer, sessionize, type SessionEvent } from '@sessionizer/core';
+import { CATALOG, SESSION_COLUMNS, SessionBuffer, sessionize, VIEW_COLUMNS, type SessionEvent } from '@sessionizer/core';
 import {
   ClickHouseSessionSink,
   COMMON_SETTINGS,
+  createPartialStateTablesV1Sql,
+  V1_SCHEMA_VERSION,
   migrate,
   MIGRATIONS,
   MigrationError,
@@ -19,7 +21,7 @@ import {
 import { eventFor } from '../support/arbitraries.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { faults, faultyClient } from '../support/faults.js';
-import { readSessions } from '../support/sessions.js';
+import { readInsertedAt, readSessions } from '../support/sessions.js';
 
 function generate(seed: number, sessions: number, perSession: number): SessionEvent[] {
   const rnd = fc.sample(fc.array(fc.nat(), { minLength: sessions * 3, maxLength: sessions * 3 }), { seed, numRuns: 1 })[0] ?? [];
@@ -53,6 +55,7 @@ describe('sessions in ClickHouse equal the oracle', () => {
     const stream = shuffle([...events, ...duplicates], 2);
     const sink = new ClickHouseSessionSink(db.handle.client, { schema: { database: db.database }, maxRowsPerInsert: 97 });
 
+    const writeStarted = Date.now();
     // 25 flushes of uneven size, like a consumer flushing by time
     const cuts = [...new Set(fc.sample(fc.integer({ min: 1, max: stream.length - 1 }), { seed: 3, numRuns: 24 }))].sort((a, b) => a - b);
     let from = 0;
@@ -86,7 +89,15 @@ describe('sessions in ClickHouse equal the oracle', () => {
       ).toEqual(expected.map((s) => s[column]));
     }
     expect(actual).toEqual(expected);
+    // max_inserted_at, the one column the oracle cannot know: ClickHouse's clock during the writes
+    // (same machine; a second of slack for the clocks' rounding)
+    const insertedAt = await readInsertedAt(db.handle.client, db.database);
+    expect(insertedAt).toHaveLength(expected.length);
+    for (const ms of insertedAt) expect(ms >= writeStarted - 1_000 && ms <= Date.now() + 1_000, String(ms)).toBe(true);
     expect(new Set(expected.map((s) => s.channel_type)).size).toBeGreaterThan(3);
+    // the new columns are exercised, not all empty
+    expect(expected.some((s) => s.flag_keys.length > 0 && s.emails.length > 0 && s.entry_msclkid !== null)).toBe(true);
+    expect(expected.some((s) => s.is_bounce === false) && expected.some((s) => s.hosts.length > 1)).toBe(true);
     expect(expected.some((s) => s.is_bounce === null) && expected.some((s) => s.is_bounce === true)).toBe(true);
   });
 
@@ -112,9 +123,9 @@ describe('migrations', () => {
     try {
       const first = await migrate(db.handle.client, { database: db.database });
       const second = await migrate(db.handle.client, { database: db.database });
-      expect(first.applied).toEqual(['0001', 'R__sessions_view']);
+      expect(first.applied).toEqual(['0002', 'R__sessions_view']);
       expect(second.applied).toEqual([]);
-      expect(second.unchanged).toEqual(['0001', 'R__sessions_view']);
+      expect(second.unchanged).toEqual(['0002', 'R__sessions_view']);
       const rs = await db.handle.client.query({
         query: `SELECT count() AS n FROM ${db.database}.schema_migrations`,
         format: 'JSONEachRow',
@@ -136,12 +147,63 @@ describe('migrations', () => {
         format: 'JSONEachRow',
       });
       const [row] = await rs.json<{ q: string }>();
-      expect(row?.q).toContain('< 30');
+      expect(row?.q).toContain('>= 30');
 
       const edited: Migration[] = MIGRATIONS.map((m) =>
-        m.version === '0001' ? { ...m, statements: (ctx) => [...m.statements(ctx), 'SELECT 1'] } : m,
+        m.version === '0002' ? { ...m, statements: (ctx) => [...m.statements(ctx), 'SELECT 1'] } : m,
       );
       await expect(migrate(db.handle.client, { database: db.database }, { migrations: edited })).rejects.toBeInstanceOf(MigrationError);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('schema versions', () => {
+  it('the view has the catalog columns with the catalog types, in order', async () => {
+    const db = await testDatabase('viewtypes');
+    try {
+      await migrate(db.handle.client, { database: db.database });
+      const rs = await db.handle.client.query({
+        query: `SELECT name, type FROM system.columns WHERE database = {db:String} AND table = 'sessions' ORDER BY position`,
+        query_params: { db: db.database },
+        format: 'JSONEachRow',
+      });
+      const expected = CATALOG.filter((p) => !(p.kind === 'scalar' && p.hidden === true)).map((p) => ({
+        name: p.column,
+        type: p.viewType,
+      }));
+      expect(await rs.json<{ name: string; type: string }>()).toEqual(expected);
+      expect(expected.map((c) => c.name)).toEqual([...VIEW_COLUMNS]);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('refuses a database written by schema v1 and changes nothing (its data must be carried over first)', async () => {
+    const db = await testDatabase('v1refused');
+    try {
+      const v1: Migration = {
+        version: V1_SCHEMA_VERSION,
+        name: 'partial-state tables',
+        repeatable: false,
+        statements: (ctx) => createPartialStateTablesV1Sql(ctx),
+      };
+      await migrate(db.handle.client, { database: db.database }, { migrations: [v1] });
+      const tables = async (): Promise<string[]> => {
+        const rs = await db.handle.client.query({
+          query: `SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name`,
+          query_params: { db: db.database },
+          format: 'JSONEachRow',
+        });
+        return (await rs.json<{ name: string }>()).map((t) => t.name);
+      };
+      const before = await tables();
+      expect(before).toEqual(['schema_migrations', 'session_partials_in', 'sessions_raw', 'sessions_raw_mv']);
+      await expect(migrate(db.handle.client, { database: db.database })).rejects.toThrow(
+        /schema v1 \(migration 0001\).*Nothing was changed/,
+      );
+      expect(await tables()).toEqual(before);
     } finally {
       await db.drop();
     }

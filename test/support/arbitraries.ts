@@ -28,6 +28,9 @@ const URLS = [
   'https://shop.example.com/a/b#top',
   'not a url',
   '/relative/path?x=1',
+  'http://user@shop.example.com:8080/p?q',
+  '//cdn.example.com/asset.js',
+  'android-app://com.example.app/screen',
 ];
 const SOURCES = [null, 'google', 'Google', 'facebook', 'newsletter', 'NULL', 'null', 'bing.com'];
 const MEDIUMS = [null, 'cpc', 'email', 'social', 'paid_social', 'referral', 'push'];
@@ -35,6 +38,24 @@ const CAMPAIGNS = [null, 'black-friday', 'summer_shopping', 'video-launch', 'cro
 const DOMAINS = [null, '$direct', 'www.google.co.uk', 'l.facebook.com', 'news.ycombinator.com', 'example.org'];
 const CLICK_IDS = [null, 'abc123'];
 const GAD = [null, '1', '2'];
+// The catalog's other properties: a value, or absent; strings that sort differently by UTF-16
+// units and by UTF-8 bytes (U+FF5E vs U+1F600) hold the set order to ClickHouse's.
+const BROWSERS = [null, 'Chrome', 'Safari', 'Firefox'];
+const VIEWPORTS = [null, 390, 1280, 1920];
+const COUNTRIES = [null, 'GB', 'US', 'DE'];
+const CITIES = [null, 'London', 'Zürich', '東京'];
+const AD_IDS = [null, null, null, 'msclkid', 'gclsrc', 'twclid', '_kx'];
+const HOSTS = [null, 'shop.example.com', 'www.example.com', 'ｆｕｌｌ～', 'emoji😀.example'];
+const EMAILS = [null, null, 'ana@example.com', 'bo@example.org'];
+const FLAGS: readonly (readonly (readonly [string, string])[])[] = [
+  [],
+  [['new-nav', 'true']],
+  [
+    ['new-nav', 'false'],
+    ['pricing', 'b'],
+  ],
+];
+const NAMES_EXTRA = [null, 'checkout started', '$feature_flag_called'];
 
 export interface EventPools {
   readonly teams: readonly number[];
@@ -69,7 +90,7 @@ export function eventFor(team: number, session: number, index: number, pools: Ev
   const id = team * 1_000_000 + session * 10_000 + index;
   return {
     uuid: uuidV4Like(id),
-    event: from(EVENTS, id, 1),
+    event: from(EVENTS, id, 1) === 'signed_up' ? (from(NAMES_EXTRA, id, 28) ?? 'signed_up') : from(EVENTS, id, 1),
     teamId: team,
     distinctId: from(['anon-1', 'user-42', 'user-43'], id, 2),
     sessionId: uuidV7At(sessionMs, session),
@@ -84,7 +105,31 @@ export function eventFor(team: number, session: number, index: number, pools: Ev
     gclid: from(CLICK_IDS, id, 10),
     gadSource: from(GAD, id, 11),
     fbclid: from(CLICK_IDS, id, 12),
+    ...catalogProps(id),
   };
+}
+
+function catalogProps(id: number): Pick<SessionEvent, 'props' | 'flags'> {
+  const props: Record<string, string | number> = {};
+  const put = (key: string, value: string | number | null): void => {
+    if (value !== null) props[key] = value;
+  };
+  put('$browser', from(BROWSERS, id, 13));
+  put('$browser_version', from([null, '131', '18.1'], id, 14));
+  put('$os', from([null, 'Mac OS X', 'iOS', 'Windows'], id, 15));
+  put('$device_type', from([null, 'Desktop', 'Mobile'], id, 16));
+  put('$viewport_width', from(VIEWPORTS, id, 17));
+  put('$viewport_height', from(VIEWPORTS, id, 18));
+  put('$geoip_country_code', from(COUNTRIES, id, 19));
+  put('$geoip_city_name', from(CITIES, id, 20));
+  put('$geoip_time_zone', from([null, 'Europe/London'], id, 21));
+  const adId = from(AD_IDS, id, 22);
+  if (adId !== null) put(adId, `${adId}-${pick(id, 23, 3)}`);
+  put('$external_click_url', from([null, null, 'https://partner.example/x', 'https://docs.example/y'], id, 24));
+  put('$host', from(HOSTS, id, 25));
+  put('person_properties.email', from(EMAILS, id, 26));
+  const flags = from(FLAGS, id, 27);
+  return { ...(Object.keys(props).length === 0 ? {} : { props }), ...(flags.length === 0 ? {} : { flags }) };
 }
 
 export function eventArbitrary(pools: EventPools = DEFAULT_POOLS): fc.Arbitrary<SessionEvent> {

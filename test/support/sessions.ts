@@ -2,10 +2,23 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Session } from '@sessionizer/core';
 
+/**
+ * Every column the oracle knows: all but max_inserted_at (ClickHouse's clock at insert time,
+ * catalog.ts); `readInsertedAt` reads that one.
+ */
 export async function readSessions(client: ClickHouseClient, database: string): Promise<Session[]> {
   const rs = await client.query({
-    query: `SELECT * FROM ${database}.sessions ORDER BY team_id, toString(session_id)`,
+    query: `SELECT * EXCEPT (max_inserted_at) FROM ${database}.sessions ORDER BY team_id, toString(session_id)`,
     format: 'JSONEachRow',
   });
   return rs.json<Session>();
+}
+
+/** max_inserted_at of every session, as milliseconds since the epoch. */
+export async function readInsertedAt(client: ClickHouseClient, database: string): Promise<number[]> {
+  const rs = await client.query({
+    query: `SELECT toUnixTimestamp64Milli(max_inserted_at) AS ms FROM ${database}.sessions ORDER BY team_id, toString(session_id)`,
+    format: 'JSONEachRow',
+  });
+  return (await rs.json<{ ms: number | string }>()).map((r) => Number(r.ms));
 }

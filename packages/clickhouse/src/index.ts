@@ -6,4 +6,5 @@ export * from './retry.js';
 export * from './sink.js';
 export * from './schema/channel-sql.js';
 export * from './schema/ddl.js';
+export * from './schema/ddl-v1.js';
 export * from './schema/migrate.js';

@@ -7,7 +7,7 @@
  */
 import type { SessionEvent } from './event.js';
 import { toSession, type DeriveOptions, type Session } from './derive.js';
-import { addEvent, estimateStateBytes, sessionKey, stateOf, type SessionState } from './session.js';
+import { addEvent, estimateStateBytes, factsOf, sessionKey, stateOf, type SessionState } from './session.js';
 
 export class SessionBuffer {
   #sessions = new Map<string, SessionState>();
@@ -57,19 +57,5 @@ export class SessionBuffer {
 
 /** The session row a single state would give on its own (tests and the replay summary). */
 export function stateToSession(s: SessionState, options: DeriveOptions = {}): Session {
-  return toSession(
-    {
-      teamId: s.teamId,
-      sessionId: s.sessionId,
-      distinctId: s.last.distinctId,
-      startTs: s.startTs,
-      endTs: s.endTs,
-      entry: s.entry,
-      exit: s.exit,
-      pageviews: s.pageviews.size,
-      autocaptures: s.autocaptures.size,
-      screens: s.screens.size,
-    },
-    options,
-  );
+  return toSession(factsOf(s), options);
 }

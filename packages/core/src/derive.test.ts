@@ -4,16 +4,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  bounceThresholdOf,
   compareSessions,
   DEFAULT_BOUNCE_THRESHOLD_SECONDS,
   isBounce,
   SESSION_COLUMNS,
   sessionDuration,
-  toSession,
-  type SessionFacts,
+  type DeriveOptions,
+  type Session,
 } from './derive.js';
 import type { SessionEvent } from './event.js';
-import { entryOf, exitOf } from './session.js';
+import { sessionize } from './oracle.js';
 
 /** Microseconds of 2026-11-20T10:00:00Z plus `seconds` (exact to the microsecond). */
 const T0 = Date.UTC(2026, 10, 20, 10, 0, 0) * 1_000;
@@ -43,21 +44,18 @@ function event(fields: Partial<SessionEvent> = {}): SessionEvent {
   };
 }
 
-function facts(fields: Partial<SessionFacts> = {}): SessionFacts {
-  const e = event();
-  return {
-    teamId: 2,
-    sessionId: SESSION_ID,
-    distinctId: 'anon-1',
-    startTs: T0,
-    endTs: T0,
-    entry: entryOf(e),
-    exit: exitOf(e),
-    pageviews: 1,
-    autocaptures: 0,
-    screens: 0,
-    ...fields,
-  };
+/** The session of these events (through the oracle). */
+function sessionOf(events: readonly SessionEvent[], options: DeriveOptions = {}): Session {
+  const [session] = sessionize(events, options);
+  if (session === undefined) throw new Error('no session');
+  return session;
+}
+
+let n = 0;
+/** An event `seconds` after T0 with a fresh uuid ordered by creation. */
+function ev(seconds: number, fields: Partial<SessionEvent> = {}): SessionEvent {
+  n += 1;
+  return event({ uuid: `01a1f866-0e00-7000-8000-${String(n).padStart(12, '0')}`, timestamp: at(seconds), ...fields });
 }
 
 describe('sessionDuration: whole-second boundaries crossed', () => {
@@ -84,25 +82,26 @@ describe('sessionDuration: whole-second boundaries crossed', () => {
   });
 });
 
-describe('isBounce', () => {
-  it('is null without any $pageview/$screen/$autocapture', () => {
-    expect(isBounce(0, 0, 10)).toBeNull();
-    expect(isBounce(0, 500, 10)).toBeNull();
+describe('isBounce (PostHog v3)', () => {
+  it('is null without a page-like event, whatever else happened', () => {
+    expect(isBounce(0, 0, 0, 10)).toBeNull();
+    expect(isBounce(0, 3, 500, 10)).toBeNull();
   });
 
-  it('is true for exactly one such event under the threshold', () => {
-    expect(isBounce(1, 0, 10)).toBe(true);
-    expect(isBounce(1, 9, 10)).toBe(true);
+  it('is true for exactly one page-like event, no autocapture, under the threshold', () => {
+    expect(isBounce(1, 0, 0, 10)).toBe(true);
+    expect(isBounce(1, 0, 9, 10)).toBe(true);
   });
 
   it('is false at the threshold and above', () => {
-    expect(isBounce(1, 10, 10)).toBe(false);
-    expect(isBounce(1, 11, 10)).toBe(false);
+    expect(isBounce(1, 0, 10, 10)).toBe(false);
+    expect(isBounce(1, 0, 11, 10)).toBe(false);
   });
 
-  it('is false for two or more such events, however short', () => {
-    expect(isBounce(2, 0, 10)).toBe(false);
-    expect(isBounce(7, 1, 10)).toBe(false);
+  it('is false with two or more page-like events, or any autocapture, however short', () => {
+    expect(isBounce(2, 0, 0, 10)).toBe(false);
+    expect(isBounce(7, 0, 1, 10)).toBe(false);
+    expect(isBounce(1, 1, 0, 10)).toBe(false);
   });
 
   it('the default threshold is 10 seconds', () => {
@@ -111,41 +110,44 @@ describe('isBounce', () => {
 });
 
 describe('toSession', () => {
-  it('has exactly the columns of the sessions view, in order', () => {
-    expect(Object.keys(toSession(facts()))).toEqual([...SESSION_COLUMNS]);
+  it('has exactly the oracle columns of the catalog, in order', () => {
+    expect(Object.keys(sessionOf([ev(0)]))).toEqual([...SESSION_COLUMNS]);
   });
 
-  it('maps facts, entry and exit to the row', () => {
-    const entry = entryOf(
-      event({
-        uuid: '01a1f866-0e00-7000-8000-00000000000a',
-        currentUrl: 'https://www.northwind-trail.com/landing?gad_source=1&gclid=abc',
-        referringDomain: 'www.google.com',
-        utmSource: 'google',
-        utmMedium: 'cpc',
-        utmCampaign: 'brand',
-        utmTerm: 'northwind',
-        utmContent: 'headline_1',
-        gclid: 'abc',
-        gadSource: '1',
-        fbclid: null,
-      }),
-    );
-    const exit = exitOf(event({ currentUrl: 'https://www.northwind-trail.com/cart#items', timestamp: at(30) }));
-    const session = toSession(
-      facts({ distinctId: 'user_42', startTs: at(0.25), endTs: at(31.000_001), entry, exit, pageviews: 2, autocaptures: 3, screens: 0 }),
-    );
-    expect(session).toEqual({
+  it('maps events to the row', () => {
+    const landing = ev(0.25, {
+      currentUrl: 'https://www.northwind-trail.com/landing?gad_source=1&gclid=abc',
+      referringDomain: 'www.google.com',
+      utmSource: 'google',
+      utmMedium: 'cpc',
+      utmCampaign: 'brand',
+      utmTerm: 'northwind',
+      utmContent: 'headline_1',
+      gclid: 'abc',
+      gadSource: '1',
+      props: { $browser: 'Chrome', $viewport_width: 1280, msclkid: 'm1', $host: 'www.northwind-trail.com' },
+      flags: [['new-nav', 'true']],
+    });
+    const click = ev(10, { event: '$autocapture', distinctId: 'user_42', props: { $external_click_url: 'https://x.example/' } });
+    const exit = ev(31.000_001, { currentUrl: 'https://www.northwind-trail.com/cart#items', distinctId: 'user_42' });
+    const session = sessionOf([exit, click, landing]);
+    expect(session).toMatchObject({
       team_id: 2,
       session_id: SESSION_ID,
       distinct_id: 'user_42',
+      distinct_ids: ['anon-1', 'user_42'],
       start_timestamp: '2026-11-20 10:00:00.250000',
       end_timestamp: '2026-11-20 10:00:31.000001',
       session_duration: 31,
       entry_current_url: 'https://www.northwind-trail.com/landing?gad_source=1&gclid=abc',
       entry_pathname: '/landing',
+      entry_hostname: 'www.northwind-trail.com',
       exit_current_url: 'https://www.northwind-trail.com/cart#items',
       exit_pathname: '/cart',
+      exit_hostname: 'www.northwind-trail.com',
+      urls: ['https://www.northwind-trail.com/cart#items', 'https://www.northwind-trail.com/landing?gad_source=1&gclid=abc'],
+      num_uniq_urls: 2,
+      last_external_click_url: 'https://x.example/',
       entry_utm_source: 'google',
       entry_utm_medium: 'cpc',
       entry_utm_campaign: 'brand',
@@ -155,51 +157,73 @@ describe('toSession', () => {
       entry_gclid: 'abc',
       entry_gad_source: '1',
       entry_fbclid: null,
+      entry_has_gclid: true,
+      entry_has_fbclid: false,
+      entry_msclkid: 'm1',
+      entry_gclsrc: null,
+      browser: 'Chrome',
+      viewport_width: 1280,
+      os: null,
       pageview_count: 2,
-      autocapture_count: 3,
+      autocapture_count: 1,
       screen_count: 0,
       channel_type: 'Paid Search',
       is_bounce: false,
+      event_names: ['$autocapture', '$pageview'],
+      flag_keys: ['new-nav'],
+      flag_key_values: ['new-nav=true'],
+      hosts: ['www.northwind-trail.com'],
+      emails: [],
+      session_id_source: 'client',
     });
+    expect(session.session_timestamp).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}000$/);
   });
 
-  it('entry_pathname and exit_pathname of junk or missing URLs are null', () => {
-    const junk = event({ currentUrl: 'not a url' });
-    const none = event({ currentUrl: null });
-    const s = toSession(facts({ entry: entryOf(junk), exit: exitOf(none) }));
-    expect(s).toMatchObject({ entry_current_url: 'not a url', entry_pathname: null, exit_current_url: null, exit_pathname: null });
+  it('entry and exit pathname/hostname are ClickHouse path()/domain() of the URLs', () => {
+    expect(sessionOf([ev(0, { currentUrl: 'not a url' })])).toMatchObject({ entry_pathname: '', entry_hostname: '' });
+    expect(sessionOf([ev(0, { currentUrl: null })])).toMatchObject({ entry_pathname: null, exit_hostname: null });
   });
 
-  it('bounce from the sum of pageviews, autocaptures and screens', () => {
-    expect(toSession(facts({ pageviews: 0, autocaptures: 0, screens: 0 })).is_bounce).toBeNull();
-    expect(toSession(facts({ pageviews: 1 })).is_bounce).toBe(true);
-    expect(toSession(facts({ pageviews: 0, screens: 1 })).is_bounce).toBe(true);
-    expect(toSession(facts({ pageviews: 0, autocaptures: 1 })).is_bounce).toBe(true);
-    expect(toSession(facts({ pageviews: 1, autocaptures: 1 })).is_bounce).toBe(false);
-    expect(toSession(facts({ pageviews: 0, screens: 1, autocaptures: 1 })).is_bounce).toBe(false);
+  it('bounce: page-like events, autocaptures and duration', () => {
+    expect(sessionOf([ev(0, { event: 'signup' })]).is_bounce).toBeNull();
+    expect(sessionOf([ev(0, { event: '$autocapture' })]).is_bounce).toBeNull();
+    expect(sessionOf([ev(0)]).is_bounce).toBe(true);
+    expect(sessionOf([ev(0, { event: '$screen' })]).is_bounce).toBe(true);
+    expect(sessionOf([ev(0), ev(1, { event: '$autocapture' })]).is_bounce).toBe(false);
+    expect(sessionOf([ev(0), ev(1)]).is_bounce).toBe(false);
+    expect(sessionOf([ev(0), ev(1, { event: 'signup' })]).is_bounce).toBe(true);
   });
 
   it('bounce uses the whole-second duration against the threshold', () => {
-    expect(toSession(facts({ startTs: at(0), endTs: at(9.999_999) })).is_bounce).toBe(true);
-    expect(toSession(facts({ startTs: at(0), endTs: at(10) })).is_bounce).toBe(false);
+    expect(sessionOf([ev(0), ev(9.999_999, { event: 'x' })]).is_bounce).toBe(true);
+    expect(sessionOf([ev(0), ev(10, { event: 'x' })]).is_bounce).toBe(false);
     // 9.7 s elapsed, but 10 second boundaries crossed
-    expect(toSession(facts({ startTs: at(0.5), endTs: at(10.2) })).is_bounce).toBe(false);
+    expect(sessionOf([ev(0.5), ev(10.2, { event: 'x' })]).is_bounce).toBe(false);
   });
 
-  it('honours bounceThresholdSeconds', () => {
-    const f = facts({ startTs: at(0), endTs: at(25.5) });
-    expect(toSession(f).is_bounce).toBe(false);
-    expect(toSession(f, { bounceThresholdSeconds: 30 }).is_bounce).toBe(true);
-    expect(toSession(f, { bounceThresholdSeconds: 26 }).is_bounce).toBe(true);
-    expect(toSession(f, { bounceThresholdSeconds: 25 }).is_bounce).toBe(false);
-    expect(toSession(facts(), { bounceThresholdSeconds: 0 }).is_bounce).toBe(false);
-    expect(toSession(facts({ pageviews: 0 }), { bounceThresholdSeconds: 30 }).is_bounce).toBeNull();
+  it('honours bounceThresholdSeconds and per-team overrides', () => {
+    const events = [ev(0), ev(25.5, { event: '$pageleave' })];
+    expect(sessionOf(events).is_bounce).toBe(false);
+    expect(sessionOf(events, { bounceThresholdSeconds: 30 }).is_bounce).toBe(true);
+    expect(sessionOf(events, { bounceThresholdSeconds: 26 }).is_bounce).toBe(true);
+    expect(sessionOf(events, { bounceThresholdSeconds: 25 }).is_bounce).toBe(false);
+    expect(sessionOf([ev(0)], { bounceThresholdSeconds: 0 }).is_bounce).toBe(false);
+    expect(sessionOf(events, { bounceThresholds: new Map([[2, 30]]) }).is_bounce).toBe(true);
+    expect(sessionOf(events, { bounceThresholds: new Map([[3, 30]]) }).is_bounce).toBe(false);
+    expect(sessionOf(events, { bounceThresholdSeconds: 30, bounceThresholds: new Map([[2, 20]]) }).is_bounce).toBe(false);
+    expect(bounceThresholdOf(2, { bounceThresholds: new Map([[2, 5]]) })).toBe(5);
   });
 
-  it('channel_type comes from the entry attribution', () => {
-    expect(toSession(facts()).channel_type).toBe('Organic Search');
-    expect(toSession(facts({ entry: entryOf(event({ referringDomain: '$direct' })) })).channel_type).toBe('Direct');
-    expect(toSession(facts({ entry: entryOf(event({ referringDomain: null })) })).channel_type).toBe('Unknown');
+  it('channel_type comes from the entry event as a whole', () => {
+    expect(sessionOf([ev(0)]).channel_type).toBe('Organic Search');
+    expect(sessionOf([ev(0, { referringDomain: '$direct' })]).channel_type).toBe('Direct');
+    expect(sessionOf([ev(0, { referringDomain: null })]).channel_type).toBe('Unknown');
+    // a later event's utm_source fills entry_utm_source, but not the channel input
+    const s = sessionOf([
+      ev(0, { referringDomain: '$direct' }),
+      ev(1, { referringDomain: '$direct', utmSource: 'google', utmMedium: 'cpc' }),
+    ]);
+    expect(s).toMatchObject({ entry_utm_source: 'google', entry_utm_medium: 'cpc', channel_type: 'Direct' });
   });
 });
 

@@ -23,6 +23,15 @@ export interface SessionEvent {
   readonly gclid: string | null;
   readonly gadSource: string | null;
   readonly fbclid: string | null;
+  /**
+   * The other event properties the catalog reads (catalog.ts, EXTRACTED_PROPERTIES), by their
+   * PostHog name, only when present with the right type (`person_properties.email` included).
+   */
+  readonly props?: Readonly<Record<string, string | number>>;
+  /** `$feature/<key>` properties as [key, value]; booleans as 'true'/'false'. */
+  readonly flags?: readonly (readonly [string, string])[];
+  /** 'client' (the SDK's $session_id; the default) or 'server' (server-side sessions). */
+  readonly sessionIdSource?: 'client' | 'server';
 }
 
 export const INPUT_FORMATS = ['posthog-events', 'posthog-capture'] as const;

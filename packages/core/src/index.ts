@@ -4,6 +4,7 @@ export * from './limits.js';
 export * from './time.js';
 export * from './uuid.js';
 export * from './url.js';
+export * from './catalog.js';
 export * from './formats/index.js';
 export * from './decode.js';
 export * from './session.js';

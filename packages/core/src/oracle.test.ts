@@ -106,9 +106,9 @@ describe('sessionize: is_bounce', () => {
     expect(s).toMatchObject({ is_bounce: true, pageview_count: 1, session_duration: 3 });
   });
 
-  it('counts a single $screen or a single $autocapture as the one event', () => {
+  it('counts a single $screen as the one page-like event; an $autocapture alone is no page-like event (PostHog v3)', () => {
     expect(only([ev('$screen', 0, 1, { currentUrl: null })]).is_bounce).toBe(true);
-    expect(only([ev('$autocapture', 0, 1)]).is_bounce).toBe(true);
+    expect(only([ev('$autocapture', 0, 1)]).is_bounce).toBeNull();
     expect(only([ev('$screen', 0, 1), ev('$pageview', 1, 2)]).is_bounce).toBe(false);
   });
 
@@ -164,7 +164,10 @@ describe('sessionize: entry and exit', () => {
       entry_pathname: '/account/login',
       exit_current_url: `${SITE}/account/orders/NW-100482?tab=items`,
       exit_pathname: '/account/orders/NW-100482',
-      entry_utm_source: null,
+      // each attribution column is its own first non-null value, page-like events first (PostHog v3):
+      // no $pageview has a utm_source, so the $autocapture's fills it; channel_type reads the
+      // first $pageview as a whole
+      entry_utm_source: 'google',
       entry_referring_domain: '$direct',
       channel_type: 'Direct',
       start_timestamp: '2026-11-20 10:00:00.000000',
@@ -185,7 +188,8 @@ describe('sessionize: entry and exit', () => {
 
   it('without page-like events, entry is the first event and exit the last', () => {
     const s = only([ev('$autocapture', 3, 2, page('/b')), ev('signed_up', 0, 1, page('/a')), ev('$pageleave', 9, 3, page('/c'))]);
-    expect(s).toMatchObject({ entry_pathname: '/a', exit_pathname: '/c', autocapture_count: 1, is_bounce: true });
+    // no page-like event: is_bounce is NULL (PostHog v3)
+    expect(s).toMatchObject({ entry_pathname: '/a', exit_pathname: '/c', autocapture_count: 1, is_bounce: null });
   });
 
   it('$screen counts as page-like for entry and exit', () => {
@@ -198,13 +202,14 @@ describe('sessionize: entry and exit', () => {
       ev('product_added_to_cart', 4, 5, page('/not-exit')),
     ]);
     expect(s).toMatchObject({
-      entry_current_url: null,
-      entry_pathname: null,
+      // the $screens have no URL: entry/exit URL are the first/last non-null among page-like events
+      entry_current_url: `${SITE}/webview`,
+      entry_pathname: '/webview',
       entry_utm_source: 'newsletter',
       entry_utm_medium: 'email',
       channel_type: 'Email',
-      exit_current_url: null,
-      exit_pathname: null,
+      exit_current_url: `${SITE}/webview`,
+      exit_pathname: '/webview',
       screen_count: 2,
       pageview_count: 1,
       autocapture_count: 1,
@@ -242,13 +247,13 @@ describe('sessionize: entry and exit', () => {
     expect(s.exit_pathname).toBe('/land');
   });
 
-  it('entry_pathname of a junk URL is null (the URL itself is kept)', () => {
+  it('entry_pathname of a junk URL is what ClickHouse path() gives: empty (the URL itself is kept)', () => {
     const s = only([ev('$pageview', 0, 1, { currentUrl: 'not a url' }), ev('$pageview', 1, 2, { currentUrl: 'javascript:void(0)' })]);
     expect(s).toMatchObject({
       entry_current_url: 'not a url',
-      entry_pathname: null,
+      entry_pathname: '',
       exit_current_url: 'javascript:void(0)',
-      exit_pathname: null,
+      exit_pathname: '',
     });
     expect(only([ev('$pageview', 0, 1, { currentUrl: '/relative?x=1' })]).entry_pathname).toBe('/relative');
   });

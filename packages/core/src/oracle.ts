@@ -1,15 +1,13 @@
 /**
  * The reference oracle: the expected sessions of a list of events, computed the plain way —
- * group, sort, pick — with no partial states and no merge. Every streaming test compares
- * ClickHouse's `sessions` with this. It deliberately shares nothing with session.ts's merge
- * except the definitions of entry/exit candidates (which fields an event contributes).
+ * group, sort, pick, per catalog property — with no partial states and no merge. Every streaming
+ * test compares ClickHouse's `sessions` with this. It shares with session.ts only the catalog
+ * (which value an event contributes) and the key orders.
  */
-import { isPageLike, type SessionEvent } from './event.js';
+import { ANY, COUNTS, ENTRY_EVENT, KEYED, SETS, appliesTo, compareUtf8, finalSet, type Value } from './catalog.js';
+import type { SessionEvent } from './event.js';
 import { compareSessions, toSession, type DeriveOptions, type Session } from './derive.js';
-import { entryOf, exitOf, sessionKey } from './session.js';
-
-const byTimeThenUuid = (a: SessionEvent, b: SessionEvent): number =>
-  a.timestamp - b.timestamp || (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
+import { compareKeys, keyOf, sessionKey, valueOn } from './session.js';
 
 export function sessionize(events: readonly SessionEvent[], options: DeriveOptions = {}): Session[] {
   const groups = new Map<string, SessionEvent[]>();
@@ -21,31 +19,33 @@ export function sessionize(events: readonly SessionEvent[], options: DeriveOptio
   }
   const sessions: Session[] = [];
   for (const group of groups.values()) {
-    const sorted = [...group].sort(byTimeThenUuid);
-    const first = sorted[0];
-    const last = sorted[sorted.length - 1];
-    if (first === undefined || last === undefined) continue;
-    const pages = sorted.filter((e) => isPageLike(e.event));
-    const entryEvent = pages[0] ?? first;
-    const exitEvent = pages[pages.length - 1] ?? last;
-    const distinct = (name: string): number => new Set(group.filter((e) => e.event === name).map((e) => e.uuid)).size;
-    sessions.push(
-      toSession(
-        {
-          teamId: first.teamId,
-          sessionId: first.sessionId,
-          distinctId: last.distinctId,
-          startTs: first.timestamp,
-          endTs: last.timestamp,
-          entry: entryOf(entryEvent),
-          exit: exitOf(exitEvent),
-          pageviews: distinct('$pageview'),
-          autocaptures: distinct('$autocapture'),
-          screens: distinct('$screen'),
-        },
-        options,
-      ),
-    );
+    const first = group[0];
+    if (first === undefined) continue;
+    const values: Record<string, Value | readonly string[]> = {};
+    for (const p of KEYED) {
+      const sorted = [...group].sort((a, b) => compareKeys(p.aggregation, keyOf(a), keyOf(b)));
+      values[p.column] = sorted.map((e) => valueOn(p, e)).find((v) => v !== null) ?? null;
+    }
+    const entryEvent = [...group].sort((a, b) => compareKeys('entryEvent', keyOf(a), keyOf(b)))[0] ?? first;
+    for (const p of ENTRY_EVENT) values[p.column] = valueOn(p, entryEvent);
+    for (const p of ANY) {
+      const all = group.map((e) => valueOn(p, e)).filter((v): v is string | number | boolean => v !== null);
+      values[p.column] =
+        all.length === 0
+          ? null
+          : ([...all].sort((a, b) => (typeof a === 'string' && typeof b === 'string' ? compareUtf8(a, b) : Number(a) - Number(b)))[0] ??
+            null);
+    }
+    for (const p of COUNTS) values[p.column] = new Set(group.filter((e) => p.applies.includes(e.event)).map((e) => e.uuid)).size;
+    for (const p of SETS)
+      values[p.column] = finalSet(new Set(group.filter((e) => appliesTo(p.applies, e.event)).flatMap((e) => p.read(e))), p.cap);
+    let startTs = first.timestamp;
+    let endTs = first.timestamp;
+    for (const e of group) {
+      if (e.timestamp < startTs) startTs = e.timestamp;
+      if (e.timestamp > endTs) endTs = e.timestamp;
+    }
+    sessions.push(toSession({ teamId: first.teamId, sessionId: first.sessionId, startTs, endTs, values }, options));
   }
   return sessions.sort(compareSessions);
 }

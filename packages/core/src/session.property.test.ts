@@ -17,12 +17,7 @@ const RUNS = { numRuns: 300, seed: 20261126 };
 
 /** Everything a state holds, in a comparable form. */
 function canonical(s: SessionState): unknown {
-  return {
-    ...s,
-    pageviews: [...s.pageviews].sort(),
-    autocaptures: [...s.autocaptures].sort(),
-    screens: [...s.screens].sort(),
-  };
+  return { ...s, counts: s.counts.map((set) => [...set].sort()), sets: s.sets.map((set) => [...set].sort()) };
 }
 
 /** One state of a single session from a non-empty list of its events. */

@@ -1,57 +1,33 @@
 /**
- * The per-session aggregate, and its merge.
+ * The per-session aggregate, and its merge; one slot per stored property of the catalog.
  *
  * INVARIANT (mergeable aggregates): merge is associative, commutative and idempotent, so any
  * split of a session's events — across flushes, partitions, consumers, restarts — merges to the
- * same final state, and duplicates never double count. Every field is one of:
+ * same final state, and duplicates never double count. Every slot is one of:
  *   min / max                 start and end timestamps
- *   arg-min / arg-max by key  entry, exit and the latest distinct_id; keys are total orders
- *                             ending in the event uuid, so ties break the same way everywhere
- *   set union                 uuids of $pageview / $autocapture / $screen (counts are set sizes)
+ *   keyed candidate           (key, value) of the best event with a non-null value; keys are
+ *                             total orders ending in the event uuid, so ties break the same
+ *                             way everywhere (entry, exit, first, last)
+ *   entry event               the values of the best event by (page-like first, ts, uuid), whole
+ *   min of value              `any` properties
+ *   set union                 uuids (counts are set sizes) and capped value sets
  * ClickHouse keeps exactly the same functions as partial states (see packages/clickhouse).
  */
-import { attributionSites } from './channel/index.js';
+import { ANY, COUNTS, ENTRY_EVENT, KEYED, SETS, appliesTo, compareUtf8, finalSet, type ScalarAggregation, type Value } from './catalog.js';
+import type { SessionFacts } from './derive.js';
 import { isPageLike, type SessionEvent } from './event.js';
 import { uuidV7Millis } from './uuid.js';
-import { pathnameOf } from './url.js';
 
-/** Entry: the first `$pageview`/`$screen`, else the first event. Min by (rank, ts, uuid). */
-export interface EntryPoint {
-  /** 0 for `$pageview`/`$screen`, 1 for anything else: page-like events win. */
-  readonly rank: 0 | 1;
+/** Which event a candidate came from: page-like or not, its time and uuid. */
+export interface EventKey {
+  readonly page: boolean;
   readonly ts: number;
   readonly uuid: string;
-  readonly currentUrl: string | null;
-  readonly pathname: string | null;
-  readonly utmSource: string | null;
-  readonly utmMedium: string | null;
-  readonly utmCampaign: string | null;
-  readonly utmTerm: string | null;
-  readonly utmContent: string | null;
-  readonly referringDomain: string | null;
-  readonly gclid: string | null;
-  readonly gadSource: string | null;
-  readonly fbclid: string | null;
-  /** Registrable domains of the normalised utm_source and of the referring domain, for channel lookups. */
-  readonly sourceSite: string | null;
-  readonly referringSite: string | null;
 }
 
-/** Exit: the last `$pageview`/`$screen`, else the last event. Max by (rank, ts, uuid). */
-export interface ExitPoint {
-  /** 1 for `$pageview`/`$screen`, 0 for anything else: page-like events win. */
-  readonly rank: 0 | 1;
-  readonly ts: number;
-  readonly uuid: string;
-  readonly currentUrl: string | null;
-  readonly pathname: string | null;
-}
-
-/** distinct_id of the latest event: max by (ts, uuid). */
-export interface LastSeen {
-  readonly ts: number;
-  readonly uuid: string;
-  readonly distinctId: string;
+export interface Candidate<T = Value> {
+  readonly key: EventKey;
+  readonly value: T;
 }
 
 export interface SessionState {
@@ -61,120 +37,115 @@ export interface SessionState {
   readonly sessionStartMs: number;
   startTs: number;
   endTs: number;
-  last: LastSeen;
-  entry: EntryPoint;
-  exit: ExitPoint;
-  /** Distinct event uuids per kind. Read-only outside this file: they start as a shared empty set. */
-  pageviews: ReadonlySet<string>;
-  autocaptures: ReadonlySet<string>;
-  screens: ReadonlySet<string>;
+  /** Per KEYED property: its best non-null candidate, or null. */
+  keyed: (Candidate | null)[];
+  /** The entry event's values of the ENTRY_EVENT properties, in their order. */
+  entryEvent: Candidate<readonly Value[]>;
+  /** Per ANY property: the least non-null value. */
+  any: Value[];
+  /** Per COUNTS property: distinct event uuids. Read-only outside this file (shared empty set). */
+  counts: ReadonlySet<string>[];
+  /** Per SETS property: distinct values (trimmed to the cap's smallest beyond twice the cap). */
+  sets: ReadonlySet<string>[];
 }
 
-/**
- * The empty uuid set all states start with. An empty Set costs ~160 bytes of heap, and most
- * sessions in a flush window only see one kind of event: a real Set is made on the first add.
- */
-const NO_UUIDS: ReadonlySet<string> = new Set<string>();
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-type UuidKind = 'pageviews' | 'autocaptures' | 'screens';
-
-function addUuid(state: SessionState, kind: UuidKind, uuid: string): void {
-  const set = state[kind];
-  if (set === NO_UUIDS) state[kind] = new Set([uuid]);
-  else (set as Set<string>).add(uuid);
+/** Key order of an aggregation; negative when `a` is the better candidate. */
+export function compareKeys(aggregation: ScalarAggregation, a: EventKey, b: EventKey): number {
+  switch (aggregation) {
+    case 'entry':
+    case 'entryEvent':
+      return Number(b.page) - Number(a.page) || a.ts - b.ts || cmp(a.uuid, b.uuid);
+    case 'exit':
+      return Number(b.page) - Number(a.page) || b.ts - a.ts || cmp(b.uuid, a.uuid);
+    case 'first':
+      return a.ts - b.ts || cmp(a.uuid, b.uuid);
+    case 'last':
+      return b.ts - a.ts || cmp(b.uuid, a.uuid);
+    case 'any':
+      return 0;
+  }
 }
 
-function addUuids(state: SessionState, kind: UuidKind, uuids: ReadonlySet<string>): void {
-  if (uuids.size === 0) return;
-  const set = state[kind];
-  if (set === NO_UUIDS) state[kind] = new Set(uuids);
-  else for (const u of uuids) (set as Set<string>).add(u);
-}
-
-const copyUuids = (set: ReadonlySet<string>): ReadonlySet<string> => (set.size === 0 ? NO_UUIDS : new Set(set));
+/** The empty set all states start with: a real Set is made on the first add (heap). */
+const EMPTY: ReadonlySet<string> = new Set<string>();
 
 /** Key of a session in maps: sessions of different teams never mix, even with equal ids. */
 export function sessionKey(teamId: number, sessionId: string): string {
   return `${teamId}:${sessionId}`;
 }
 
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-/** Order of entry candidates; negative when `a` is the better (earlier) entry. */
-export function compareEntry(a: EntryPoint, b: EntryPoint): number {
-  return a.rank - b.rank || a.ts - b.ts || cmp(a.uuid, b.uuid);
+export function keyOf(e: SessionEvent): EventKey {
+  return { page: isPageLike(e.event), ts: e.timestamp, uuid: e.uuid };
 }
 
-/** Order of exit candidates; positive when `a` is the better (later) exit. */
-export function compareExit(a: ExitPoint, b: ExitPoint): number {
-  return a.rank - b.rank || a.ts - b.ts || cmp(a.uuid, b.uuid);
+/** A property's value on an event, or null when the property does not apply to it. */
+export function valueOn(p: { applies: Parameters<typeof appliesTo>[0]; read(e: SessionEvent): Value }, e: SessionEvent): Value {
+  return appliesTo(p.applies, e.event) ? p.read(e) : null;
 }
 
-export function compareLast(a: LastSeen, b: LastSeen): number {
-  return a.ts - b.ts || cmp(a.uuid, b.uuid);
+function entryEventOf(e: SessionEvent, key: EventKey): Candidate<readonly Value[]> {
+  return { key, value: ENTRY_EVENT.map((p) => valueOn(p, e)) };
 }
 
-export function entryOf(e: SessionEvent): EntryPoint {
-  const sites = attributionSites(e);
-  return {
-    rank: isPageLike(e.event) ? 0 : 1,
-    ts: e.timestamp,
-    uuid: e.uuid,
-    currentUrl: e.currentUrl,
-    pathname: pathnameOf(e.currentUrl),
-    utmSource: e.utmSource,
-    utmMedium: e.utmMedium,
-    utmCampaign: e.utmCampaign,
-    utmTerm: e.utmTerm,
-    utmContent: e.utmContent,
-    referringDomain: e.referringDomain,
-    gclid: e.gclid,
-    gadSource: e.gadSource,
-    fbclid: e.fbclid,
-    sourceSite: sites.sourceSite,
-    referringSite: sites.referringSite,
-  };
+function minValue(a: Value, b: Value): Value {
+  if (a === null) return b;
+  if (b === null) return a;
+  if (typeof a === 'string' && typeof b === 'string') return compareUtf8(a, b) <= 0 ? a : b;
+  return a <= b ? a : b;
 }
 
-export function exitOf(e: SessionEvent): ExitPoint {
-  return {
-    rank: isPageLike(e.event) ? 1 : 0,
-    ts: e.timestamp,
-    uuid: e.uuid,
-    currentUrl: e.currentUrl,
-    pathname: pathnameOf(e.currentUrl),
-  };
-}
-
-function addToSets(state: SessionState, e: SessionEvent): void {
-  if (e.event === '$pageview') addUuid(state, 'pageviews', e.uuid);
-  else if (e.event === '$autocapture') addUuid(state, 'autocaptures', e.uuid);
-  else if (e.event === '$screen') addUuid(state, 'screens', e.uuid);
+function addToSet(state: SessionState, kind: 'counts' | 'sets', i: number, values: Iterable<string>): void {
+  let set = state[kind][i] ?? EMPTY;
+  for (const v of values) {
+    if (set.has(v)) continue;
+    if (set === EMPTY) {
+      set = new Set<string>();
+      state[kind][i] = set;
+    }
+    (set as Set<string>).add(v);
+  }
+  if (kind === 'sets') {
+    const cap = SETS[i]?.cap ?? null;
+    // Values beyond the cap's smallest can never be shown: dropping them keeps memory bounded.
+    if (cap !== null && set.size > 2 * cap) state.sets[i] = new Set([...set].sort(compareUtf8).slice(0, cap));
+  }
 }
 
 /** The state of a session that has seen exactly this one event. */
 export function stateOf(e: SessionEvent): SessionState {
+  const key = keyOf(e);
   const state: SessionState = {
     teamId: e.teamId,
     sessionId: e.sessionId,
     sessionStartMs: uuidV7Millis(e.sessionId),
     startTs: e.timestamp,
     endTs: e.timestamp,
-    last: { ts: e.timestamp, uuid: e.uuid, distinctId: e.distinctId },
-    entry: entryOf(e),
-    exit: exitOf(e),
-    pageviews: NO_UUIDS,
-    autocaptures: NO_UUIDS,
-    screens: NO_UUIDS,
+    keyed: KEYED.map((p) => {
+      const value = valueOn(p, e);
+      return value === null ? null : { key, value };
+    }),
+    entryEvent: entryEventOf(e, key),
+    any: ANY.map((p) => valueOn(p, e)),
+    counts: COUNTS.map(() => EMPTY),
+    sets: SETS.map(() => EMPTY),
   };
-  addToSets(state, e);
+  addSets(state, e);
   return state;
 }
 
-/**
- * Fold one event into a state in place (the hot path: candidates are only built when the event
- * wins). Equivalent to `mergeInto(state, stateOf(e))`.
- */
+function addSets(state: SessionState, e: SessionEvent): void {
+  for (let i = 0; i < COUNTS.length; i += 1) {
+    if (COUNTS[i]?.applies.includes(e.event) === true) addToSet(state, 'counts', i, [e.uuid]);
+  }
+  for (let i = 0; i < SETS.length; i += 1) {
+    const p = SETS[i];
+    if (p !== undefined && appliesTo(p.applies, e.event)) addToSet(state, 'sets', i, p.read(e));
+  }
+}
+
+/** Fold one event into a state in place. Equivalent to `mergeInto(state, stateOf(e))`. */
 export function addEvent(state: SessionState, e: SessionEvent): void {
   if (e.teamId !== state.teamId || e.sessionId !== state.sessionId) {
     throw new Error(`addEvent: event of ${sessionKey(e.teamId, e.sessionId)} into ${sessionKey(state.teamId, state.sessionId)}`);
@@ -182,21 +153,20 @@ export function addEvent(state: SessionState, e: SessionEvent): void {
   const ts = e.timestamp;
   if (ts < state.startTs) state.startTs = ts;
   if (ts > state.endTs) state.endTs = ts;
-  if (ts > state.last.ts || (ts === state.last.ts && e.uuid > state.last.uuid)) {
-    state.last = { ts, uuid: e.uuid, distinctId: e.distinctId };
+  const key = keyOf(e);
+  for (let i = 0; i < KEYED.length; i += 1) {
+    const p = KEYED[i] as (typeof KEYED)[number];
+    const current = state.keyed[i] ?? null;
+    if (current !== null && compareKeys(p.aggregation, key, current.key) >= 0) continue;
+    const value = valueOn(p, e);
+    if (value !== null) state.keyed[i] = { key, value };
   }
-  const page = isPageLike(e.event);
-  const entryRank = page ? 0 : 1;
-  const en = state.entry;
-  if (entryRank < en.rank || (entryRank === en.rank && (ts < en.ts || (ts === en.ts && e.uuid < en.uuid)))) {
-    state.entry = entryOf(e);
+  if (compareKeys('entryEvent', key, state.entryEvent.key) < 0) state.entryEvent = entryEventOf(e, key);
+  for (let i = 0; i < ANY.length; i += 1) {
+    const p = ANY[i] as (typeof ANY)[number];
+    state.any[i] = minValue(state.any[i] ?? null, valueOn(p, e));
   }
-  const exitRank = page ? 1 : 0;
-  const ex = state.exit;
-  if (exitRank > ex.rank || (exitRank === ex.rank && (ts > ex.ts || (ts === ex.ts && e.uuid > ex.uuid)))) {
-    state.exit = exitOf(e);
-  }
-  addToSets(state, e);
+  addSets(state, e);
 }
 
 /** Merge `source` into `target` in place. `source` is not modified. */
@@ -206,16 +176,22 @@ export function mergeInto(target: SessionState, source: SessionState): void {
   }
   if (source.startTs < target.startTs) target.startTs = source.startTs;
   if (source.endTs > target.endTs) target.endTs = source.endTs;
-  if (compareLast(source.last, target.last) > 0) target.last = source.last;
-  if (compareEntry(source.entry, target.entry) < 0) target.entry = source.entry;
-  if (compareExit(source.exit, target.exit) > 0) target.exit = source.exit;
-  addUuids(target, 'pageviews', source.pageviews);
-  addUuids(target, 'autocaptures', source.autocaptures);
-  addUuids(target, 'screens', source.screens);
+  for (let i = 0; i < KEYED.length; i += 1) {
+    const s = source.keyed[i] ?? null;
+    const t = target.keyed[i] ?? null;
+    if (s !== null && (t === null || compareKeys((KEYED[i] as (typeof KEYED)[number]).aggregation, s.key, t.key) < 0)) {
+      target.keyed[i] = s;
+    }
+  }
+  if (compareKeys('entryEvent', source.entryEvent.key, target.entryEvent.key) < 0) target.entryEvent = source.entryEvent;
+  for (let i = 0; i < ANY.length; i += 1) target.any[i] = minValue(target.any[i] ?? null, source.any[i] ?? null);
+  for (let i = 0; i < COUNTS.length; i += 1) addToSet(target, 'counts', i, source.counts[i] ?? EMPTY);
+  for (let i = 0; i < SETS.length; i += 1) addToSet(target, 'sets', i, source.sets[i] ?? EMPTY);
 }
 
 export function cloneState(s: SessionState): SessionState {
-  return { ...s, pageviews: copyUuids(s.pageviews), autocaptures: copyUuids(s.autocaptures), screens: copyUuids(s.screens) };
+  const copy = (set: ReadonlySet<string>): ReadonlySet<string> => (set.size === 0 ? EMPTY : new Set(set));
+  return { ...s, keyed: [...s.keyed], any: [...s.any], counts: s.counts.map(copy), sets: s.sets.map(copy) };
 }
 
 /** A new state equal to the merge of `a` and `b`; neither is modified. */
@@ -226,29 +202,31 @@ export function merge(a: SessionState, b: SessionState): SessionState {
 }
 
 // V8 keeps ASCII strings at one byte per character.
-const str = (v: string | null): number => (v === null ? 0 : 16 + v.length);
+const bytesOf = (v: Value): number => (typeof v === 'string' ? 16 + v.length : 8);
 
 /** A rough count of the bytes a state holds in the V8 heap, for flush-by-bytes accounting. */
 export function estimateStateBytes(s: SessionState): number {
-  const e = s.entry;
-  const entryBytes =
-    str(e.currentUrl) +
-    str(e.pathname) +
-    str(e.utmSource) +
-    str(e.utmMedium) +
-    str(e.utmCampaign) +
-    str(e.utmTerm) +
-    str(e.utmContent) +
-    str(e.referringDomain) +
-    str(e.gclid) +
-    str(e.gadSource) +
-    str(e.fbclid) +
-    str(e.sourceSite) +
-    str(e.referringSite);
-  const exitBytes = str(s.exit.currentUrl) + str(s.exit.pathname);
-  const uuids = s.pageviews.size + s.autocaptures.size + s.screens.size;
-  const sets = (s.pageviews.size > 0 ? 1 : 0) + (s.autocaptures.size > 0 ? 1 : 0) + (s.screens.size > 0 ? 1 : 0);
-  // Calibrated against the V8 heap (npm run bench:core): object shells and the map entry
-  // ~ 300 bytes, a Set ~ 160, a uuid string in a Set ~ 64; strings are shared with nothing.
-  return 300 + entryBytes + exitBytes + str(s.last.distinctId) + sets * 160 + uuids * 64;
+  let bytes = 0;
+  for (const c of s.keyed) if (c !== null) bytes += 40 + bytesOf(c.value);
+  for (const v of s.entryEvent.value) bytes += bytesOf(v);
+  for (const set of s.counts) if (set.size > 0) bytes += 160 + set.size * 64;
+  for (const set of s.sets) {
+    if (set.size === 0) continue;
+    bytes += 160;
+    for (const v of set) bytes += 48 + v.length;
+  }
+  // Calibrated against the V8 heap (npm run bench:core): object shells, slot arrays, the map
+  // entry and the keys ~ 600 bytes; a Set ~ 160, a uuid string in a Set ~ 64.
+  return 600 + bytes;
+}
+
+/** What a (merged) state knows, for toSession. */
+export function factsOf(s: SessionState): SessionFacts {
+  const values: Record<string, Value | readonly string[]> = {};
+  KEYED.forEach((p, i) => (values[p.column] = s.keyed[i]?.value ?? null));
+  ENTRY_EVENT.forEach((p, i) => (values[p.column] = s.entryEvent.value[i] ?? null));
+  ANY.forEach((p, i) => (values[p.column] = s.any[i] ?? null));
+  COUNTS.forEach((p, i) => (values[p.column] = s.counts[i]?.size ?? 0));
+  SETS.forEach((p, i) => (values[p.column] = finalSet(s.sets[i] ?? EMPTY, p.cap)));
+  return { teamId: s.teamId, sessionId: s.sessionId, startTs: s.startTs, endTs: s.endTs, values };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { migrationSql } from './migrate.js';
+import { PARTIAL_COLUMNS } from '../rows.js';
 import { assertIdentifier, names, sessionsViewSql } from './ddl.js';
 
 describe('schema DDL', () => {
@@ -46,10 +47,27 @@ describe('schema DDL', () => {
     expect(names({ database: 'analytics', cluster: 'events_cluster' }).input).toBe('analytics.session_partials_in');
   });
 
-  it('bakes the bounce threshold into the view', () => {
-    expect(sessionsViewSql({ database: 'd' })).toContain('(session_duration < 10)');
-    expect(sessionsViewSql({ database: 'd', bounceThresholdSeconds: 30 })).toContain('(session_duration < 30)');
+  it('bakes the bounce thresholds into the view: global, and per team', () => {
+    expect(sessionsViewSql({ database: 'd' })).toContain('session_duration >= 10)');
+    expect(sessionsViewSql({ database: 'd', bounceThresholdSeconds: 30 })).toContain('session_duration >= 30)');
+    expect(
+      sessionsViewSql({
+        database: 'd',
+        bounceThresholdSeconds: 30,
+        bounceThresholds: new Map([
+          [7, 5],
+          [2, 12.5],
+        ]),
+      }),
+    ).toContain('session_duration >= transform(team_id, [2, 7], [toFloat64(12.5), toFloat64(5)], toFloat64(30)))');
     expect(() => sessionsViewSql({ database: 'd', bounceThresholdSeconds: -1 })).toThrow(/bounce threshold/);
+    expect(() => sessionsViewSql({ database: 'd', bounceThresholds: new Map([[2, Number.NaN]]) })).toThrow(/bounce threshold of team 2/);
+  });
+
+  it('the input table has the partial row columns, in order', () => {
+    const input = single.find((s) => s.includes('session_partials_in (')) ?? '';
+    const columns = [...input.matchAll(/^ {2}([a-z_0-9]+) /gm)].map((m) => m[1]);
+    expect(columns).toEqual([...PARTIAL_COLUMNS]);
   });
 
   it('refuses names that are not identifiers (no SQL injection through config)', () => {

@@ -1,5 +1,6 @@
 /**
- * The ClickHouse schema, as SQL text. Names (database, cluster) are validated identifiers, so
+ * The ClickHouse schema (version 0002), as SQL text, generated from the session-property
+ * catalog (@sessionizer/core catalog.ts). Names (database, cluster) are validated identifiers, so
  * they are interpolated; values never are.
  *
  *   session_partials_in   Null engine: what the sink inserts (one plain row per session partial)
@@ -15,7 +16,19 @@
  * Distributed tables sharded by cityHash64(session_id), so all partials of a session meet on
  * one shard.
  */
-import { CHANNEL_RULE_COLUMNS, DEFAULT_BOUNCE_THRESHOLD_SECONDS, type ChannelRules } from '@sessionizer/core';
+import {
+  ANY,
+  CATALOG,
+  CHANNEL_RULE_COLUMNS,
+  COUNTS,
+  DEFAULT_BOUNCE_THRESHOLD_SECONDS,
+  ENTRY_EVENT,
+  KEYED,
+  SETS,
+  type ChannelRules,
+  type DerivedColumn,
+  type ScalarProperty,
+} from '@sessionizer/core';
 import { channelTypeSql } from './channel-sql.js';
 
 export interface SchemaContext {
@@ -23,6 +36,8 @@ export interface SchemaContext {
   /** Cluster name for ON CLUSTER / Replicated / Distributed; undefined = single node. */
   readonly cluster?: string | undefined;
   readonly bounceThresholdSeconds?: number | undefined;
+  /** Per-team bounce thresholds (BOUNCE_THRESHOLD_SECONDS_BY_TEAM); in the view. */
+  readonly bounceThresholds?: ReadonlyMap<number, number> | undefined;
   /** Custom channel rules per team (CHANNEL_RULES_FILE); in the view, so a change re-creates it. */
   readonly channelRules?: ChannelRules | undefined;
 }
@@ -37,17 +52,217 @@ export function assertIdentifier(value: string, what: string): string {
 }
 
 const TS = "DateTime64(6, 'UTC')";
-const ENTRY_TUPLE = `Tuple(
-    current_url Nullable(String), pathname Nullable(String),
-    utm_source Nullable(String), utm_medium Nullable(String), utm_campaign Nullable(String),
-    utm_term Nullable(String), utm_content Nullable(String), referring_domain Nullable(String),
-    gclid Nullable(String), gad_source Nullable(String), fbclid Nullable(String),
-    source_site Nullable(String), referring_site Nullable(String))`;
-const EXIT_TUPLE = 'Tuple(current_url Nullable(String), pathname Nullable(String))';
-/** argMin/argMax keys: (rank, ts, uuid). uuid as String: ClickHouse orders UUIDs unlike their text. */
-const RANK_KEY = `Tuple(rank UInt8, ts ${TS}, uuid String)`;
-const LAST_KEY = `Tuple(ts ${TS}, uuid String)`;
+const KEY_TS = TS;
 
+/**
+ * How each stored property travels and is kept (PostHog-style SimpleAggregateFunction states,
+ * which `npm run bench:flush` measured cheaper to write than argMin/argMax states):
+ *
+ *   partial row (JSONCompactEachRow)           state column of sessions_raw
+ *   events   Array((page, ts, uuid))           —  the events the row's candidates came from
+ *   keyed    (i, value): events[i]'s value     SimpleAggregateFunction(min|max, Tuple(null flag, [rank,] ts, uuid, value))
+ *   entry_event (i, (values…))                 SimpleAggregateFunction(min, Tuple(rank, ts, uuid, Tuple(values…)))
+ *   any      value                             SimpleAggregateFunction(min, Nullable(T))
+ *   count    Array(UUID)                       AggregateFunction(uniqExactArray, Array(UUID))
+ *   set      Array(String) (the row's values)  SimpleAggregateFunction(groupUniqArrayArray, Array(String))
+ *
+ * A keyed state's tuple starts with a null flag (entry/first: isNull, exit/last: isNotNull), so
+ * that min/max skip NULL values as PostHog's argMin/argMax do; then the key, which ends in the
+ * event uuid (as String: ClickHouse orders UUIDs unlike their text), so ties break as in
+ * TypeScript (session.ts compareKeys).
+ */
+const EVENTS_TYPE = `Array(Tuple(page UInt8, ts ${TS}, uuid String))`;
+
+const nullable = (p: ScalarProperty): string => `Nullable(${p.type})`;
+const isMin = (p: ScalarProperty): boolean => p.aggregation === 'entry' || p.aggregation === 'first';
+const hasRank = (p: ScalarProperty): boolean => p.aggregation === 'entry' || p.aggregation === 'exit';
+const ENTRY_EVENT_VALUES = `Tuple(${ENTRY_EVENT.map((p) => `${p.column} ${nullable(p)}`).join(', ')})`;
+
+function keyedStateType(p: ScalarProperty): string {
+  const rank = hasRank(p) ? 'UInt8, ' : '';
+  return `SimpleAggregateFunction(${isMin(p) ? 'min' : 'max'}, Tuple(UInt8, ${rank}${KEY_TS}, String, ${nullable(p)}))`;
+}
+
+/** The MV expression of a keyed state from its (i, value) column. */
+function keyedStateSql(p: ScalarProperty): string {
+  const ev = (k: number): string => `tupleElement(events[tupleElement(${p.column}, 1) + 1], ${k})`;
+  const value = `tupleElement(${p.column}, 2)`;
+  const flag = isMin(p) ? `isNull(${value})` : `isNotNull(${value})`;
+  const rank = p.aggregation === 'entry' ? `toUInt8(1 - ${ev(1)}), ` : p.aggregation === 'exit' ? `${ev(1)}, ` : '';
+  return `(${flag}, ${rank}${ev(2)}, ${ev(3)}, ${value})`;
+}
+
+/** The view's value of a keyed state: the last element of min/max of the tuples. */
+function keyedViewSql(p: ScalarProperty): string {
+  return `tupleElement(${isMin(p) ? 'min' : 'max'}(${p.column}), ${hasRank(p) ? 5 : 4})`;
+}
+
+/** Columns of session_partials_in and their types, in order (rows.ts writes them in this order). */
+export const PARTIAL_COLUMN_TYPES: readonly (readonly [string, string])[] = [
+  ['team_id', 'Int64'],
+  ['session_id', 'UUID'],
+  ['min_ts', TS],
+  ['max_ts', TS],
+  ['events', EVENTS_TYPE],
+  ...KEYED.map((p) => [p.column, `Tuple(UInt8, ${nullable(p)})`] as const),
+  ['entry_event', `Tuple(UInt8, ${ENTRY_EVENT_VALUES})`],
+  ...ANY.map((p) => [p.column, nullable(p)] as const),
+  ...COUNTS.map((p) => [p.column, 'Array(UUID)'] as const),
+  ...SETS.map((p) => [p.column, 'Array(String)'] as const),
+];
+
+/** Version 0002: the input table, the raw table of partial states, and the view between them. */
+export function createPartialStateTablesSql(ctx: SchemaContext): string[] {
+  const n = names(ctx);
+  const out: string[] = [];
+  out.push(`CREATE TABLE IF NOT EXISTS ${n.inputLocal}${n.onCluster} (
+${PARTIAL_COLUMN_TYPES.map(([c, t]) => `  ${c} ${t}`).join(',\n')}
+) ENGINE = Null`);
+  const states: string[] = [
+    `  min_ts SimpleAggregateFunction(min, ${TS})`,
+    `  max_ts SimpleAggregateFunction(max, ${TS})`,
+    `  max_inserted_at SimpleAggregateFunction(max, ${TS})`,
+    ...KEYED.map((p) => `  ${p.column} ${keyedStateType(p)}`),
+    `  entry_event SimpleAggregateFunction(min, Tuple(UInt8, ${KEY_TS}, String, ${ENTRY_EVENT_VALUES}))`,
+    ...ANY.map((p) => `  ${p.column} SimpleAggregateFunction(min, ${nullable(p)})`),
+    ...COUNTS.map((p) => `  ${p.column} AggregateFunction(uniqExactArray, Array(UUID))`),
+    ...SETS.map((p) => `  ${p.column} SimpleAggregateFunction(groupUniqArrayArray, Array(String))`),
+  ];
+  out.push(`CREATE TABLE IF NOT EXISTS ${n.rawLocal}${n.onCluster} (
+  team_id Int64,
+  session_start DateTime64(3, 'UTC'),
+  session_id UUID,
+${states.join(',\n')}
+) ENGINE = ${engine(ctx, 'AggregatingMergeTree', 'sessions_raw')}
+PARTITION BY toYYYYMM(session_start)
+ORDER BY (team_id, session_start, session_id)`);
+  const ev = (k: number): string => `tupleElement(events[tupleElement(entry_event, 1) + 1], ${k})`;
+  const selects: string[] = [
+    'team_id',
+    "UUIDv7ToDateTime(session_id, 'UTC') AS session_start",
+    'session_id',
+    'min_ts',
+    'max_ts',
+    `now64(6, 'UTC') AS max_inserted_at`,
+    ...KEYED.map((p) => `${keyedStateSql(p)} AS ${p.column}`),
+    `(toUInt8(1 - ${ev(1)}), ${ev(2)}, ${ev(3)}, tupleElement(entry_event, 2)) AS entry_event`,
+    ...ANY.map((p) => p.column),
+    ...COUNTS.map((p) => `initializeAggregation('uniqExactArrayState', ${p.column}) AS ${p.column}`),
+    ...SETS.map((p) => p.column),
+  ];
+  // No GROUP BY: a partial row is one session's state already; the table merges rows.
+  out.push(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${n.mv}${n.onCluster} TO ${n.rawLocal} AS
+SELECT
+${selects.map((s) => `  ${s}`).join(',\n')}
+FROM ${n.inputLocal}`);
+  if (ctx.cluster !== undefined) {
+    const cluster = ctx.cluster;
+    out.push(
+      `CREATE TABLE IF NOT EXISTS ${n.input}${n.onCluster} AS ${n.inputLocal}
+ENGINE = Distributed(${cluster}, ${n.db}, session_partials_in_local, cityHash64(session_id))`,
+    );
+    out.push(
+      `CREATE TABLE IF NOT EXISTS ${n.raw}${n.onCluster} AS ${n.rawLocal}
+ENGINE = Distributed(${cluster}, ${n.db}, sessions_raw_local, cityHash64(session_id))`,
+    );
+  }
+  return out;
+}
+
+function thresholdSql(ctx: SchemaContext): string {
+  const check = (t: number, what: string): number => {
+    if (!Number.isFinite(t) || t < 0) throw new Error(`bounce threshold${what} must be a non-negative number, got ${t}`);
+    return t;
+  };
+  const global = check(ctx.bounceThresholdSeconds ?? DEFAULT_BOUNCE_THRESHOLD_SECONDS, '');
+  const teams = [...(ctx.bounceThresholds ?? new Map<number, number>()).entries()].sort((a, b) => a[0] - b[0]);
+  if (teams.length === 0) return String(global);
+  for (const [team, t] of teams) {
+    if (!Number.isSafeInteger(team)) throw new Error(`bounce threshold team must be an integer, got ${team}`);
+    check(t, ` of team ${team}`);
+  }
+  return `transform(team_id, [${teams.map(([team]) => team).join(', ')}], [${teams.map(([, t]) => `toFloat64(${t})`).join(', ')}], toFloat64(${global}))`;
+}
+
+/**
+ * The derived columns, in SQL: the same definitions as DERIVATIONS (@sessionizer/core derive.ts);
+ * a Record over DerivedColumn, so the compiler holds both to the catalog.
+ */
+export const DERIVED_SQL: Record<DerivedColumn, (ctx: SchemaContext) => string> = {
+  session_timestamp: () => "toDateTime64(session_start, 6, 'UTC')",
+  session_duration: () => "dateDiff('second', start_timestamp, end_timestamp)",
+  entry_pathname: () => 'path(entry_current_url)',
+  entry_hostname: () => 'domain(entry_current_url)',
+  exit_pathname: () => 'path(exit_current_url)',
+  exit_hostname: () => 'domain(exit_current_url)',
+  num_uniq_urls: () => 'length(urls)',
+  channel_type: (ctx) =>
+    channelTypeSql(
+      {
+        utmSource: 'channel_utm_source',
+        utmMedium: 'channel_utm_medium',
+        utmCampaign: 'channel_utm_campaign',
+        referringDomain: 'channel_referring_domain',
+        hasGclid: 'entry_has_gclid',
+        hasFbclid: 'entry_has_fbclid',
+        gadSource: 'channel_gad_source',
+        sourceSite: 'channel_source_site',
+        referringSite: 'channel_referring_site',
+      },
+      ctx.channelRules === undefined ? undefined : { rules: ctx.channelRules, teamId: 'team_id', columns: CHANNEL_RULE_COLUMNS },
+    ),
+  is_bounce: (ctx) =>
+    `CAST(if(pageview_count + screen_count = 0, NULL,
+          NOT (pageview_count + screen_count >= 2 OR autocapture_count > 0 OR session_duration >= ${thresholdSql(ctx)})),
+       'Nullable(Bool)')`,
+};
+
+/**
+ * The analysts' view: one row per session, merged from all partials, columns in catalog order.
+ * Re-created whenever its text changes (a repeatable migration), e.g. when the channel data, a
+ * team's custom channel rules or the bounce thresholds do.
+ */
+export function sessionsViewSql(ctx: SchemaContext): string {
+  const n = names(ctx);
+  const merged: string[] = [
+    'team_id',
+    'session_start',
+    'session_id',
+    'min(min_ts) AS start_timestamp',
+    'max(max_ts) AS end_timestamp',
+    'max(max_inserted_at) AS max_inserted_at',
+    ...KEYED.map((p) => `${keyedViewSql(p)} AS ${p.column}`),
+    'tupleElement(min(entry_event), 4) AS entry_event',
+    ...ANY.map((p) => `min(${p.column}) AS ${p.column}`),
+    ...COUNTS.map((p) => `uniqExactArrayMerge(${p.column}) AS ${p.column}`),
+    ...SETS.map((p) => {
+      const sorted = `arraySort(groupUniqArrayArray(${p.column}))`;
+      return `${p.cap === null ? sorted : `arraySlice(${sorted}, 1, ${p.cap})`} AS ${p.column}`;
+    }),
+  ];
+  const unpacked = ENTRY_EVENT.map((p) => `tupleElement(entry_event, '${p.column}') AS ${p.column}`);
+  // Every column is CAST to the catalog's viewType: the view's types are the documented ones
+  // (not SimpleAggregateFunction(…) or a Nullable that can never be NULL).
+  const columns = CATALOG.filter((p) => !(p.kind === 'scalar' && p.hidden === true)).map(
+    (p) => `CAST(${p.kind === 'derived' ? DERIVED_SQL[p.column](ctx) : p.column}, '${p.viewType.replaceAll("'", "\\'")}') AS ${p.column}`,
+  );
+  return `CREATE OR REPLACE VIEW ${n.view}${n.onCluster} AS
+SELECT
+${columns.map((c) => `  ${c}`).join(',\n')}
+FROM
+(
+  SELECT
+    *,
+${unpacked.map((c) => `    ${c}`).join(',\n')}
+  FROM
+  (
+    SELECT
+${merged.map((c) => `      ${c}`).join(',\n')}
+    FROM ${n.raw}
+    GROUP BY team_id, session_start, session_id
+  )
+)`;
+}
 export interface Names {
   readonly db: string;
   readonly onCluster: string;
@@ -79,7 +294,7 @@ export function names(ctx: SchemaContext): Names {
   };
 }
 
-function engine(ctx: SchemaContext, kind: 'AggregatingMergeTree' | 'ReplacingMergeTree', table: string, args = ''): string {
+export function engine(ctx: SchemaContext, kind: 'AggregatingMergeTree' | 'ReplacingMergeTree', table: string, args = ''): string {
   if (ctx.cluster === undefined) return `${kind}(${args})`;
   const path = `'/clickhouse/tables/{shard}/${ctx.database}/${table}'`;
   return `Replicated${kind}(${path}, '{replica}'${args === '' ? '' : `, ${args}`})`;
@@ -99,137 +314,4 @@ export function createMigrationsTableSql(ctx: SchemaContext): string {
   applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
 ) ENGINE = ${engine(ctx, 'ReplacingMergeTree', 'schema_migrations', 'applied_at')}
 ORDER BY version`;
-}
-
-/** Version 0001: the input table, the raw table of partial states, and the view between them. */
-export function createPartialStateTablesSql(ctx: SchemaContext): string[] {
-  const n = names(ctx);
-  const out: string[] = [];
-  out.push(`CREATE TABLE IF NOT EXISTS ${n.inputLocal}${n.onCluster} (
-  team_id Int64,
-  session_id UUID,
-  min_ts ${TS},
-  max_ts ${TS},
-  last_key ${LAST_KEY},
-  distinct_id String,
-  entry_key ${RANK_KEY},
-  entry ${ENTRY_TUPLE},
-  exit_key ${RANK_KEY},
-  exit ${EXIT_TUPLE},
-  pageview_uuids Array(UUID),
-  autocapture_uuids Array(UUID),
-  screen_uuids Array(UUID)
-) ENGINE = Null`);
-  out.push(`CREATE TABLE IF NOT EXISTS ${n.rawLocal}${n.onCluster} (
-  team_id Int64,
-  session_start DateTime64(3, 'UTC'),
-  session_id UUID,
-  min_ts SimpleAggregateFunction(min, ${TS}),
-  max_ts SimpleAggregateFunction(max, ${TS}),
-  distinct_id AggregateFunction(argMax, String, ${LAST_KEY}),
-  entry AggregateFunction(argMin, ${ENTRY_TUPLE}, ${RANK_KEY}),
-  exit AggregateFunction(argMax, ${EXIT_TUPLE}, ${RANK_KEY}),
-  pageview_uuids AggregateFunction(uniqExactArray, Array(UUID)),
-  autocapture_uuids AggregateFunction(uniqExactArray, Array(UUID)),
-  screen_uuids AggregateFunction(uniqExactArray, Array(UUID))
-) ENGINE = ${engine(ctx, 'AggregatingMergeTree', 'sessions_raw')}
-PARTITION BY toYYYYMM(session_start)
-ORDER BY (team_id, session_start, session_id)`);
-  out.push(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${n.mv}${n.onCluster} TO ${n.rawLocal} AS
-SELECT
-  team_id,
-  UUIDv7ToDateTime(session_id, 'UTC') AS session_start,
-  session_id,
-  min(min_ts) AS min_ts,
-  max(max_ts) AS max_ts,
-  argMaxState(distinct_id, last_key) AS distinct_id,
-  argMinState(entry, entry_key) AS entry,
-  argMaxState(exit, exit_key) AS exit,
-  uniqExactArrayState(pageview_uuids) AS pageview_uuids,
-  uniqExactArrayState(autocapture_uuids) AS autocapture_uuids,
-  uniqExactArrayState(screen_uuids) AS screen_uuids
-FROM ${n.inputLocal}
-GROUP BY team_id, session_id`);
-  if (ctx.cluster !== undefined) {
-    const cluster = ctx.cluster;
-    out.push(
-      `CREATE TABLE IF NOT EXISTS ${n.input}${n.onCluster} AS ${n.inputLocal}
-ENGINE = Distributed(${cluster}, ${n.db}, session_partials_in_local, cityHash64(session_id))`,
-    );
-    out.push(
-      `CREATE TABLE IF NOT EXISTS ${n.raw}${n.onCluster} AS ${n.rawLocal}
-ENGINE = Distributed(${cluster}, ${n.db}, sessions_raw_local, cityHash64(session_id))`,
-    );
-  }
-  return out;
-}
-
-/**
- * The analysts' view: one row per session, merged from all partials. Re-created whenever its
- * text changes (a repeatable migration), e.g. when the channel data, a team's custom channel rules
- * or the bounce threshold do.
- */
-export function sessionsViewSql(ctx: SchemaContext): string {
-  const n = names(ctx);
-  const threshold = ctx.bounceThresholdSeconds ?? DEFAULT_BOUNCE_THRESHOLD_SECONDS;
-  if (!Number.isFinite(threshold) || threshold < 0) throw new Error(`bounce threshold must be a non-negative number, got ${threshold}`);
-  const channel = channelTypeSql(
-    {
-      utmSource: 'entry.utm_source',
-      utmMedium: 'entry.utm_medium',
-      utmCampaign: 'entry.utm_campaign',
-      referringDomain: 'entry.referring_domain',
-      // hasClickId (@sessionizer/core): '' and 'null' are absent
-      hasGclid: "isNotNull(nullIf(nullIf(entry.gclid, ''), 'null'))",
-      hasFbclid: "isNotNull(nullIf(nullIf(entry.fbclid, ''), 'null'))",
-      gadSource: 'entry.gad_source',
-      sourceSite: 'entry.source_site',
-      referringSite: 'entry.referring_site',
-    },
-    ctx.channelRules === undefined ? undefined : { rules: ctx.channelRules, teamId: 'team_id', columns: CHANNEL_RULE_COLUMNS },
-  );
-  return `CREATE OR REPLACE VIEW ${n.view}${n.onCluster} AS
-SELECT
-  team_id,
-  session_id,
-  distinct_id,
-  start_timestamp,
-  end_timestamp,
-  dateDiff('second', start_timestamp, end_timestamp) AS session_duration,
-  entry.current_url AS entry_current_url,
-  entry.pathname AS entry_pathname,
-  exit.current_url AS exit_current_url,
-  exit.pathname AS exit_pathname,
-  entry.utm_source AS entry_utm_source,
-  entry.utm_medium AS entry_utm_medium,
-  entry.utm_campaign AS entry_utm_campaign,
-  entry.utm_term AS entry_utm_term,
-  entry.utm_content AS entry_utm_content,
-  entry.referring_domain AS entry_referring_domain,
-  entry.gclid AS entry_gclid,
-  entry.gad_source AS entry_gad_source,
-  entry.fbclid AS entry_fbclid,
-  pageview_count,
-  autocapture_count,
-  screen_count,
-  ${channel} AS channel_type,
-  CAST(if(pageview_count + autocapture_count + screen_count = 0, NULL,
-          (pageview_count + autocapture_count + screen_count = 1) AND (session_duration < ${threshold})),
-       'Nullable(Bool)') AS is_bounce
-FROM
-(
-  SELECT
-    team_id,
-    session_id,
-    argMaxMerge(distinct_id) AS distinct_id,
-    min(min_ts) AS start_timestamp,
-    max(max_ts) AS end_timestamp,
-    argMinMerge(entry) AS entry,
-    argMaxMerge(exit) AS exit,
-    uniqExactArrayMerge(pageview_uuids) AS pageview_count,
-    uniqExactArrayMerge(autocapture_uuids) AS autocapture_count,
-    uniqExactArrayMerge(screen_uuids) AS screen_count
-  FROM ${n.raw}
-  GROUP BY team_id, session_start, session_id
-)`;
 }

@@ -27,8 +27,17 @@ export interface Migration {
   statements(ctx: SchemaContext): string[];
 }
 
+/**
+ * Schema versions: 0001 (ddl-v1.ts, frozen) kept argMin/argMax states of whole entry/exit
+ * tuples; 0002 (ddl.ts) is the catalog's schema with SimpleAggregateFunction states. A fresh
+ * database gets 0002 directly; a database that recorded 0001 needs its data carried over
+ * (`V1_SCHEMA_VERSION`, see migrate()).
+ */
+export const V1_SCHEMA_VERSION = '0001';
+export const SCHEMA_VERSION = '0002';
+
 export const MIGRATIONS: readonly Migration[] = [
-  { version: '0001', name: 'partial-state tables', repeatable: false, statements: createPartialStateTablesSql },
+  { version: SCHEMA_VERSION, name: 'catalog partial-state tables', repeatable: false, statements: createPartialStateTablesSql },
   { version: 'R__sessions_view', name: 'sessions view', repeatable: true, statements: (ctx) => [sessionsViewSql(ctx)] },
 ];
 
@@ -68,6 +77,15 @@ export async function migrate(
   });
   const recorded = new Map((await rs.json<{ version: string; checksum: string }>()).map((r) => [r.version, r.checksum]));
 
+  if (recorded.has(V1_SCHEMA_VERSION) && !recorded.has(SCHEMA_VERSION) && migrations === MIGRATIONS) {
+    // Its tables have v1's columns under the names 0002 uses: creating 0002 would silently keep
+    // them, and the new view would not read them. Nothing is changed; the data must be carried over.
+    throw new MigrationError(
+      `${n.db} holds sessions in schema v1 (migration ${V1_SCHEMA_VERSION}); this version writes schema ${SCHEMA_VERSION}. ` +
+        `Nothing was changed. The v1 data has to be carried over to the new schema first (issue 11 §4: \`sessionizer migrate\` ` +
+        `from schema v1 is not available in this build); keep running the previous release until then.`,
+    );
+  }
   const applied: string[] = [];
   const unchanged: string[] = [];
   for (const m of migrations) {

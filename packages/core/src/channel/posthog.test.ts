@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { POSTHOG_CUSTOM_CASES, POSTHOG_DEFAULT_CASES, inputOf, type Properties } from '../../../../test/support/posthog-channel-cases.js';
-import { pathnameOf } from '../url.js';
+import { urlPath } from '../url.js';
 import { channelType, defaultChannelType } from './channel-type.js';
 import { channelTypeNames, parseChannelRules } from './custom-rules.js';
 
@@ -27,7 +27,7 @@ function columnsOf(p: Properties): (column: string) => string | null {
     entry_utm_campaign: p['utm_campaign'] === undefined ? null : String(p['utm_campaign']),
     entry_referring_domain: p['$referring_domain'] === undefined ? null : String(p['$referring_domain']),
     entry_current_url: url,
-    entry_pathname: pathnameOf(url),
+    entry_pathname: urlPath(url),
     entry_hostname: url === null ? null : new URL(url).hostname,
   };
   return (column) => row[column] ?? null;

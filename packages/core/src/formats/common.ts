@@ -4,6 +4,7 @@
  * must be a UUIDv7, and the event must fall inside its window (session-window.ts).
  */
 import type { z } from 'zod';
+import { EXTRACTED_PROPERTIES } from '../catalog.js';
 import { reject, type Normalized, type NormalizeWarning, type Rejected, type SessionEvent } from '../event.js';
 import { DEFAULT_LIMITS, exceedsUtf8Bytes, truncate, wellFormed, type Limits } from '../limits.js';
 import { MICROS_PER_MS } from '../time.js';
@@ -28,6 +29,8 @@ export interface CoreFields {
   readonly timestamp: number;
   /** posthog-capture: the event's own timestamp on the client's clock, before skew correction. */
   readonly clientTimestamp?: number | undefined;
+  /** posthog-events: the person's properties at ingestion (for `person_properties.email`). */
+  readonly personProperties?: Properties | undefined;
 }
 
 /** First zod issue as `path: message`, short enough for a log line or a DLQ header. */
@@ -146,6 +149,61 @@ export function finishEvent(core: CoreFields, properties: Properties, options: N
     gclid: stringProperty(properties, 'gclid', f, warnings),
     gadSource: stringProperty(properties, 'gad_source', f, warnings),
     fbclid: stringProperty(properties, 'fbclid', f, warnings),
+    ...catalogProperties(core, properties, limits, warnings),
   };
   return { ok: true, event, warnings };
+}
+
+/** `$feature/<key>` properties kept per event, and their key and value lengths. */
+const MAX_FLAGS = 200;
+
+/**
+ * The other properties the catalog reads (EXTRACTED_PROPERTIES), and nothing else: strings as
+ * stringProperty keeps them, Int64 as safe integers (others are absent, as PostHog's
+ * JSONExtract gives NULL), the email of the person (posthog-events: `person_properties.email`;
+ * posthog-capture: `$set.email`), and the `$feature/<key>` flags.
+ */
+function catalogProperties(
+  core: CoreFields,
+  properties: Properties,
+  limits: Limits,
+  warnings: NormalizeWarning[],
+): Pick<SessionEvent, 'props' | 'flags'> {
+  const props: Record<string, string | number> = {};
+  let any = false;
+  for (const { property, type } of EXTRACTED_PROPERTIES) {
+    if (type === 'Int64') {
+      const v = properties[property];
+      if (typeof v === 'number' && Number.isSafeInteger(v)) {
+        props[property] = v;
+        any = true;
+      }
+      continue;
+    }
+    const v = stringProperty(properties, property, type === 'url' ? limits.maxUrlLength : limits.maxFieldLength, warnings);
+    if (v !== null) {
+      props[property] = v;
+      any = true;
+    }
+  }
+  const set = properties['$set'];
+  const person = core.personProperties ?? (isPlainObject(set) ? set : undefined);
+  if (person !== undefined) {
+    const email = stringProperty(person, 'email', limits.maxFieldLength, warnings);
+    if (email !== null) {
+      props['person_properties.email'] = email;
+      any = true;
+    }
+  }
+  let flags: [string, string][] | undefined;
+  for (const key in properties) {
+    if (!key.startsWith('$feature/') || key.length === 9) continue;
+    const v = properties[key];
+    const value = typeof v === 'string' ? v : typeof v === 'boolean' ? String(v) : null;
+    if (value === null || value === '') continue;
+    flags ??= [];
+    if (flags.length >= MAX_FLAGS) break;
+    flags.push([wellFormed(truncate(key.slice(9), limits.maxFieldLength)), wellFormed(truncate(value, limits.maxFieldLength))]);
+  }
+  return { ...(any ? { props } : {}), ...(flags === undefined ? {} : { flags }) };
 }

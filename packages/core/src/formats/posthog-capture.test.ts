@@ -146,6 +146,7 @@ describe('posthog-capture: accepted input', () => {
         gclid: 'Cj0KCQiA5rGuBhCnARIsAN11vgRz',
         gadSource: '1',
         fbclid: 'IwZXh0bgNhZW0BMABhZGlk',
+        props: { $browser: 'Chrome', $os: 'Mac OS X' },
       } satisfies SessionEvent,
     });
   });
@@ -184,9 +185,15 @@ describe('posthog-capture: accepted input', () => {
   it('ignores unknown fields of the message and of data', () => {
     const noisy = message(
       { ip: '198.51.100.7', site_url: 'https://us.i.posthog.com', is_cookieless_mode: false, lib: 'web', future: { x: [1] } },
-      data({ uuid: EVENT_UUID, $set: { email: 'ana@example.com' }, $set_once: { $initial_os: 'Mac OS X' }, extra: 1 }),
+      data({ uuid: EVENT_UUID, $set_once: { $initial_os: 'Mac OS X' }, extra: 1 }),
     );
     expect(run(noisy)).toEqual(run(message()));
+  });
+
+  it("reads the person's email from data.$set (posthog-js $identify) and nothing else of it", () => {
+    const identified = accepted(run(message({}, data({ $set: { email: 'ana@example.com', plan: 'pro' } }))));
+    const plain = accepted(run(message()));
+    expect(identified.props).toEqual({ ...plain.props, 'person_properties.email': 'ana@example.com' });
   });
 
   it('canonicalises an uppercase event uuid and an uppercase $session_id (posthog-ios sends uppercase)', () => {

@@ -43,6 +43,8 @@ export const CaptureDataSchema = z.object({
   properties: z.record(z.string(), z.unknown()).nullish(),
   timestamp: z.string().nullish(),
   offset: z.number().nullish(),
+  /** Person properties set by this event (posthog-js: `$identify`), read for the person's email. */
+  $set: z.unknown().optional(),
 });
 
 type CaptureMessage = z.output<typeof CaptureMessageSchema>;
@@ -66,12 +68,12 @@ export function fastCaptureMessage(value: unknown): CaptureMessage | undefined {
 /** Hot path for the client event in `data`. */
 export function fastCaptureData(value: unknown): CaptureData | undefined {
   if (!isPlainObject(value)) return undefined;
-  const { event, properties, timestamp, offset } = value;
+  const { event, properties, timestamp, offset, $set } = value;
   if (typeof event !== 'string' || event === '') return undefined;
   if (properties !== undefined && properties !== null && !isPlainObject(properties)) return undefined;
   if (!optionalString(timestamp)) return undefined;
   if (offset !== undefined && offset !== null && (typeof offset !== 'number' || !Number.isFinite(offset))) return undefined;
-  return { event, properties: properties, timestamp, offset: offset };
+  return { event, properties: properties, timestamp, offset: offset, ...($set === undefined ? {} : { $set }) };
 }
 
 export interface EventTime {
@@ -153,6 +155,7 @@ export function normalizeCaptureMessage(text: string, options: NormalizeOptions 
       distinctId: toDistinctId(msg.distinct_id),
       timestamp: time.timestamp,
       clientTimestamp: time.clientTimestamp ?? undefined,
+      personProperties: isPlainObject(data.$set) ? data.$set : undefined,
     },
     properties,
     options,

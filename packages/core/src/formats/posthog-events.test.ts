@@ -112,6 +112,8 @@ describe('posthog-events: accepted input', () => {
         gclid: 'Cj0KCQiA5rGuBhCnARIsAN11vgRz',
         gadSource: '1',
         fbclid: 'IwZXh0bgNhZW0BMABhZGlk',
+        // the catalog's other properties (catalog.ts EXTRACTED_PROPERTIES); $lib and the rest are not kept
+        props: { $browser: 'Chrome', $os: 'Mac OS X' },
       } satisfies SessionEvent,
     });
   });
@@ -176,7 +178,55 @@ describe('posthog-events: accepted input', () => {
       some_future_column: { nested: [1, 2, { deep: true }] },
       _timestamp: 1795730404,
     });
-    expect(run(noisy)).toEqual(run(line()));
+    // person_properties is read for the email only
+    const { props, ...rest } = accepted(run(noisy));
+    const { props: plainProps, ...plainRest } = accepted(run(line()));
+    expect(rest).toEqual(plainRest);
+    expect(props).toEqual({ ...plainProps, 'person_properties.email': 'ana@example.com' });
+  });
+
+  it('extracts the catalog properties with their types: strings, safe integers, the email, the flags', () => {
+    const event = accepted(
+      run(
+        line(
+          { person_properties: '{"email":"a@b.example","plan":"pro"}' },
+          {
+            $viewport_width: 1280,
+            $viewport_height: '800',
+            $device_type: 7,
+            msclkid: 'abc',
+            $host: 'www.northwind-trail.com',
+            $external_click_url: 'https://x.example/',
+            '$feature/new-nav': true,
+            '$feature/pricing': 'variant-b',
+            '$feature/': 'ignored',
+            '$feature/off': false,
+            $active_feature_flags: ['new-nav'],
+            $lib: 'web',
+          },
+        ),
+      ),
+    );
+    expect(event.props).toMatchObject({
+      $viewport_width: 1280,
+      msclkid: 'abc',
+      $host: 'www.northwind-trail.com',
+      $external_click_url: 'https://x.example/',
+      'person_properties.email': 'a@b.example',
+    });
+    expect(event.props).not.toHaveProperty('$viewport_height');
+    expect(event.props).not.toHaveProperty('$device_type');
+    expect(event.props).not.toHaveProperty('$lib');
+    expect(event.flags).toEqual([
+      ['new-nav', 'true'],
+      ['pricing', 'variant-b'],
+      ['off', 'false'],
+    ]);
+  });
+
+  it('treats a person_properties that is not a JSON object as no email (the event is kept)', () => {
+    const event = accepted(run(line({ person_properties: '{"email": broken' })));
+    expect(event.props?.['person_properties.email']).toBeUndefined();
   });
 
   it('canonicalises an uppercase event uuid and an uppercase $session_id', () => {

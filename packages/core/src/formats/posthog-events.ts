@@ -34,6 +34,7 @@ export const PostHogEventSchema = z.object({
   distinct_id: z.union([z.string(), z.number()]),
   timestamp: z.string(),
   properties: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish(),
+  person_properties: z.unknown().optional(),
 });
 
 type PostHogEvent = z.output<typeof PostHogEventSchema>;
@@ -46,12 +47,20 @@ type PostHogEvent = z.output<typeof PostHogEventSchema>;
  */
 export function fastPostHogEvent(value: unknown): PostHogEvent | undefined {
   if (!isPlainObject(value)) return undefined;
-  const { uuid, event, team_id: teamId, distinct_id: distinctId, timestamp, properties } = value;
+  const { uuid, event, team_id: teamId, distinct_id: distinctId, timestamp, properties, person_properties: personProperties } = value;
   if (typeof uuid !== 'string' || typeof event !== 'string' || event === '' || typeof timestamp !== 'string') return undefined;
   if (typeof teamId !== 'number' || !Number.isSafeInteger(teamId) || teamId <= 0) return undefined;
   if (typeof distinctId !== 'string' && (typeof distinctId !== 'number' || !Number.isFinite(distinctId))) return undefined;
   if (properties !== undefined && properties !== null && typeof properties !== 'string' && !isPlainObject(properties)) return undefined;
-  return { uuid, event, team_id: teamId, distinct_id: distinctId, timestamp, properties: properties };
+  return {
+    uuid,
+    event,
+    team_id: teamId,
+    distinct_id: distinctId,
+    timestamp,
+    properties: properties,
+    ...(personProperties === undefined ? {} : { person_properties: personProperties }),
+  };
 }
 
 export function normalizePostHogEvent(text: string, options: NormalizeOptions = {}): Normalized {
@@ -80,9 +89,28 @@ export function normalizePostHogEvent(text: string, options: NormalizeOptions = 
 
   const warnings: NormalizeWarning[] = [];
   return finishEvent(
-    { uuid: msg.uuid, event: msg.event, teamId: msg.team_id, distinctId: toDistinctId(msg.distinct_id), timestamp },
+    {
+      uuid: msg.uuid,
+      event: msg.event,
+      teamId: msg.team_id,
+      distinctId: toDistinctId(msg.distinct_id),
+      timestamp,
+      personProperties: personPropertiesOf(msg.person_properties),
+    },
     properties,
     options,
     warnings,
   );
+}
+
+/**
+ * `person_properties` of a processed event (a JSON string, or an object): only read for the
+ * catalog's `person_properties.email`, so it is parsed only when it mentions "email"; a value that
+ * is not a JSON object counts as absent (the event is kept: the person's email is optional).
+ */
+function personPropertiesOf(value: unknown): Properties | undefined {
+  if (isPlainObject(value)) return value;
+  if (typeof value !== 'string' || !value.includes('"email"')) return undefined;
+  const parsed = parseJson(value, 'person_properties');
+  return parsed.ok && isPlainObject(parsed.value) ? parsed.value : undefined;
 }
