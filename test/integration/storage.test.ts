@@ -110,6 +110,23 @@ describe('sessions in ClickHouse equal the oracle', () => {
     expect((await rs.json<{ name: string }>()).map((c) => c.name)).toEqual([...PARTIAL_COLUMNS]);
   });
 
+  it('per-team bounce thresholds: the view (re-created by migrate) equals the oracle with the same options', async () => {
+    const events = generate(42, 400, 12);
+    const options = {
+      bounceThresholdSeconds: 3,
+      bounceThresholds: new Map([
+        [2, 0],
+        [3, 60],
+      ]),
+    };
+    const report = await migrate(db.handle.client, { database: db.database, ...options });
+    expect(report.applied).toEqual(['R__sessions_view']);
+    const actual = await readSessions(db.handle.client, db.database);
+    expect(actual.map((s) => s.is_bounce)).toEqual(sessionize(events, options).map((s) => s.is_bounce));
+    expect(actual.map((s) => s.is_bounce)).not.toEqual(sessionize(events).map((s) => s.is_bounce));
+    await migrate(db.handle.client, { database: db.database });
+  });
+
   it('is unchanged by OPTIMIZE FINAL (background merges keep the result)', async () => {
     const before = await readSessions(db.handle.client, db.database);
     await db.handle.client.command({ query: `OPTIMIZE TABLE ${names({ database: db.database }).raw} FINAL` });

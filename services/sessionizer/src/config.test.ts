@@ -154,6 +154,11 @@ const BAD: readonly { name: SettingName; value: string; allowed: RegExp }[] = [
   { name: 'maxMessageBytes', value: '1073741825', allowed: /must be <= 1073741824/ },
   { name: 'maxMessageBytes', value: '1e6', allowed: /must be an integer/ },
   { name: 'tokenTeams', value: 'phc_a', allowed: /'phc_a' is not token=team_id/ },
+  { name: 'bounceThresholdsByTeam', value: '2', allowed: /'2' is not team_id=seconds/ },
+  { name: 'bounceThresholdsByTeam', value: '2=-1', allowed: /is not team_id=seconds/ },
+  { name: 'bounceThresholdsByTeam', value: '2=86401', allowed: /is not team_id=seconds/ },
+  { name: 'bounceThresholdsByTeam', value: '0=10', allowed: /is not team_id=seconds/ },
+  { name: 'bounceThresholdsByTeam', value: '2=10,2=20', allowed: /team 2 is given twice/ },
   { name: 'tokenTeams', value: 'phc_a=0', allowed: /is not token=team_id/ },
   { name: 'tokenTeams', value: 'phc_a=-3', allowed: /is not token=team_id/ },
   { name: 'tokenTeams', value: 'phc_a=x', allowed: /is not token=team_id/ },
@@ -237,6 +242,17 @@ describe('every bad value is a ConfigError naming the key and the allowed values
     const long = `bad-db-${'x'.repeat(200)}`;
     const err = configError({}, { CLICKHOUSE_DATABASE: long });
     expect(err.message).toBe(`CLICKHOUSE_DATABASE='${long.slice(0, 80)}…': must be an identifier (letters, digits, underscore)`);
+  });
+
+  it('reads per-team bounce thresholds (default: none)', () => {
+    expect([...loadConfig({}, {}).session.bounceThresholds]).toEqual([]);
+    const c = loadConfig({}, { BOUNCE_THRESHOLD_SECONDS_BY_TEAM: '2=30, 7=0,12=86400' });
+    expect([...c.session.bounceThresholds]).toEqual([
+      [2, 30],
+      [7, 0],
+      [12, 86_400],
+    ]);
+    expect([...loadConfig({ 'bounce-threshold-by-team': '3=5' }, {}).session.bounceThresholds]).toEqual([[3, 5]]);
   });
 
   it('accepts the boundaries of each integer range', () => {

@@ -38,6 +38,8 @@ export interface Config {
   };
   readonly session: {
     readonly bounceThresholdSeconds: number;
+    /** BOUNCE_THRESHOLD_SECONDS_BY_TEAM: per-team overrides of bounceThresholdSeconds. */
+    readonly bounceThresholds: ReadonlyMap<number, number>;
     readonly sessionIdToleranceMs: number;
     readonly sessionIdClientToleranceMs: number;
     readonly maxMessageBytes: number;
@@ -135,6 +137,26 @@ const tokenTeams = z.string().transform((value, ctx): ReadonlyMap<string, number
   return map;
 });
 
+/** `team_id=seconds[,…]`: per-team bounce thresholds (PostHog's bounceRateDurationSeconds). */
+const bounceThresholds = z.string().transform((value, ctx): ReadonlyMap<number, number> => {
+  const map = new Map<number, number>();
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const m = /^([1-9]\d{0,15})=(\d{1,5})$/.exec(part);
+    const team = Number(m?.[1]);
+    const seconds = Number(m?.[2]);
+    if (m === null || !Number.isSafeInteger(team) || seconds > 86_400) {
+      ctx.addIssue({ code: 'custom', message: `'${part}' is not team_id=seconds (seconds 0–86400)` });
+      continue;
+    }
+    if (map.has(team)) ctx.addIssue({ code: 'custom', message: `team ${team} is given twice` });
+    map.set(team, seconds);
+  }
+  return map;
+});
+
 /** Which commands take a setting: `sessionizer <command> --help` lists a command's groups. */
 export type SettingGroup = 'clickhouse' | 'model' | 'flush' | 'kafka' | 'service';
 
@@ -214,6 +236,14 @@ export const SETTINGS = {
     schema: int(0, 86_400),
     default: '10',
     help: 'a one-page session shorter than this many seconds is a bounce',
+  },
+  bounceThresholdsByTeam: {
+    group: 'model',
+    env: 'BOUNCE_THRESHOLD_SECONDS_BY_TEAM',
+    flag: 'bounce-threshold-by-team',
+    schema: bounceThresholds,
+    default: '',
+    help: 'team_id=seconds[,…]: bounce thresholds of single teams (the others use BOUNCE_THRESHOLD_SECONDS)',
   },
   channelRulesFile: {
     group: 'model',
@@ -523,6 +553,7 @@ export function loadConfig(flags: Flags, env: Env, readText: (path: string) => s
     },
     session: {
       bounceThresholdSeconds: r('bounceThreshold'),
+      bounceThresholds: r('bounceThresholdsByTeam'),
       sessionIdToleranceMs: r('sessionIdTolerance'),
       sessionIdClientToleranceMs: r('sessionIdClientTolerance'),
       maxMessageBytes: r('maxMessageBytes'),

@@ -12,6 +12,7 @@ export function schemaOf(config: Config): SchemaContext {
     database: config.clickhouse.database,
     cluster: config.clickhouse.cluster,
     bounceThresholdSeconds: config.session.bounceThresholdSeconds,
+    bounceThresholds: config.session.bounceThresholds,
     channelRules: config.session.channelRules,
   };
 }

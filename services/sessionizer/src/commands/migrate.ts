@@ -16,7 +16,7 @@ export function formatMigrationReport(r: MigrationReport): string {
 export const migrateCommand: Command = {
   summary: 'apply the ClickHouse schema migrations (idempotent)',
   usage: 'sessionizer migrate [options]',
-  settings: [...CLICKHOUSE, 'bounceThreshold', 'channelRulesFile'],
+  settings: [...CLICKHOUSE, 'bounceThreshold', 'bounceThresholdsByTeam', 'channelRulesFile'],
   options: {},
   optionsHelp: '',
   async run({ config, io }) {
