@@ -43,10 +43,10 @@ export interface SessionState {
   entryEvent: Candidate<readonly Value[]>;
   /** Per ANY property: the least non-null value. */
   any: Value[];
-  /** Per COUNTS property: distinct event uuids. Read-only outside this file (shared empty set). */
-  counts: ReadonlySet<string>[];
+  /** Per COUNTS property: distinct event uuids. Read-only outside this file (see Values). */
+  counts: Values[];
   /** Per SETS property: distinct values (trimmed to the cap's smallest beyond twice the cap). */
-  sets: ReadonlySet<string>[];
+  sets: Values[];
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -68,8 +68,15 @@ export function compareKeys(aggregation: ScalarAggregation, a: EventKey, b: Even
   }
 }
 
-/** The empty set all states start with: a real Set is made on the first add (heap). */
-const EMPTY: ReadonlySet<string> = new Set<string>();
+/**
+ * Distinct strings: a small array (most sessions hold one to a few values per set, and an array
+ * costs a fraction of a Set's heap), a Set beyond SMALL values. All states start with the shared
+ * empty array; a state's own container is made on its first add.
+ */
+export type Values = readonly string[] | ReadonlySet<string>;
+const EMPTY: readonly string[] = [];
+const SMALL = 8;
+export const sizeOf = (v: Values): number => (Array.isArray(v) ? v.length : (v as ReadonlySet<string>).size);
 
 /** Key of a session in maps: sessions of different teams never mix, even with equal ids. */
 export function sessionKey(teamId: number, sessionId: string): string {
@@ -97,19 +104,23 @@ function minValue(a: Value, b: Value): Value {
 }
 
 function addToSet(state: SessionState, kind: 'counts' | 'sets', i: number, values: Iterable<string>): void {
-  let set = state[kind][i] ?? EMPTY;
+  let cur: Values = state[kind][i] ?? EMPTY;
   for (const v of values) {
-    if (set.has(v)) continue;
-    if (set === EMPTY) {
-      set = new Set<string>();
-      state[kind][i] = set;
+    if (Array.isArray(cur)) {
+      const arr = cur as string[];
+      if (arr.includes(v)) continue;
+      if (arr === EMPTY) cur = [v];
+      else if (arr.length < SMALL) arr.push(v);
+      else cur = new Set([...arr, v]);
+    } else {
+      (cur as Set<string>).add(v);
     }
-    (set as Set<string>).add(v);
   }
+  state[kind][i] = cur;
   if (kind === 'sets') {
     const cap = SETS[i]?.cap ?? null;
     // Values beyond the cap's smallest can never be shown: dropping them keeps memory bounded.
-    if (cap !== null && set.size > 2 * cap) state.sets[i] = new Set([...set].sort(compareUtf8).slice(0, cap));
+    if (cap !== null && sizeOf(cur) > 2 * cap) state.sets[i] = new Set([...cur].sort(compareUtf8).slice(0, cap));
   }
 }
 
@@ -190,7 +201,7 @@ export function mergeInto(target: SessionState, source: SessionState): void {
 }
 
 export function cloneState(s: SessionState): SessionState {
-  const copy = (set: ReadonlySet<string>): ReadonlySet<string> => (set.size === 0 ? EMPTY : new Set(set));
+  const copy = (v: Values): Values => (sizeOf(v) === 0 ? EMPTY : Array.isArray(v) ? [...(v as readonly string[])] : new Set(v));
   return { ...s, keyed: [...s.keyed], any: [...s.any], counts: s.counts.map(copy), sets: s.sets.map(copy) };
 }
 
@@ -207,17 +218,20 @@ const bytesOf = (v: Value): number => (typeof v === 'string' ? 16 + v.length : 8
 /** A rough count of the bytes a state holds in the V8 heap, for flush-by-bytes accounting. */
 export function estimateStateBytes(s: SessionState): number {
   let bytes = 0;
-  for (const c of s.keyed) if (c !== null) bytes += 40 + bytesOf(c.value);
-  for (const v of s.entryEvent.value) bytes += bytesOf(v);
-  for (const set of s.counts) if (set.size > 0) bytes += 160 + set.size * 64;
-  for (const set of s.sets) {
-    if (set.size === 0) continue;
-    bytes += 160;
-    for (const v of set) bytes += 48 + v.length;
+  // a candidate object (the key object is shared by the candidates of one event)
+  for (const c of s.keyed) if (c !== null) bytes += 24 + bytesOf(c.value);
+  for (const v of s.entryEvent.value) bytes += 8 + (typeof v === 'string' ? v.length : 0);
+  for (const values of [...s.counts, ...s.sets]) {
+    const n = sizeOf(values);
+    if (n === 0) continue;
+    // an array of up to SMALL values ~ 32 bytes + 8 a slot, a Set ~ 160 + 40 a value; strings
+    // are mostly shared with the event they came from
+    bytes += Array.isArray(values) ? 32 + 8 * n : 160 + 40 * n;
   }
-  // Calibrated against the V8 heap (npm run bench:core): object shells, slot arrays, the map
-  // entry and the keys ~ 600 bytes; a Set ~ 160, a uuid string in a Set ~ 64.
-  return 600 + bytes;
+  // Calibrated against the V8 heap (npm run bench:core, 100k generated events: heap 2,420–2,615
+  // bytes per session): object shells, the slot arrays, the map entry, the event keys and the
+  // kept strings ~ 1,300 bytes.
+  return 1_300 + bytes;
 }
 
 /** What a (merged) state knows, for toSession. */
@@ -226,7 +240,7 @@ export function factsOf(s: SessionState): SessionFacts {
   KEYED.forEach((p, i) => (values[p.column] = s.keyed[i]?.value ?? null));
   ENTRY_EVENT.forEach((p, i) => (values[p.column] = s.entryEvent.value[i] ?? null));
   ANY.forEach((p, i) => (values[p.column] = s.any[i] ?? null));
-  COUNTS.forEach((p, i) => (values[p.column] = s.counts[i]?.size ?? 0));
+  COUNTS.forEach((p, i) => (values[p.column] = sizeOf(s.counts[i] ?? EMPTY)));
   SETS.forEach((p, i) => (values[p.column] = finalSet(s.sets[i] ?? EMPTY, p.cap)));
   return { teamId: s.teamId, sessionId: s.sessionId, startTs: s.startTs, endTs: s.endTs, values };
 }
