@@ -32,9 +32,40 @@ const RESTRICTED = new Set([' ', '\t', '<', '>', '%', '{', '}', '|', '\\', '^', 
 
 const isAlphaNumericAscii = (c: string): boolean => /^[A-Za-z0-9]$/.test(c);
 
+/**
+ * The URL as ClickHouse sees it, one unit per UTF-8 byte: every non-ASCII character becomes as
+ * many U+0080 units as it has bytes (never a character the parser looks at), and `offsets` maps
+ * a byte position back to the string (results always start and end at ASCII characters).
+ */
+function utf8View(url: string): { bytes: string; offsets: number[] } {
+  let bytes = '';
+  const offsets: number[] = [];
+  for (let i = 0; i < url.length;) {
+    const cp = url.codePointAt(i) ?? 0;
+    const units = cp > 0xffff ? 2 : 1;
+    const n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    for (let k = 0; k < n; k += 1) offsets.push(i);
+    bytes += n === 1 ? (url[i] ?? '') : '\u0080'.repeat(n);
+    i += units;
+  }
+  offsets.push(url.length);
+  return { bytes, offsets };
+}
+
 /** `domain(url)`: the host, or '' when ClickHouse finds none (no dot, a restricted character …). */
 export function urlDomain(url: string | null): string | null {
   if (url === null) return null;
+  // eslint-disable-next-line no-control-regex
+  const ascii = /^[\u0000-\u007f]*$/.test(url);
+  const view = ascii ? { bytes: url, offsets: null } : utf8View(url);
+  const host = hostRange(view.bytes);
+  if (host === null) return '';
+  const [start, end] = host;
+  return view.offsets === null ? url.slice(start, end) : url.slice(view.offsets[start], view.offsets[end]);
+}
+
+/** ClickHouse's getURLHost over bytes: the host's [start, end), or null. */
+function hostRange(url: string): [number, number] | null {
   const size = url.length;
   // ClickHouse strings are zero-terminated: reading one past the end gives '\0'
   const at = (i: number): string => (i < size ? (url[i] ?? '\0') : '\0');
@@ -46,7 +77,7 @@ export function urlDomain(url: string | null): string | null {
     for (pos = 1; pos < schemeEnd; pos += 1) {
       const c = at(pos);
       if (isAlphaNumericAscii(c) || c === '.' || c === '-' || c === '+') continue;
-      if (RESTRICTED.has(c)) return '';
+      if (RESTRICTED.has(c)) return null;
       break;
     }
     if (schemeEnd - pos > 2 && at(pos) === ':' && at(pos + 1) === '/' && at(pos + 2) === '/') pos += 3;
@@ -54,18 +85,18 @@ export function urlDomain(url: string | null): string | null {
   }
   let dotPos = -1;
   let startOfHost = pos;
-  const hostEndingAt = (p: number): string => {
-    if (dotPos === -1 || startOfHost >= p || p - dotPos === 1) return '';
+  const hostEndingAt = (p: number): [number, number] | null => {
+    if (dotPos === -1 || startOfHost >= p || p - dotPos === 1) return null;
     const afterDot = at(dotPos + 1);
-    if (afterDot === ':' || afterDot === '/' || afterDot === '?' || afterDot === '#') return '';
-    return url.slice(startOfHost, p);
+    if (afterDot === ':' || afterDot === '/' || afterDot === '?' || afterDot === '#') return null;
+    return [startOfHost, p];
   };
   for (; pos < size; pos += 1) {
     const c = at(pos);
     if (c === '.') dotPos = pos;
     else if (c === ':' || c === '/' || c === '?' || c === '#') return hostEndingAt(pos);
     else if (c === '@') startOfHost = pos + 1;
-    else if (RESTRICTED.has(c)) return '';
+    else if (RESTRICTED.has(c)) return null;
   }
   return hostEndingAt(pos);
 }

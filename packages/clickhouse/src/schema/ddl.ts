@@ -87,9 +87,12 @@ function keyedStateType(p: ScalarProperty): string {
 function keyedStateSql(p: ScalarProperty): string {
   const ev = (k: number): string => `tupleElement(events[tupleElement(${p.column}, 1) + 1], ${k})`;
   const value = `tupleElement(${p.column}, 2)`;
-  const flag = isMin(p) ? `isNull(${value})` : `isNotNull(${value})`;
+  const [nullFlag, valueFlag] = isMin(p) ? ['toUInt8(1)', 'toUInt8(0)'] : ['toUInt8(0)', 'toUInt8(1)'];
   const rank = p.aggregation === 'entry' ? `toUInt8(1 - ${ev(1)}), ` : p.aggregation === 'exit' ? `${ev(1)}, ` : '';
-  return `(${flag}, ${rank}${ev(2)}, ${ev(3)}, ${value})`;
+  // A NULL value never wins, so its key is a constant: sparse columns (utm_term, ad ids …) then
+  // store one repeated tuple that compresses to nothing instead of a time and a uuid per row.
+  const zero = `${rank === '' ? '' : 'toUInt8(0), '}toDateTime64(0, 6, 'UTC'), ''`;
+  return `if(isNull(${value}), (${nullFlag}, ${zero}, ${value}), (${valueFlag}, ${rank}${ev(2)}, ${ev(3)}, ${value}))`;
 }
 
 /** The view's value of a keyed state: the last element of min/max of the tuples. */
