@@ -8,3 +8,4 @@ export * from './schema/channel-sql.js';
 export * from './schema/ddl.js';
 export * from './schema/ddl-v1.js';
 export * from './schema/migrate.js';
+export * from './schema/v1-states.js';
