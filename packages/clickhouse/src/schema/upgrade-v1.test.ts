@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { copyPartitionSql, cutOverSql, prepareSql, upgradeNames, type UpgradeTarget } from './upgrade-v1.js';
+
+const target: UpgradeTarget = { rawColumns: 'team_id Int64, x UInt8', fromV1Session: 'team_id, 1 AS x', fromV1Partial: 'team_id, 2 AS x' };
+
+describe('upgrade from schema 0001: emitted SQL', () => {
+  it('single node: plain engines, no ON CLUSTER; the bridge feeds the new table from the old input', () => {
+    const sql = prepareSql({ database: 'd' }, target);
+    expect(sql.join('\n')).not.toMatch(/ON CLUSTER|Replicated|Distributed/);
+    expect(sql[1]).toContain(
+      'CREATE TABLE IF NOT EXISTS d.sessions_raw_next (\n  team_id Int64, x UInt8\n) ENGINE = AggregatingMergeTree()',
+    );
+    expect(sql[1]).toContain('PARTITION BY toYYYYMM(session_start)\nORDER BY (team_id, session_start, session_id)');
+    expect(sql.at(-1)).toBe(
+      'CREATE MATERIALIZED VIEW IF NOT EXISTS d.sessions_raw_bridge_mv TO d.sessions_raw_next AS\nSELECT\n  team_id, 2 AS x\nFROM d.session_partials_in',
+    );
+    const cut = cutOverSql({ database: 'd' });
+    expect(cut.renameInput).toBe('RENAME TABLE d.session_partials_in TO d.session_partials_in_v1');
+    expect(cut.drops).toEqual(['DROP VIEW IF EXISTS d.sessions_raw_mv SYNC', 'DROP VIEW IF EXISTS d.sessions_raw_bridge_mv SYNC']);
+    expect(cut.exchange).toBe('EXCHANGE TABLES d.sessions_raw AND d.sessions_raw_next');
+    expect(cut.backup).toBe('RENAME TABLE d.sessions_raw_next TO d.sessions_raw_v1');
+    expect(cut.distributed).toEqual([]);
+  });
+
+  it('cluster: every statement ON CLUSTER on the _local tables, Replicated engines, the Distributed sessions_raw re-created', () => {
+    const ctx = { database: 'a', cluster: 'c' };
+    const sql = prepareSql(ctx, target);
+    for (const statement of sql) expect(statement.split('\n')[0]).toContain(' ON CLUSTER c');
+    expect(sql.join('\n')).toContain(
+      "CREATE TABLE IF NOT EXISTS a.sessions_raw_next_local ON CLUSTER c (\n  team_id Int64, x UInt8\n) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/a/sessions_raw_next_local', '{replica}')",
+    );
+    expect(sql.join('\n')).toContain(
+      'CREATE TABLE IF NOT EXISTS a.sessions_raw_next ON CLUSTER c AS a.sessions_raw_next_local\nENGINE = Distributed(c, a, sessions_raw_next_local, cityHash64(session_id))',
+    );
+    expect(sql.at(-1)).toContain('TO a.sessions_raw_next_local AS\nSELECT\n  team_id, 2 AS x\nFROM a.session_partials_in_local');
+    const cut = cutOverSql(ctx);
+    expect(cut.renameInput).toBe('RENAME TABLE a.session_partials_in_local TO a.session_partials_in_v1_local ON CLUSTER c');
+    expect(cut.exchange).toBe('EXCHANGE TABLES a.sessions_raw_local AND a.sessions_raw_next_local ON CLUSTER c');
+    expect(cut.backup).toBe('RENAME TABLE a.sessions_raw_next_local TO a.sessions_raw_v1_local ON CLUSTER c');
+    for (const statement of [...cut.drops, ...cut.distributed]) expect(statement).toContain(' ON CLUSTER c');
+    expect(cut.distributed.at(-1)).toBe(
+      'CREATE TABLE IF NOT EXISTS a.sessions_raw ON CLUSTER c AS a.sessions_raw_local\nENGINE = Distributed(c, a, sessions_raw_local, cityHash64(session_id))',
+    );
+    // the copy reads and writes the Distributed tables
+    const copy = copyPartitionSql(ctx, target, '202611');
+    expect(copy).toMatch(/^INSERT INTO a\.sessions_raw_next\n/);
+    expect(copy).toContain("FROM a.sessions_raw\n  WHERE _partition_id = '202611'");
+    expect(upgradeNames(ctx).progress).toBe('a.schema_upgrade_v1');
+  });
+
+  it('the copy stops on a state it cannot read exactly, and takes only partition ids', () => {
+    const copy = copyPartitionSql({ database: 'd' }, target, '202611');
+    expect(copy).toContain('throwIf(exact = 0,');
+    expect(copy).toContain('throwIf(empty_states > 0,');
+    expect(() => copyPartitionSql({ database: 'd' }, target, "1' OR 1")).toThrow(/partition id/);
+  });
+});
