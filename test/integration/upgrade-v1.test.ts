@@ -174,6 +174,32 @@ describe('upgrading a schema-0001 database to the new state layout', () => {
     expect(again.steps).toEqual([`already upgraded; the 0001 data is kept as ${upgradeNames({ database: db.database }).backupLocal}`]);
   });
 
+  it('stops before the swap when the new table does not hold exactly what 0001 held', async () => {
+    const tamperDb = await testDatabase('upgrade_tamper');
+    try {
+      const { client } = tamperDb.handle;
+      const s = scenario(5, 30);
+      await writeV1(client, tamperDb.database, s.before);
+      const prepared = await upgradeFromV1(client, { database: tamperDb.database }, PROVISIONAL_V2, { phase: 'prepare' });
+      expect(prepared.sessionsAfter).toBe(prepared.sessionsBefore);
+      // one session gets an exit that 0001 never had (a later key, another URL)
+      const u = upgradeNames({ database: tamperDb.database });
+      await client.command({
+        query: `INSERT INTO ${u.next} SELECT team_id, session_start, session_id, min_ts, max_ts, last, entry,
+          ((255, toDateTime64('2099-01-01 00:00:00', 6, 'UTC'), 'z'), ('https://elsewhere.test/', '/')) AS exit,
+          pageview_uuids, autocapture_uuids, screen_uuids
+        FROM ${u.next} ORDER BY session_id LIMIT 1`,
+      });
+      await expect(upgradeFromV1(client, { database: tamperDb.database }, PROVISIONAL_V2)).rejects.toThrow(
+        /holds \d+ sessions, .* \d+, and their values differ: the cut-over stopped before changing anything/,
+      );
+      // nothing swapped: the 0001 view still answers, exactly
+      expectOracle(await readSessions(client, tamperDb.database), s.before);
+    } finally {
+      await tamperDb.drop();
+    }
+  });
+
   it('a crash before or after any statement of the upgrade, then a re-run, loses and doubles nothing', async () => {
     const s = scenario(23, 60);
     const atCutOver = [...s.before, ...s.during];

@@ -43,6 +43,19 @@ export const PROVISIONAL_V2: UpgradeTarget = {
     '(exit_key, exit) AS exit',
     ...V1_COUNT_STATES.map((c) => `initializeAggregation('uniqExactArrayState', ${c}) AS ${c}`),
   ].join(',\n  '),
+  // aggregates under other names first: `tupleElement(min(entry), 2) AS entry` would make the
+  // next `entry` the alias (an aggregate inside an aggregate)
+  comparableSql: (source) => `SELECT team_id, session_id, min_ts, max_ts,
+  tupleElement(l, 1) AS last_key, tupleElement(l, 2) AS distinct_id, tupleElement(e, 1) AS entry_key, tupleElement(e, 2) AS entry,
+  tupleElement(x, 1) AS exit_key, tupleElement(x, 2) AS exit, pageviews, autocaptures, screens
+FROM
+(
+  SELECT team_id, session_id, min(min_ts) AS min_ts, max(max_ts) AS max_ts, max(last) AS l, min(entry) AS e, max(exit) AS x,
+    uniqExactArrayMerge(pageview_uuids) AS pageviews, uniqExactArrayMerge(autocapture_uuids) AS autocaptures,
+    uniqExactArrayMerge(screen_uuids) AS screens
+  FROM ${source}
+  GROUP BY team_id, session_start, session_id
+)`,
 };
 
 /** What the new release's migrations would create after the cut-over: input, view into the new raw table, `sessions`. */

@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { copyPartitionSql, cutOverSql, prepareSql, upgradeNames, type UpgradeTarget } from './upgrade-v1.js';
+import {
+  copyPartitionSql,
+  cutOverSql,
+  fingerprintSql,
+  prepareSql,
+  upgradeNames,
+  v1ComparableSql,
+  type UpgradeTarget,
+} from './upgrade-v1.js';
 
-const target: UpgradeTarget = { rawColumns: 'team_id Int64, x UInt8', fromV1Session: 'team_id, 1 AS x', fromV1Partial: 'team_id, 2 AS x' };
+const target: UpgradeTarget = {
+  rawColumns: 'team_id Int64, x UInt8',
+  fromV1Session: 'team_id, 1 AS x',
+  fromV1Partial: 'team_id, 2 AS x',
+  comparableSql: (source) => `SELECT * FROM ${source}`,
+};
 
 describe('upgrade from schema 0001: emitted SQL', () => {
   it('single node: plain engines, no ON CLUSTER; the bridge feeds the new table from the old input', () => {
@@ -46,6 +59,13 @@ describe('upgrade from schema 0001: emitted SQL', () => {
     expect(copy).toMatch(/^INSERT INTO a\.sessions_raw_next\n/);
     expect(copy).toContain("FROM a.sessions_raw\n  WHERE _partition_id = '202611'");
     expect(upgradeNames(ctx).progress).toBe('a.schema_upgrade_v1');
+  });
+
+  it('fingerprints a per-session read without a join', () => {
+    const sql = fingerprintSql(v1ComparableSql('d.sessions_raw'));
+    expect(sql).toMatch(/^SELECT count\(\) AS sessions, toString\(sum\(sipHash64\(toString\(tuple\(team_id, session_id, min_ts, /);
+    expect(sql).toContain('finalizeAggregation(pageview_uuids) AS pageviews');
+    expect(sql).not.toMatch(/JOIN/);
   });
 
   it('the copy stops on a state it cannot read exactly, and takes only partition ids', () => {

@@ -19,9 +19,11 @@
  *   4. RENAME the old input table away (`session_partials_in_v1`): an old instance still
  *      running gets UNKNOWN_TABLE (not retried), so it commits nothing past the cut-over and its
  *      events are read again by the new release.
- *   5. DROP the old materialized view and the bridge; EXCHANGE the raw tables; RENAME the old
- *      one to `sessions_raw_v1`, kept as a backup (drop it when satisfied; docs/operations.md).
- *   6. Count sessions in the backup and the new table: they must be equal.
+ *   5. Compare the two tables session by session (a fingerprint of every value 0001 kept):
+ *      they must be equal, else it stops here.
+ *   6. DROP the old materialized view and the bridge; EXCHANGE the raw tables; RENAME the old
+ *      one to `sessions_raw_v1`, kept as a backup (drop it when satisfied; docs/operations.md);
+ *      count the sessions of both.
  * The release's own migrations then create the new input table, view and `sessions` view.
  *
  * Cluster mode: DDL carries ON CLUSTER; renames and the exchange act on the `_local` tables; the
@@ -41,6 +43,13 @@ export interface UpgradeTarget {
   readonly fromV1Session: string;
   /** The same over one 0001 session_partials_in row (the bridge: a materialized view maps by name). */
   readonly fromV1Partial: string;
+  /**
+   * A SELECT over a new raw table `source`, one row per session, giving what 0001 kept, with
+   * these names and types: team_id, session_id, min_ts, max_ts, last_key, distinct_id,
+   * entry_key, entry, exit_key, exit, pageviews, autocaptures, screens (the counts as numbers).
+   * The cut-over compares it with the same read of the 0001 table, session by session.
+   */
+  comparableSql(source: string): string;
 }
 
 export interface UpgradeNames {
@@ -206,6 +215,27 @@ async function count(client: ClickHouseClient, query: string): Promise<number> {
 
 const sessionsIn = (table: string): string => `SELECT uniqExact(team_id, session_id) AS n FROM ${table}`;
 
+const COMPARED =
+  'team_id, session_id, min_ts, max_ts, last_key, distinct_id, entry_key, entry, exit_key, exit, pageviews, autocaptures, screens';
+
+/** What 0001 kept, per session, from a 0001 raw table: the shape of UpgradeTarget.comparableSql. */
+export function v1ComparableSql(source: string): string {
+  return `SELECT team_id, session_id, min_ts, max_ts, last_key, distinct_id, entry_key, entry, exit_key, exit,
+  finalizeAggregation(pageview_uuids) AS pageviews, finalizeAggregation(autocapture_uuids) AS autocaptures,
+  finalizeAggregation(screen_uuids) AS screens
+FROM (${v1SessionsSql({ source })})`;
+}
+
+/**
+ * An order-independent fingerprint of a per-session read: the session count and the (wrapping)
+ * sum of a hash of each session's values. Equal fingerprints of the 0001 table and the new one
+ * mean every session kept every value; it needs no join, so no memory beyond the GROUP BY.
+ */
+export function fingerprintSql(comparable: string): string {
+  return `SELECT count() AS sessions, toString(sum(sipHash64(toString(tuple(${COMPARED}))))) AS hash FROM (${comparable})
+SETTINGS output_format_json_quote_64bit_integers = 0`;
+}
+
 /** Upgrade a 0001 database (see the module comment). Running it again after success does nothing. */
 export async function upgradeFromV1(
   client: ClickHouseClient,
@@ -267,12 +297,21 @@ export async function upgradeFromV1(
       const sessionsAfter = await count(client, sessionsIn(u.next));
       return { database: n.db, steps, copied, sessionsBefore, sessionsAfter };
     }
-    // Phase B: stop old writers, then swap.
+    // Phase B: stop old writers, compare, then swap.
     const cut = cutOverSql(ctx);
     if (writersMayRun) {
       await client.command({ query: cut.renameInput });
       step(`renamed ${u.oldInputLocal} to ${u.oldInputRenamed}: an old instance still running cannot write any more`);
     }
+    const [v1, next] = [await fingerprint(client, v1ComparableSql(n.raw)), await fingerprint(client, target.comparableSql(u.next))];
+    if (v1.sessions !== next.sessions || v1.hash !== next.hash) {
+      throw new UpgradeError(
+        `${u.next} holds ${next.sessions} sessions, ${n.raw} ${v1.sessions}` +
+          `${v1.sessions === next.sessions ? ', and their values differ' : ''}: the cut-over stopped before changing anything ` +
+          `but the name of ${u.oldInputRenamed} (rename it back to resume writing with the old release)`,
+      );
+    }
+    step(`compared: each of the ${v1.sessions} sessions has the same values in ${u.next} as in ${n.raw} (fingerprint ${v1.hash})`);
     for (const query of cut.drops) await client.command({ query });
     await client.command({ query: cut.exchange });
     step(`dropped ${n.mv} and ${u.bridge}; exchanged ${n.rawLocal} and ${u.nextLocal}`);
@@ -290,14 +329,16 @@ export async function upgradeFromV1(
   const rowsBefore = await count(client, `SELECT count() AS n FROM ${backupRead}`);
   const rowsAfter = await count(client, `SELECT count() AS n FROM ${n.raw}`);
   if (sessionsBefore !== sessionsAfter) {
-    throw new UpgradeError(
-      `the upgraded ${n.raw} holds ${sessionsAfter} sessions, the 0001 backup ${u.backupLocal} ${sessionsBefore}; ` +
-        'nothing was dropped: compare the two before going on',
-    );
+    throw new UpgradeError(`the upgraded ${n.raw} holds ${sessionsAfter} sessions, the 0001 backup ${u.backupLocal} ${sessionsBefore}`);
   }
   await client.command({ query: `INSERT INTO ${u.progress} (step, partition, sessions) VALUES ('cut-over', '', ${sessionsAfter})` });
   step(`sessions: ${sessionsBefore} in the 0001 table (${rowsBefore} rows), ${sessionsAfter} in the new one (${rowsAfter} rows)`);
   return { database: n.db, steps, copied, sessionsBefore, sessionsAfter, rowsBefore, rowsAfter, backup: u.backupLocal };
+}
+
+async function fingerprint(client: ClickHouseClient, comparable: string): Promise<{ sessions: number; hash: string }> {
+  const [r] = await rows<{ sessions: number; hash: string }>(client, fingerprintSql(comparable));
+  return r ?? { sessions: 0, hash: '0' };
 }
 
 /** Wait until no INSERT into the old input table that started before the bridge is running. */
