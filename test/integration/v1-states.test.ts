@@ -6,10 +6,10 @@
  * partials say: min/max of the keys, the value that goes with the winning key, the distinct
  * uuid counts, and every state must rebuild byte for byte.
  */
-import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, partialInsertSql, V1_TYPES, v1SessionsSql, type PartialRow } from '@sessionizer/clickhouse';
+import { V1_TYPES, v1SessionsSql } from '@sessionizer/clickhouse';
+import { createV1Schema, insertV1Rows } from '../support/v1-writer.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { uuidV7At } from '../support/arbitraries.js';
 
@@ -94,7 +94,7 @@ function sessionId(n: number): string {
   return uuidV7At(1_764_151_200_000 + n * 1000, n);
 }
 
-function row(team: number, sid: string, p: Partial): PartialRow {
+function row(team: number, sid: string, p: Partial): unknown[] {
   return [
     team,
     sid,
@@ -103,9 +103,9 @@ function row(team: number, sid: string, p: Partial): PartialRow {
     p.last,
     p.distinctId,
     p.entryKey,
-    p.entry as PartialRow[7],
+    p.entry,
     p.exitKey,
-    p.exit as PartialRow[9],
+    p.exit,
     p.pageviews,
     p.autocaptures,
     p.screens,
@@ -179,19 +179,14 @@ describe('reading schema 0001 states back as (key, value), on the engine', () =>
   let db: TestDatabase;
   beforeAll(async () => {
     db = await testDatabase('v1_states');
-    await migrate(db.handle.client, { database: db.database });
+    await createV1Schema(db.handle.client, db.database);
   });
   afterAll(async () => {
     await db.drop();
   });
 
-  async function insert(rows: readonly PartialRow[]): Promise<void> {
-    const body = rows.map((r) => JSON.stringify(r)).join('\n');
-    const result = await db.handle.client.exec({
-      query: partialInsertSql(`${db.database}.session_partials_in`),
-      values: Readable.from([body], { objectMode: false }),
-    });
-    result.stream.destroy();
+  async function insert(rows: readonly unknown[][]): Promise<void> {
+    await insertV1Rows(db.handle.client, db.database, rows);
   }
 
   async function readBack(): Promise<ReadBack[]> {

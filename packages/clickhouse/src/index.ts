@@ -10,3 +10,4 @@ export * from './schema/ddl-v1.js';
 export * from './schema/migrate.js';
 export * from './schema/v1-states.js';
 export * from './schema/upgrade-v1.js';
+export * from './schema/upgrade-v1-target.js';

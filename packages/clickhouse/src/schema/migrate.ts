@@ -10,6 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { upgradeFromV1, type UpgradeOptions, type UpgradeReport } from './upgrade-v1.js';
+import { UPGRADE_TO_0002 } from './upgrade-v1-target.js';
 import {
   createDatabaseSql,
   createMigrationsTableSql,
@@ -49,6 +51,8 @@ export interface MigrationReport {
   readonly database: string;
   readonly applied: readonly string[];
   readonly unchanged: readonly string[];
+  /** What carrying schema-0001 data over did, when it ran. */
+  readonly upgrade?: UpgradeReport;
 }
 
 export function checksum(statements: readonly string[]): string {
@@ -63,7 +67,12 @@ export function migrationSql(ctx: SchemaContext, migrations: readonly Migration[
 export async function migrate(
   client: ClickHouseClient,
   ctx: SchemaContext,
-  options: { migrations?: readonly Migration[]; log?: (message: string) => void } = {},
+  options: {
+    migrations?: readonly Migration[];
+    log?: (message: string) => void;
+    /** Carry a schema-0001 database over to 0002 (upgrade-v1.ts); `sessionizer migrate` sets it, the service does not. */
+    upgradeV1?: boolean | UpgradeOptions;
+  } = {},
 ): Promise<MigrationReport> {
   const migrations = options.migrations ?? MIGRATIONS;
   const log = options.log ?? (() => undefined);
@@ -77,14 +86,24 @@ export async function migrate(
   });
   const recorded = new Map((await rs.json<{ version: string; checksum: string }>()).map((r) => [r.version, r.checksum]));
 
+  let upgrade: UpgradeReport | undefined;
   if (recorded.has(V1_SCHEMA_VERSION) && !recorded.has(SCHEMA_VERSION) && migrations === MIGRATIONS) {
     // Its tables have v1's columns under the names 0002 uses: creating 0002 would silently keep
-    // them, and the new view would not read them. Nothing is changed; the data must be carried over.
-    throw new MigrationError(
-      `${n.db} holds sessions in schema v1 (migration ${V1_SCHEMA_VERSION}); this version writes schema ${SCHEMA_VERSION}. ` +
-        `Nothing was changed. The v1 data has to be carried over to the new schema first (issue 11 §4: \`sessionizer migrate\` ` +
-        `from schema v1 is not available in this build); keep running the previous release until then.`,
-    );
+    // them, and the new view would not read them. The data is carried over first, or nothing changes.
+    if (options.upgradeV1 === undefined || options.upgradeV1 === false) {
+      throw new MigrationError(
+        `${n.db} holds sessions in schema v1 (migration ${V1_SCHEMA_VERSION}); this version writes schema ${SCHEMA_VERSION}. ` +
+          `Nothing was changed. Run \`sessionizer migrate\` with this version to carry the v1 data over ` +
+          `(docs/operations.md, "Upgrading data written by schema 0001").`,
+      );
+    }
+    upgrade = await upgradeFromV1(client, ctx, UPGRADE_TO_0002, {
+      log,
+      ...(options.upgradeV1 === true ? {} : options.upgradeV1),
+    });
+    if (options.upgradeV1 !== true && options.upgradeV1.phase === 'prepare') {
+      return { database: n.db, applied: [], unchanged: [], upgrade };
+    }
   }
   const applied: string[] = [];
   const unchanged: string[] = [];
@@ -111,5 +130,5 @@ export async function migrate(
     });
     applied.push(m.version);
   }
-  return { database: n.db, applied, unchanged };
+  return { database: n.db, applied, unchanged, ...(upgrade === undefined ? {} : { upgrade }) };
 }

@@ -1,32 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import {
-  copyPartitionSql,
-  cutOverSql,
-  fingerprintSql,
-  prepareSql,
-  upgradeNames,
-  v1ComparableSql,
-  type UpgradeTarget,
-} from './upgrade-v1.js';
+import { copyPartitionSql, cutOverSql, fingerprintSql, prepareSql, upgradeNames } from './upgrade-v1.js';
+import { UPGRADE_TO_0002 } from './upgrade-v1-target.js';
+import { v1SessionsSql } from './v1-states.js';
 
-const target: UpgradeTarget = {
-  rawColumns: 'team_id Int64, x UInt8',
-  fromV1Session: 'team_id, 1 AS x',
-  fromV1Partial: 'team_id, 2 AS x',
-  comparableSql: (source) => `SELECT * FROM ${source}`,
-};
+const target = UPGRADE_TO_0002;
 
 describe('upgrade from schema 0001: emitted SQL', () => {
   it('single node: plain engines, no ON CLUSTER; the bridge feeds the new table from the old input', () => {
     const sql = prepareSql({ database: 'd' }, target);
     expect(sql.join('\n')).not.toMatch(/ON CLUSTER|Replicated|Distributed/);
-    expect(sql[1]).toContain(
-      'CREATE TABLE IF NOT EXISTS d.sessions_raw_next (\n  team_id Int64, x UInt8\n) ENGINE = AggregatingMergeTree()',
-    );
+    expect(sql[1]).toMatch(/^CREATE TABLE IF NOT EXISTS d\.sessions_raw_next \(\n {2}team_id Int64,\n/);
+    expect(sql[1]).toContain('  entry_current_url SimpleAggregateFunction(min, Tuple(UInt8, UInt8, ');
+    expect(sql[1]).toContain(') ENGINE = AggregatingMergeTree()');
     expect(sql[1]).toContain('PARTITION BY toYYYYMM(session_start)\nORDER BY (team_id, session_start, session_id)');
-    expect(sql.at(-1)).toBe(
-      'CREATE MATERIALIZED VIEW IF NOT EXISTS d.sessions_raw_bridge_mv TO d.sessions_raw_next AS\nSELECT\n  team_id, 2 AS x\nFROM d.session_partials_in',
+    expect(sql.at(-1)).toMatch(
+      /^CREATE MATERIALIZED VIEW IF NOT EXISTS d\.sessions_raw_bridge_mv TO d\.sessions_raw_next AS\nSELECT\n {2}team_id,\n/,
     );
+    expect(sql.at(-1)).toMatch(/\nFROM \(SELECT \*, distinct_id AS v1_distinct_id FROM d\.session_partials_in\)$/);
     const cut = cutOverSql({ database: 'd' });
     expect(cut.renameInput).toBe('RENAME TABLE d.session_partials_in TO d.session_partials_in_v1');
     expect(cut.drops).toEqual(['DROP VIEW IF EXISTS d.sessions_raw_mv SYNC', 'DROP VIEW IF EXISTS d.sessions_raw_bridge_mv SYNC']);
@@ -39,13 +29,15 @@ describe('upgrade from schema 0001: emitted SQL', () => {
     const ctx = { database: 'a', cluster: 'c' };
     const sql = prepareSql(ctx, target);
     for (const statement of sql) expect(statement.split('\n')[0]).toContain(' ON CLUSTER c');
+    expect(sql.join('\n')).toContain('CREATE TABLE IF NOT EXISTS a.sessions_raw_next_local ON CLUSTER c (\n  team_id Int64,');
     expect(sql.join('\n')).toContain(
-      "CREATE TABLE IF NOT EXISTS a.sessions_raw_next_local ON CLUSTER c (\n  team_id Int64, x UInt8\n) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/a/sessions_raw_next_local', '{replica}')",
+      ") ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/a/sessions_raw_next_local', '{replica}')",
     );
     expect(sql.join('\n')).toContain(
       'CREATE TABLE IF NOT EXISTS a.sessions_raw_next ON CLUSTER c AS a.sessions_raw_next_local\nENGINE = Distributed(c, a, sessions_raw_next_local, cityHash64(session_id))',
     );
-    expect(sql.at(-1)).toContain('TO a.sessions_raw_next_local AS\nSELECT\n  team_id, 2 AS x\nFROM a.session_partials_in_local');
+    expect(sql.at(-1)).toContain('TO a.sessions_raw_next_local AS\nSELECT\n  team_id,');
+    expect(sql.at(-1)).toContain('FROM (SELECT *, distinct_id AS v1_distinct_id FROM a.session_partials_in_local)');
     const cut = cutOverSql(ctx);
     expect(cut.renameInput).toBe('RENAME TABLE a.session_partials_in_local TO a.session_partials_in_v1_local ON CLUSTER c');
     expect(cut.exchange).toBe('EXCHANGE TABLES a.sessions_raw_local AND a.sessions_raw_next_local ON CLUSTER c');
@@ -62,9 +54,10 @@ describe('upgrade from schema 0001: emitted SQL', () => {
   });
 
   it('fingerprints a per-session read without a join', () => {
-    const sql = fingerprintSql(v1ComparableSql('d.sessions_raw'));
-    expect(sql).toMatch(/^SELECT count\(\) AS sessions, toString\(sum\(sipHash64\(toString\(tuple\(team_id, session_id, min_ts, /);
+    const sql = fingerprintSql(target.v1ComparableSql(v1SessionsSql({ source: 'd.sessions_raw' })));
+    expect(sql).toMatch(/^SELECT count\(\) AS sessions, toString\(sum\(sipHash64\(toString\(tuple\(\*\)\)\)\)\) AS hash FROM /);
     expect(sql).toContain('finalizeAggregation(pageview_uuids) AS pageviews');
+    expect(target.comparableSql('d.sessions_raw_next')).toContain('uniqExactArrayMerge(pageview_count) AS pageviews');
     expect(sql).not.toMatch(/JOIN/);
   });
 

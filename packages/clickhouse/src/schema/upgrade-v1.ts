@@ -35,21 +35,24 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { names, type SchemaContext } from './ddl.js';
 import { v1SessionsSql } from './v1-states.js';
 
-/** What the new layout is: supplied by the release that adopts it. */
+/** What the new layout is: supplied by the release that adopts it (upgrade-v1-target.ts). */
 export interface UpgradeTarget {
-  /** The new raw table's columns, `name Type` separated by commas (no engine). */
-  readonly rawColumns: string;
-  /** SELECT list over one v1SessionsSql row giving the new raw table's columns, in order and by name. */
+  /** CREATE TABLE IF NOT EXISTS of the new raw table as `table` (its Keeper path named after `zkName` in cluster mode). */
+  createRawSql(ctx: SchemaContext, table: string, zkName: string): string;
+  /**
+   * SELECT list over one v1SessionsSql row giving the new raw table's columns, in order and by
+   * name; `v1_distinct_id` is 0001's distinct_id (so that a column may be called distinct_id).
+   */
   readonly fromV1Session: string;
   /** The same over one 0001 session_partials_in row (the bridge: a materialized view maps by name). */
   readonly fromV1Partial: string;
   /**
-   * A SELECT over a new raw table `source`, one row per session, giving what 0001 kept, with
-   * these names and types: team_id, session_id, min_ts, max_ts, last_key, distinct_id,
-   * entry_key, entry, exit_key, exit, pageviews, autocaptures, screens (the counts as numbers).
-   * The cut-over compares it with the same read of the 0001 table, session by session.
+   * A SELECT over a new raw table `source`, one row per session, of what both layouts keep
+   * exactly; `v1ComparableSql` gives the same columns from a v1SessionsSql read. The cut-over
+   * compares the two, session by session.
    */
   comparableSql(source: string): string;
+  v1ComparableSql(v1Sessions: string): string;
 }
 
 export interface UpgradeNames {
@@ -93,11 +96,7 @@ export function prepareSql(ctx: SchemaContext, target: UpgradeTarget): string[] 
   at DateTime64(3, 'UTC') DEFAULT now64(3)
 ) ENGINE = ${engine(ctx, 'ReplacingMergeTree', 'schema_upgrade_v1')}
 ORDER BY (step, partition)`,
-    `CREATE TABLE IF NOT EXISTS ${u.nextLocal}${n.onCluster} (
-  ${target.rawColumns}
-) ENGINE = ${engine(ctx, 'AggregatingMergeTree', `sessions_raw_next${ctx.cluster === undefined ? '' : '_local'}`)}
-PARTITION BY toYYYYMM(session_start)
-ORDER BY (team_id, session_start, session_id)`,
+    target.createRawSql(ctx, u.nextLocal, `sessions_raw_next${ctx.cluster === undefined ? '' : '_local'}`),
   ];
   if (ctx.cluster !== undefined) {
     out.push(`CREATE TABLE IF NOT EXISTS ${u.next}${n.onCluster} AS ${u.nextLocal}
@@ -106,7 +105,7 @@ ENGINE = Distributed(${ctx.cluster}, ${n.db}, sessions_raw_next_local, cityHash6
   out.push(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${u.bridge}${n.onCluster} TO ${u.nextLocal} AS
 SELECT
   ${target.fromV1Partial}
-FROM ${u.oldInputLocal}`);
+FROM (SELECT *, distinct_id AS v1_distinct_id FROM ${u.oldInputLocal})`);
   return out;
 }
 
@@ -121,6 +120,7 @@ SELECT
 FROM
 (
   SELECT *,
+    distinct_id AS v1_distinct_id,
     throwIf(empty_states > 0, 'a 0001 state without a value (never written by sessionizer): migration stopped') AS _no_empty,
     throwIf(exact = 0, 'a 0001 state does not rebuild from its key and value: migration stopped') AS _exact
   FROM (${v1SessionsSql({ source: n.raw, where: `_partition_id = '${partition}'` })})
@@ -215,24 +215,13 @@ async function count(client: ClickHouseClient, query: string): Promise<number> {
 
 const sessionsIn = (table: string): string => `SELECT uniqExact(team_id, session_id) AS n FROM ${table}`;
 
-const COMPARED =
-  'team_id, session_id, min_ts, max_ts, last_key, distinct_id, entry_key, entry, exit_key, exit, pageviews, autocaptures, screens';
-
-/** What 0001 kept, per session, from a 0001 raw table: the shape of UpgradeTarget.comparableSql. */
-export function v1ComparableSql(source: string): string {
-  return `SELECT team_id, session_id, min_ts, max_ts, last_key, distinct_id, entry_key, entry, exit_key, exit,
-  finalizeAggregation(pageview_uuids) AS pageviews, finalizeAggregation(autocapture_uuids) AS autocaptures,
-  finalizeAggregation(screen_uuids) AS screens
-FROM (${v1SessionsSql({ source })})`;
-}
-
 /**
  * An order-independent fingerprint of a per-session read: the session count and the (wrapping)
  * sum of a hash of each session's values. Equal fingerprints of the 0001 table and the new one
  * mean every session kept every value; it needs no join, so no memory beyond the GROUP BY.
  */
 export function fingerprintSql(comparable: string): string {
-  return `SELECT count() AS sessions, toString(sum(sipHash64(toString(tuple(${COMPARED}))))) AS hash FROM (${comparable})
+  return `SELECT count() AS sessions, toString(sum(sipHash64(toString(tuple(*))))) AS hash FROM (${comparable})
 SETTINGS output_format_json_quote_64bit_integers = 0`;
 }
 
@@ -303,7 +292,10 @@ export async function upgradeFromV1(
       await client.command({ query: cut.renameInput });
       step(`renamed ${u.oldInputLocal} to ${u.oldInputRenamed}: an old instance still running cannot write any more`);
     }
-    const [v1, next] = [await fingerprint(client, v1ComparableSql(n.raw)), await fingerprint(client, target.comparableSql(u.next))];
+    const [v1, next] = [
+      await fingerprint(client, target.v1ComparableSql(v1SessionsSql({ source: n.raw }))),
+      await fingerprint(client, target.comparableSql(u.next)),
+    ];
     if (v1.sessions !== next.sessions || v1.hash !== next.hash) {
       throw new UpgradeError(
         `${u.next} holds ${next.sessions} sessions, ${n.raw} ${v1.sessions}` +

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createPartialStateTablesSql } from './ddl.js';
+import { createPartialStateTablesV1Sql } from './ddl-v1.js';
 import { argStateParts, V1_ARG_STATES, V1_COUNT_STATES, V1_TYPES, v1SessionsSql } from './v1-states.js';
 
 describe('schema 0001 state reader', () => {
-  const [input, raw] = createPartialStateTablesSql({ database: 'd' });
+  const [input, raw] = createPartialStateTablesV1Sql({ database: 'd' });
 
   it('its frozen types are those of migration 0001', () => {
     for (const [column, c] of Object.entries(V1_ARG_STATES)) {
