@@ -64,15 +64,15 @@ const hasRank = (p: ScalarProperty): boolean => p.aggregation === 'entry' || p.a
 
 function keyed(p: ScalarProperty): string {
   const from = KEYED_FROM_V1[p.column];
-  // No v1 value: NULL, flagged so that min/max never pick it over a value.
-  const keyOf = from?.key ?? (isMin(p) ? 'entry' : 'last');
-  const key = keyOf === 'last' ? 'last_key' : `${keyOf}_key`;
   const value = `CAST(${from?.value ?? 'NULL'}, 'Nullable(${p.type})')`;
-  const flag = isMin(p) ? `isNull(${value})` : `isNotNull(${value})`;
-  const rank = hasRank(p) ? (keyOf === 'last' ? '0, ' : `tupleElement(${key}, 1), `) : '';
-  const ts = keyOf === 'last' ? `tupleElement(${key}, 1)` : `tupleElement(${key}, 2)`;
-  const uuid = keyOf === 'last' ? `tupleElement(${key}, 2)` : `tupleElement(${key}, 3)`;
-  return `(toUInt8(${flag}), ${rank}${ts}, ${uuid}, ${value}) AS ${p.column}`;
+  const [nullFlag, valueFlag] = isMin(p) ? ['toUInt8(1)', 'toUInt8(0)'] : ['toUInt8(0)', 'toUInt8(1)'];
+  // As ddl.ts: a NULL value never wins, so its key is a constant (sparse columns compress to nothing).
+  const zero = `(${nullFlag}, ${hasRank(p) ? 'toUInt8(0), ' : ''}toDateTime64(0, 6, 'UTC'), '', ${value})`;
+  if (from === undefined) return `${zero} AS ${p.column}`;
+  const key = `${from.key}_key`;
+  const rank = hasRank(p) ? (from.key === 'last' ? 'toUInt8(0), ' : `tupleElement(${key}, 1), `) : '';
+  const [ts, uuid] = from.key === 'last' ? [1, 2] : [2, 3];
+  return `if(isNull(${value}), ${zero}, (${valueFlag}, ${rank}tupleElement(${key}, ${ts}), tupleElement(${key}, ${uuid}), ${value})) AS ${p.column}`;
 }
 
 function entryEvent(): string {
