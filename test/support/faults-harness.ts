@@ -288,8 +288,14 @@ export async function stopGracefully(svc: ServiceProcess, graceMs: number): Prom
 }
 
 /** The sessions of an embedded data directory (directly, or through the running service). */
+/** Every column the oracle knows: all but max_inserted_at (ClickHouse's clock at insert time), as readSessions. */
 export async function sessionsInDir(dataDir: string): Promise<Session[]> {
-  const r = await runCli(['query', 'SELECT * FROM sessions ORDER BY team_id, toString(session_id)', '--data-dir', dataDir]);
+  const r = await runCli([
+    'query',
+    'SELECT * EXCEPT (max_inserted_at) FROM sessions ORDER BY team_id, toString(session_id)',
+    '--data-dir',
+    dataDir,
+  ]);
   if (r.code !== 0) throw new Error(`sessionizer query failed (${r.code}): ${r.stderr}`);
   return jsonLines<Session>(r.stdout);
 }
