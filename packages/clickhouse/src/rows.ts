@@ -47,13 +47,10 @@ export function toPartialRow(s: SessionState): PartialRow {
 /**
  * The INSERT statement the rows go with. It carries every setting the insert needs in its own
  * SETTINGS clause (async_insert = 0: see COMMON_SETTINGS in client.ts), so that the sink can send
- * it without per-call settings (sink.ts says why).
- */
-/**
- * The partials' INSERT. In cluster mode `table` is a Distributed table, and
- * `distributed_foreground_insert = 1` makes the INSERT return only once every shard has its rows:
- * the service commits Kafka offsets when the INSERT returns, and with background forwarding the
- * rows would still be queued on the receiving node's disk at that point (commit-after-write).
+ * it without per-call settings (sink.ts says why). In cluster mode `table` is a Distributed table,
+ * and `distributed_foreground_insert = 1` makes the INSERT return only once every shard has its
+ * rows: the service commits Kafka offsets when the INSERT returns, and with background forwarding
+ * the rows would still be queued on the receiving node's disk at that point (commit-after-write).
  */
 export function partialInsertSql(table: string, options: { readonly distributed?: boolean } = {}): string {
   const foreground = options.distributed === true ? ', distributed_foreground_insert = 1' : '';
