@@ -14,6 +14,7 @@ import { committedOffsets, createTopic, endOffsets, produce, readTopic, testKafk
 import { waitFor } from '../support/wait.js';
 import { uniqueName } from '../support/names.js';
 import { buildStream } from '../support/stream.js';
+import { SESSIONS_AS_ORACLE_SQL } from '../support/sessions.js';
 
 const kafka = testKafka();
 const dirs: string[] = [];
@@ -37,7 +38,7 @@ function serviceEnv(topic: string, group: string, dataDir: string, extra: Record
 }
 
 async function sessionsIn(dataDir: string): Promise<Session[]> {
-  const r = await runCli(['query', 'SELECT * FROM sessions ORDER BY team_id, toString(session_id)', '--data-dir', dataDir]);
+  const r = await runCli(['query', SESSIONS_AS_ORACLE_SQL, '--data-dir', dataDir]);
   if (r.code !== 0) throw new Error(r.stderr);
   return jsonLines<Session>(r.stdout);
 }
@@ -116,7 +117,7 @@ describe('sessionizer run as a process', () => {
     let lastQuery = '';
     try {
       const rows = await waitFor('sessions readable through the running service', async () => {
-        const r = await runCli(['query', 'SELECT * FROM sessions ORDER BY team_id, toString(session_id)', '--data-dir', dataDir]);
+        const r = await runCli(['query', SESSIONS_AS_ORACLE_SQL, '--data-dir', dataDir]);
         lastQuery = `exit ${r.code}: ${r.stderr.slice(-500)}`;
         const got = r.code === 0 ? jsonLines<Session>(r.stdout) : [];
         return got.length === stream.expected.length ? got : undefined;

@@ -19,6 +19,7 @@ import { Rng } from '@sessionizer/generator';
 import type { Kafka } from 'kafkajs';
 import { cliEnv, jsonLines, REPO_ROOT, runCli, SESSIONIZER_BIN } from './cli.js';
 import { committedOffsets, endOffsets, readTopic, type ReadMessage } from './kafka.js';
+import { SESSIONS_AS_ORACLE_SQL } from './sessions.js';
 
 // ---- scale -------------------------------------------------------------------------------
 
@@ -290,12 +291,7 @@ export async function stopGracefully(svc: ServiceProcess, graceMs: number): Prom
 /** The sessions of an embedded data directory (directly, or through the running service). */
 /** Every column the oracle knows: all but max_inserted_at (ClickHouse's clock at insert time), as readSessions. */
 export async function sessionsInDir(dataDir: string): Promise<Session[]> {
-  const r = await runCli([
-    'query',
-    'SELECT * EXCEPT (max_inserted_at) FROM sessions ORDER BY team_id, toString(session_id)',
-    '--data-dir',
-    dataDir,
-  ]);
+  const r = await runCli(['query', SESSIONS_AS_ORACLE_SQL, '--data-dir', dataDir]);
   if (r.code !== 0) throw new Error(`sessionizer query failed (${r.code}): ${r.stderr}`);
   return jsonLines<Session>(r.stdout);
 }

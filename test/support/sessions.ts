@@ -3,6 +3,13 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Session } from '@sessionizer/core';
 
 /**
+ * The `sessions` view with every column the oracle knows, in the oracle's order, for the CLI's
+ * `query` (unqualified: the CLI's database): all but max_inserted_at (ClickHouse's clock at insert
+ * time).
+ */
+export const SESSIONS_AS_ORACLE_SQL = 'SELECT * EXCEPT (max_inserted_at) FROM sessions ORDER BY team_id, toString(session_id)';
+
+/**
  * Every column the oracle knows: all but max_inserted_at (ClickHouse's clock at insert time,
  * catalog.ts); `readInsertedAt` reads that one.
  */
