@@ -30,7 +30,10 @@ export interface SessionEvent {
   readonly props?: Readonly<Record<string, string | number>>;
   /** `$feature/<key>` properties as [key, value]; booleans as 'true'/'false'. */
   readonly flags?: readonly (readonly [string, string])[];
-  /** 'client' (the SDK's $session_id; the default) or 'server' (server-side sessions). */
+  /**
+   * 'client' (the SDK's $session_id; the default, also when absent) or 'server': the id was
+   * assigned by server-side sessions (server-sessions/rule.ts). The catalog's session_id_source.
+   */
   readonly sessionIdSource?: 'client' | 'server';
 }
 

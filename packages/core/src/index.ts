@@ -12,3 +12,4 @@ export * from './derive.js';
 export * from './oracle.js';
 export * from './buffer.js';
 export * from './flush-policy.js';
+export * from './server-sessions/index.js';
