@@ -232,6 +232,8 @@ export function derive(row: Record<string, unknown>): Record<string, unknown> {
       duration,
       DEFAULT_BOUNCE_THRESHOLD_SECONDS,
     ),
+    // the peer has no server-side sessions (the benchmark runs with SERVER_SESSIONS off)
+    session_id_source: 'client',
   };
 }
 

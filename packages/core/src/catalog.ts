@@ -181,7 +181,14 @@ export const CATALOG: readonly CatalogEntry[] = [
     oracle: true,
     doc: 'the project; sessions of different teams never mix, even with equal ids',
   },
-  { kind: 'builtin', column: 'session_id', posthog: 'session_id', viewType: 'UUID', oracle: true, doc: 'the `$session_id` (a UUIDv7)' },
+  {
+    kind: 'builtin',
+    column: 'session_id',
+    posthog: 'session_id',
+    viewType: 'UUID',
+    oracle: true,
+    doc: "the `$session_id`, or the server-side session's id (a UUIDv7)",
+  },
   derived('session_timestamp', "DateTime64(6, 'UTC')", "the session id's UUIDv7 time (the table's sort key: filter on it to read less)"),
   scalar(
     'distinct_id',
@@ -409,7 +416,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     'any',
     'event-level',
     (e) => e.sessionIdSource ?? 'client',
-    '`client` (the SDK set `$session_id`), or `server` for server-side sessions',
+    '`client` (the SDK set `$session_id`), or `server`: assigned by the sessionizer to an event without one (see [Server-side sessions](#server-side-sessions))',
     { posthog: null, viewType: 'String' },
   ),
   {

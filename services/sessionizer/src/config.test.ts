@@ -164,6 +164,11 @@ const BAD: readonly { name: SettingName; value: string; allowed: RegExp }[] = [
   { name: 'tokenTeams', value: 'phc_a=x', allowed: /is not token=team_id/ },
   { name: 'tokenTeams', value: '=4', allowed: /is not token=team_id/ },
   { name: 'tokenTeams', value: 'ok=1,phc b=2', allowed: /'phc b=2' is not token=team_id/ },
+  { name: 'serverSessions', value: 'on', allowed: /'on' is not a team id \(off, all, or team ids separated by commas\)/ },
+  { name: 'serverSessions', value: '1,0', allowed: /'0' is not a team id/ },
+  { name: 'serverSessions', value: '9007199254740993', allowed: /is not a team id/ },
+  { name: 'serverSessionIdle', value: '999', allowed: /must be >= 1000/ },
+  { name: 'serverSessionIdle', value: '86400001', allowed: /must be <= 86400000/ },
   { name: 'brokers', value: ' ', allowed: /must not be empty/ },
   { name: 'topics', value: '', allowed: /names no topic/ },
   { name: 'topics', value: ' , ,', allowed: /names no topic/ },
@@ -340,6 +345,20 @@ describe('token teams', () => {
       return;
     }
     expect(String(value)).toBe('9007199254740993');
+  });
+});
+
+describe('server sessions', () => {
+  it('are off by default, with posthog-js 30 minutes of idle', () => {
+    const c = loadConfig({}, {});
+    expect(c.session.serverSessions).toBe('off');
+    expect(c.session.serverSessionIdleMs).toBe(1_800_000);
+  });
+
+  it('all, or a list of team ids (flag over environment)', () => {
+    expect(loadConfig({}, { SERVER_SESSIONS: 'ALL' }).session.serverSessions).toBe('all');
+    expect(loadConfig({ 'server-sessions': ' 7, 2,7 ' }, { SERVER_SESSIONS: 'all' }).session.serverSessions).toEqual([2, 7]);
+    expect(loadConfig({ 'server-session-idle-ms': '60000' }, {}).session.serverSessionIdleMs).toBe(60_000);
   });
 });
 

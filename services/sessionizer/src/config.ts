@@ -11,6 +11,7 @@ import {
   CHANNEL_RULE_COLUMNS,
   DEFAULT_LIMITS,
   DEFAULT_SESSION_ID_CLIENT_TOLERANCE_MS,
+  DEFAULT_SERVER_SESSION_IDLE_MS,
   DEFAULT_SESSION_ID_TOLERANCE_MS,
   INPUT_FORMATS,
   parseChannelRulesJson,
@@ -47,6 +48,9 @@ export interface Config {
     /** CHANNEL_RULES_FILE, read and validated at load: custom channel rules per team_id. */
     readonly channelRulesFile: string | undefined;
     readonly channelRules: ChannelRules | undefined;
+    /** SERVER_SESSIONS: which teams' events without $session_id get server-side sessions. */
+    readonly serverSessions: ServerSessionsSetting;
+    readonly serverSessionIdleMs: number;
   };
   readonly kafka: {
     readonly brokers: string | undefined;
@@ -75,6 +79,9 @@ export interface Config {
   readonly log: { readonly level: LogLevel };
   readonly shutdownTimeoutMs: number;
 }
+
+/** `off`, `all`, or the team ids (sorted, distinct). */
+export type ServerSessionsSetting = 'off' | 'all' | readonly number[];
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -159,6 +166,21 @@ const bounceThresholds = z.string().transform((value, ctx): ReadonlyMap<number, 
 
 /** Which commands take a setting: `sessionizer <command> --help` lists a command's groups. */
 export type SettingGroup = 'clickhouse' | 'model' | 'flush' | 'kafka' | 'service';
+
+const serverSessions = z.string().transform((value, ctx): ServerSessionsSetting => {
+  const v = value.trim().toLowerCase();
+  if (v === 'off' || v === '') return 'off';
+  if (v === 'all') return 'all';
+  const teams = new Set<number>();
+  for (const part of v.split(',').map((p) => p.trim())) {
+    if (!/^[1-9]\d{0,15}$/.test(part) || !Number.isSafeInteger(Number(part))) {
+      ctx.addIssue({ code: 'custom', message: `'${part}' is not a team id (off, all, or team ids separated by commas)` });
+      continue;
+    }
+    teams.add(Number(part));
+  }
+  return [...teams].sort((a, b) => a - b);
+});
 
 interface Setting {
   readonly env: string;
@@ -283,6 +305,22 @@ export const SETTINGS = {
     schema: tokenTeams,
     default: '',
     help: 'posthog-capture: token=team_id[,…] for messages without team_id',
+  },
+  serverSessions: {
+    group: 'model',
+    env: 'SERVER_SESSIONS',
+    flag: 'server-sessions',
+    schema: serverSessions,
+    default: 'off',
+    help: 'server-side sessions for events without $session_id: off, all, or team ids separated by commas (docs/sessions.md)',
+  },
+  serverSessionIdle: {
+    group: 'model',
+    env: 'SERVER_SESSION_IDLE_MS',
+    flag: 'server-session-idle-ms',
+    schema: int(1_000, 86_400_000),
+    default: String(DEFAULT_SERVER_SESSION_IDLE_MS),
+    help: 'server-side sessions: a new session after this long without an event of the distinct_id',
   },
   flushInterval: {
     group: 'flush',
@@ -560,6 +598,8 @@ export function loadConfig(flags: Flags, env: Env, readText: (path: string) => s
       tokenTeams: r('tokenTeams'),
       channelRulesFile,
       channelRules,
+      serverSessions: r('serverSessions'),
+      serverSessionIdleMs: r('serverSessionIdle'),
     },
     kafka: {
       brokers: r('brokers'),

@@ -3,9 +3,10 @@
  * options, built the same way for every command and for the service.
  */
 import { createClickHouse, EmbeddedClickHouseLockedError, retry, type ClickHouseHandle, type SchemaContext } from '@sessionizer/clickhouse';
-import { DEFAULT_LIMITS, type NormalizeOptions } from '@sessionizer/core';
+import { DEFAULT_LIMITS, type NormalizeOptions, type ServerSessionRule } from '@sessionizer/core';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
+import { ServerSessionStage, serverSessionTeams } from './service/server-sessions.js';
 
 export function schemaOf(config: Config): SchemaContext {
   return {
@@ -28,13 +29,21 @@ export function openClickHouse(config: Config, database?: string): ClickHouseHan
 }
 
 export function normalizeOptionsOf(config: Config): NormalizeOptions {
+  const serverSessions = serverSessionTeams(config.session.serverSessions);
   return {
+    ...(serverSessions === undefined ? {} : { serverSessions }),
     // the string bounds are the core's; only the message size is a setting
     limits: { ...DEFAULT_LIMITS, maxMessageBytes: config.session.maxMessageBytes },
     sessionIdToleranceMs: config.session.sessionIdToleranceMs,
     sessionIdClientToleranceMs: config.session.sessionIdClientToleranceMs,
     tokenTeams: config.session.tokenTeams,
   };
+}
+
+/** The server-side session stage (SERVER_SESSIONS), undefined when off. */
+export function serverSessionStageOf(config: Config, onAssigned?: (rule: ServerSessionRule) => void): ServerSessionStage | undefined {
+  if (config.session.serverSessions === 'off') return undefined;
+  return new ServerSessionStage({ idleMs: config.session.serverSessionIdleMs, ...(onAssigned === undefined ? {} : { onAssigned }) });
 }
 
 /**

@@ -17,6 +17,11 @@ export interface NormalizeOptions extends SessionWindowOptions {
   readonly limits?: Limits;
   /** posthog-capture: project API token → team id, for messages without team_id. */
   readonly tokenTeams?: ReadonlyMap<string, number>;
+  /**
+   * Server-side sessions (SERVER_SESSIONS): true for the teams whose events without $session_id
+   * are kept for the assignment stage (server-sessions/rule.ts) instead of excluded as no_session_id.
+   */
+  readonly serverSessions?: (teamId: number) => boolean;
 }
 
 export type Properties = Record<string, unknown>;
@@ -96,14 +101,11 @@ function stringProperty(properties: Properties, key: string, max: number, warnin
   return wellFormed(v);
 }
 
-export function finishEvent(core: CoreFields, properties: Properties, options: NormalizeOptions, warnings: NormalizeWarning[]): Normalized {
-  const uuid = canonicalUuid(core.uuid);
-  if (uuid === null) return reject('schema_invalid', `uuid: not a UUID (${JSON.stringify(core.uuid.slice(0, 64))})`);
+/** The session id of an event kept for server-side sessions until the assignment stage gives it one. */
+export const UNASSIGNED_SESSION_ID = '';
 
-  const rawSessionId = properties['$session_id'];
-  if (rawSessionId === undefined || rawSessionId === null || rawSessionId === '') {
-    return reject('no_session_id', 'the event has no $session_id property');
-  }
+/** A client's $session_id, canonical, when it is a UUIDv7 and the event is inside its window. */
+function clientSessionId(rawSessionId: unknown, core: CoreFields, options: NormalizeOptions): string | Rejected {
   if (typeof rawSessionId !== 'string') {
     return reject('session_id_not_uuidv7', `$session_id is a ${typeof rawSessionId}, not a UUIDv7 string`);
   }
@@ -117,7 +119,22 @@ export function finishEvent(core: CoreFields, properties: Properties, options: N
     { server: core.timestamp, client: core.clientTimestamp },
     options,
   );
-  if (outside !== undefined) return outside;
+  return outside ?? sessionId;
+}
+
+export function finishEvent(core: CoreFields, properties: Properties, options: NormalizeOptions, warnings: NormalizeWarning[]): Normalized {
+  const uuid = canonicalUuid(core.uuid);
+  if (uuid === null) return reject('schema_invalid', `uuid: not a UUID (${JSON.stringify(core.uuid.slice(0, 64))})`);
+
+  const rawSessionId = properties['$session_id'];
+  let sessionId = UNASSIGNED_SESSION_ID;
+  if (rawSessionId === undefined || rawSessionId === null || rawSessionId === '') {
+    if (options.serverSessions?.(core.teamId) !== true) return reject('no_session_id', 'the event has no $session_id property');
+  } else {
+    const checked = clientSessionId(rawSessionId, core, options);
+    if (typeof checked !== 'string') return checked;
+    sessionId = checked;
+  }
 
   const limits = options.limits ?? DEFAULT_LIMITS;
   let distinctId = wellFormed(core.distinctId);
@@ -138,6 +155,7 @@ export function finishEvent(core: CoreFields, properties: Properties, options: N
     teamId: core.teamId,
     distinctId,
     sessionId,
+    ...(sessionId === UNASSIGNED_SESSION_ID ? { sessionIdSource: 'server' as const } : {}),
     timestamp: core.timestamp,
     currentUrl: stringProperty(properties, '$current_url', limits.maxUrlLength, warnings),
     referringDomain: stringProperty(properties, '$referring_domain', f, warnings),

@@ -4,7 +4,7 @@ import { normalizeCaptureMessage } from './posthog-capture.js';
 import { normalizePostHogEvent } from './posthog-events.js';
 
 export type { NormalizeOptions } from './common.js';
-export { SESSION_MAX_AGE_MICROS } from './common.js';
+export { SESSION_MAX_AGE_MICROS, UNASSIGNED_SESSION_ID } from './common.js';
 export { DEFAULT_SESSION_ID_CLIENT_TOLERANCE_MS, DEFAULT_SESSION_ID_TOLERANCE_MS, type SessionWindowOptions } from './session-window.js';
 export { captureEventTime, FUTURE_CUTOFF_MICROS, normalizeCaptureMessage } from './posthog-capture.js';
 export { normalizePostHogEvent } from './posthog-events.js';

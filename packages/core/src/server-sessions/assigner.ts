@@ -80,6 +80,11 @@ export class ServerSessionAssigner {
 
   /** The event with its server-side session id; the key's state moves on. */
   assign(e: SessionEvent): SessionEvent {
+    return this.assignWithRule(e).event;
+  }
+
+  /** `assign`, and which rule decided (for metrics). */
+  assignWithRule(e: SessionEvent): { event: SessionEvent; rule: ServerSessionRule } {
     const key = serverSessionKey(e.teamId, e.distinctId);
     const entry = this.#entries.get(key);
     const result = step(entry?.state, e, this.#options);
@@ -95,7 +100,7 @@ export class ServerSessionAssigner {
       this.#entries.delete(key);
       this.#entries.set(key, entry);
     }
-    return { ...e, sessionId: result.sessionId, sessionIdSource: 'server' };
+    return { event: { ...e, sessionId: result.sessionId, sessionIdSource: 'server' }, rule: result.rule };
   }
 
   /**

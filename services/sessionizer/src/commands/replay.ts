@@ -25,14 +25,17 @@ import { ClickHouseSessionSink, migrate } from '@sessionizer/clickhouse';
 import { INPUT_FORMATS } from '@sessionizer/core';
 import { createLogger } from '../log.js';
 import { Progress } from '../progress.js';
-import { normalizeOptionsOf, openClickHouse, schemaOf } from '../wiring.js';
+import { normalizeOptionsOf, openClickHouse, schemaOf, serverSessionStageOf } from '../wiring.js';
 import { CLICKHOUSE, FLUSH, MODEL, UsageError, type Command } from './command.js';
+import type { ServerSessionStage } from '../service/server-sessions.js';
 
 export interface ReplayOptions {
   readonly input: string; // a path or '-'
   readonly stdin: Readable;
   readonly format: InputFormat;
   readonly normalize: NormalizeOptions;
+  /** Server-side sessions (SERVER_SESSIONS): given when normalize.serverSessions is; the file is one partition. */
+  readonly serverSessions?: ServerSessionStage | undefined;
   readonly sink: SessionSink;
   readonly policy: FlushPolicy;
   readonly rejectsPath: string | undefined;
@@ -145,7 +148,7 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
         const result = decodeRecord(o.format, { length: line.bytes, toString: () => text }, o.normalize, 'line');
         if (result.ok) {
           summary.accepted += 1;
-          aggregator.add(result.event);
+          aggregator.add(o.serverSessions?.apply(o.input, 0, result.event) ?? result.event);
           for (const w of result.warnings) warnings[w] = (warnings[w] ?? 0) + 1;
         } else {
           rejected[result.reason] += 1;
@@ -235,6 +238,7 @@ export const replayCommand: Command = {
         stdin: io.stdin,
         format: format as InputFormat,
         normalize: normalizeOptionsOf(config),
+        serverSessions: serverSessionStageOf(config),
         sink,
         policy: config.flush,
         rejectsPath: values['rejects'] as string | undefined,

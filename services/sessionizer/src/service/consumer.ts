@@ -21,6 +21,7 @@ import type { Logger } from '../log.js';
 import { Aggregator, writeCheckpoint, type WrittenCheckpoint } from './aggregator.js';
 import { deadLetterRecord, type DeadLetterQueue } from './dead-letter-queue.js';
 import type { Metrics } from './metrics.js';
+import type { ServerSessionStage } from './server-sessions.js';
 import type { ConsumerState, Readiness } from './readiness.js';
 import { Telemetry } from './telemetry.js';
 
@@ -33,6 +34,8 @@ export interface ConsumerOptions {
   readonly deadLetters: DeadLetterQueue | undefined;
   readonly formats: ReadonlyMap<string, InputFormat>;
   readonly normalize: NormalizeOptions;
+  /** Server-side sessions (SERVER_SESSIONS): given when normalize.serverSessions is. */
+  readonly serverSessions?: ServerSessionStage | undefined;
   readonly policy: FlushPolicy;
   readonly dlqExcluded: boolean;
   readonly readiness: Readiness;
@@ -143,7 +146,7 @@ export class SessionConsumer {
     for (const record of batch.records) {
       const result = decodeRecord(format, record.value, this.#o.normalize);
       if (result.ok) {
-        this.#aggregator.add(result.event);
+        this.#aggregator.add(this.#o.serverSessions?.apply(batch.topic, batch.partition, result.event) ?? result.event);
         aggregated += 1;
         this.#telemetry.warnings(result.warnings);
       } else {

@@ -29,6 +29,7 @@ describe('Metrics', () => {
         'sessionizer_uncommitted_partitions',
         'sessionizer_fetch_paused',
         'sessionizer_ready',
+        'sessionizer_server_session_events_total',
       ].sort(),
     );
   });

@@ -28,6 +28,7 @@ export class Metrics {
   readonly uncommittedPartitions: Gauge;
   readonly paused: Gauge;
   readonly ready: Gauge;
+  readonly serverSessionEvents: Counter<'rule'>;
 
   constructor(defaults = true) {
     const r = this.registry;
@@ -142,5 +143,11 @@ export class Metrics {
     });
     this.paused = new Gauge({ name: 'sessionizer_fetch_paused', help: '1 while fetching is paused for backpressure', registers: [r] });
     this.ready = new Gauge({ name: 'sessionizer_ready', help: '1 when /readyz answers 200', registers: [r] });
+    this.serverSessionEvents = new Counter({
+      name: 'sessionizer_server_session_events_total',
+      help: 'Events given a server-side session, by the rule that decided (new, join, late: docs/sessions.md)',
+      labelNames: ['rule'],
+      registers: [r],
+    });
   }
 }

@@ -8,7 +8,7 @@ import { ClickHouseSessionSink, migrate, type ClickHouseHandle } from '@sessioni
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { overviewRoutes } from '../overview/handler.js';
-import { normalizeOptionsOf, openClickHouseWaiting, schemaOf } from '../wiring.js';
+import { normalizeOptionsOf, openClickHouseWaiting, schemaOf, serverSessionStageOf } from '../wiring.js';
 import { SessionConsumer } from './consumer.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import { writeEndpointFile } from './endpoint-file.js';
@@ -111,6 +111,9 @@ export async function startService(
       deadLetters,
       formats: new Map(config.kafka.topics.map((t) => [t.topic, t.format])),
       normalize: normalizeOptionsOf(config),
+      serverSessions: serverSessionStageOf(config, (rule) => {
+        metrics.serverSessionEvents.inc({ rule });
+      }),
       policy: config.flush,
       dlqExcluded: config.kafka.dlqExcluded,
       readiness,
