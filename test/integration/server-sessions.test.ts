@@ -1,15 +1,16 @@
 /**
  * Server-side sessions through `replay` into the real engine: events without $session_id next to
  * client sessions give exactly the oracle's sessions, column by column, session_id_source
- * (the catalog's column) included.
+ * (the catalog's column) included; the state store's version filter; a database at the catalog
+ * schema gets the state table and keeps its sessions.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalize, SESSION_COLUMNS, sessionize, type SessionEvent } from '@sessionizer/core';
-import { ClickHouseSessionSink, migrate } from '@sessionizer/clickhouse';
+import { normalize, SESSION_COLUMNS, SessionBuffer, sessionize, type SessionEvent } from '@sessionizer/core';
+import { ClickHouseServerSessionStore, ClickHouseSessionSink, migrate, MIGRATIONS } from '@sessionizer/clickhouse';
 import { replay } from '../../services/sessionizer/src/commands/replay.js';
 import { Progress } from '../../services/sessionizer/src/progress.js';
 import { ServerSessionStage, serverSessionTeams } from '../../services/sessionizer/src/service/server-sessions.js';
@@ -74,6 +75,73 @@ describe('server-side sessions in ClickHouse equal the oracle', () => {
     );
     expect(bySource('server')).toBeGreaterThan(40);
     expect(stage.assigner('-', 0).counts.late).toBeGreaterThan(0);
+  });
+
+  it('the state store: a key reads back as its row with the greatest version ≤ the given offset', async () => {
+    const store = new ClickHouseServerSessionStore(db.handle.client, { schema: { database: db.database } });
+    const state = (sessionId: string, minutes: number) => ({
+      sessionId,
+      start: 1_764_579_600_000_000,
+      last: 1_764_579_600_000_000 + minutes * 60_000_000,
+    });
+    const a = '019ad9a0-0000-7000-8000-00000000000a';
+    const b = '019ad9a0-0000-7000-8000-00000000000b';
+    const written = await store.write([
+      { topic: 'events', partition: 3, version: '5', changes: [{ teamId: 1, distinctId: 'x', state: state(a, 1) }] },
+      { topic: 'events', partition: 3, version: '10', changes: [{ teamId: 1, distinctId: 'x', state: state(b, 2) }] },
+      // written twice for one version (a crash between write and commit): equal rows
+      { topic: 'events', partition: 3, version: '10', changes: [{ teamId: 1, distinctId: 'x', state: state(b, 2) }] },
+      { topic: 'events', partition: 4, version: '1', changes: [{ teamId: 1, distinctId: 'x', state: state(a, 9) }] },
+      {
+        topic: 'events',
+        partition: 3,
+        version: '1',
+        changes: [
+          { teamId: 2, distinctId: 'x', state: state(a, 7) },
+          { teamId: 1, distinctId: "y'\\n", state: state(b, 3) },
+        ],
+      },
+    ]);
+    expect(written.rows).toBe(6);
+    const keys = [
+      { teamId: 1, distinctId: 'x' },
+      { teamId: 1, distinctId: "y'\\n" },
+    ];
+    const at = async (version: string) =>
+      (await store.load('events', 3, keys, version)).sort((p, q) => (p.distinctId < q.distinctId ? -1 : 1));
+    expect(await at('0')).toEqual([]);
+    expect(await at('7')).toEqual([
+      { teamId: 1, distinctId: 'x', state: state(a, 1) },
+      { teamId: 1, distinctId: "y'\\n", state: state(b, 3) },
+    ]);
+    expect((await at('10'))[0]).toEqual({ teamId: 1, distinctId: 'x', state: state(b, 2) });
+    expect(await store.load('events', 3, [{ teamId: 2, distinctId: 'y' }], '10')).toEqual([]);
+  });
+
+  it('a database at the catalog schema (0002) gets the state table (0003) and keeps its sessions', async () => {
+    const old = await testDatabase('server_sessions_upgrade');
+    try {
+      const before = MIGRATIONS.filter((m) => m.version !== '0003');
+      await migrate(old.handle.client, { database: old.database }, { migrations: before });
+      const sink = new ClickHouseSessionSink(old.handle.client, { schema: { database: old.database } });
+      const events = serverTraffic(3, 2, 4).map((e, i) => ({
+        ...e,
+        sessionId: `019ad9a0-0000-7000-8000-${String(i % 3).padStart(12, '0')}`,
+      }));
+      const buffer = new SessionBuffer();
+      for (const e of events) buffer.add(e);
+      await sink.write(buffer.drain());
+      const sessions = await readSessions(old.handle.client, old.database);
+      const report = await migrate(old.handle.client, { database: old.database });
+      expect(report.applied).toEqual(['0003']);
+      expect(await readSessions(old.handle.client, old.database)).toEqual(sessions);
+      expect(sessions.length).toBeGreaterThan(0);
+      expect(new Set(sessions.map((s) => s.session_id_source))).toEqual(new Set(['client']));
+      const store = new ClickHouseServerSessionStore(old.handle.client, { schema: { database: old.database } });
+      expect(await store.load('events', 0, [{ teamId: 1, distinctId: 'x' }], '10')).toEqual([]);
+    } finally {
+      await old.drop();
+    }
   });
 });
 

@@ -140,14 +140,14 @@ describe('migrations', () => {
     try {
       const first = await migrate(db.handle.client, { database: db.database });
       const second = await migrate(db.handle.client, { database: db.database });
-      expect(first.applied).toEqual(['0002', 'R__sessions_view']);
+      expect(first.applied).toEqual(['0002', '0003', 'R__sessions_view']);
       expect(second.applied).toEqual([]);
-      expect(second.unchanged).toEqual(['0002', 'R__sessions_view']);
+      expect(second.unchanged).toEqual(['0002', '0003', 'R__sessions_view']);
       const rs = await db.handle.client.query({
         query: `SELECT count() AS n FROM ${db.database}.schema_migrations`,
         format: 'JSONEachRow',
       });
-      expect(await rs.json()).toEqual([{ n: 2 }]);
+      expect(await rs.json()).toEqual([{ n: 3 }]);
     } finally {
       await db.drop();
     }

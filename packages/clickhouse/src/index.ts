@@ -11,3 +11,4 @@ export * from './schema/migrate.js';
 export * from './schema/v1-states.js';
 export * from './schema/upgrade-v1.js';
 export * from './schema/upgrade-v1-target.js';
+export * from './server-session-store.js';

@@ -2,11 +2,19 @@
  * Configuration → adapters: the ClickHouse handle and schema context, and the normalisation
  * options, built the same way for every command and for the service.
  */
-import { createClickHouse, EmbeddedClickHouseLockedError, retry, type ClickHouseHandle, type SchemaContext } from '@sessionizer/clickhouse';
-import { DEFAULT_LIMITS, type NormalizeOptions, type ServerSessionRule } from '@sessionizer/core';
+import {
+  createClickHouse,
+  EmbeddedClickHouseLockedError,
+  retry,
+  type ClickHouseHandle,
+  type SchemaContext,
+  type ServerSessionStore,
+} from '@sessionizer/clickhouse';
+import { DEFAULT_LIMITS, type NormalizeOptions } from '@sessionizer/core';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { ServerSessionStage, serverSessionTeams } from './service/server-sessions.js';
+import type { Metrics } from './service/metrics.js';
+import { misroutedReporter, ServerSessionStage, serverSessionTeams } from './service/server-sessions.js';
 
 export function schemaOf(config: Config): SchemaContext {
   return {
@@ -40,10 +48,33 @@ export function normalizeOptionsOf(config: Config): NormalizeOptions {
   };
 }
 
-/** The server-side session stage (SERVER_SESSIONS), undefined when off. */
-export function serverSessionStageOf(config: Config, onAssigned?: (rule: ServerSessionRule) => void): ServerSessionStage | undefined {
+/**
+ * The server-side session stage (SERVER_SESSIONS), undefined when off. `replay` has no store (a
+ * file is one whole stream); the service passes its store, metrics and logger.
+ */
+export function serverSessionStageOf(
+  config: Config,
+  service?: { readonly metrics: Metrics; readonly log: Logger; readonly store: ServerSessionStore },
+): ServerSessionStage | undefined {
   if (config.session.serverSessions === 'off') return undefined;
-  return new ServerSessionStage({ idleMs: config.session.serverSessionIdleMs, ...(onAssigned === undefined ? {} : { onAssigned }) });
+  if (service === undefined) return new ServerSessionStage({ idleMs: config.session.serverSessionIdleMs });
+  const { metrics, log, store } = service;
+  return new ServerSessionStage({
+    idleMs: config.session.serverSessionIdleMs,
+    store,
+    onAssigned: (rule) => {
+      metrics.serverSessionEvents.inc({ rule });
+    },
+    onMisrouted: misroutedReporter(
+      (reason) => {
+        metrics.serverSessionMisrouted.inc({ reason });
+      },
+      (message, fields) => {
+        log.warn(message, fields);
+      },
+      () => performance.now(),
+    ),
+  });
 }
 
 /**

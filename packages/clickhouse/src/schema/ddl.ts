@@ -318,3 +318,37 @@ export function createMigrationsTableSql(ctx: SchemaContext): string {
 ) ENGINE = ${engine(ctx, 'ReplacingMergeTree', 'schema_migrations', 'applied_at')}
 ORDER BY version`;
 }
+
+/**
+ * Version 0003 (after the catalog's 0002): the state of server-side sessions (`@sessionizer/core` server-sessions), one row
+ * per (source partition, team_id, distinct_id) and flush that changed it, `version` = the flush's
+ * offset snapshot of that partition. A key is read back as its row with the greatest version ≤
+ * the offset where consumption resumes (ARCHITECTURE.md, *Server-side sessions*): rows of later
+ * versions may exist (written by a flush whose commit failed, or by an old owner) and must be
+ * skipped, so older versions are kept, not replaced; ReplacingMergeTree only folds rows written
+ * twice for one version (equal by construction). Rows go after 30 days without being rewritten.
+ */
+export function createServerSessionStateSql(ctx: SchemaContext): string[] {
+  const n = names(ctx);
+  const local = ctx.cluster === undefined ? '' : '_local';
+  const out = [
+    `CREATE TABLE IF NOT EXISTS ${n.db}.server_session_state${local}${n.onCluster} (
+  topic String,
+  partition UInt32,
+  team_id Int64,
+  distinct_id String,
+  version UInt64,
+  session_id UUID,
+  start_ts ${TS},
+  last_ts ${TS},
+  written_at DateTime('UTC') DEFAULT now()
+) ENGINE = ${engine(ctx, 'ReplacingMergeTree', 'server_session_state')}
+ORDER BY (topic, partition, team_id, distinct_id, version)
+TTL written_at + INTERVAL 30 DAY`,
+  ];
+  if (ctx.cluster !== undefined) {
+    out.push(`CREATE TABLE IF NOT EXISTS ${n.db}.server_session_state${n.onCluster} AS ${n.db}.server_session_state_local
+ENGINE = Distributed(${ctx.cluster}, ${n.db}, server_session_state_local, cityHash64(topic, partition))`);
+  }
+  return out;
+}

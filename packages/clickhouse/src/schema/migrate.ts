@@ -16,6 +16,7 @@ import {
   createDatabaseSql,
   createMigrationsTableSql,
   createPartialStateTablesSql,
+  createServerSessionStateSql,
   names,
   sessionsViewSql,
   type SchemaContext,
@@ -33,13 +34,15 @@ export interface Migration {
  * Schema versions: 0001 (ddl-v1.ts, frozen) kept argMin/argMax states of whole entry/exit
  * tuples; 0002 (ddl.ts) is the catalog's schema with SimpleAggregateFunction states. A fresh
  * database gets 0002 directly; a database that recorded 0001 needs its data carried over
- * (`V1_SCHEMA_VERSION`, see migrate()).
+ * (`V1_SCHEMA_VERSION`, see migrate()). 0003 adds server-side sessions' state table
+ * (`server_session_state`), beside the partials.
  */
 export const V1_SCHEMA_VERSION = '0001';
 export const SCHEMA_VERSION = '0002';
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: SCHEMA_VERSION, name: 'catalog partial-state tables', repeatable: false, statements: createPartialStateTablesSql },
+  { version: '0003', name: 'server session state', repeatable: false, statements: createServerSessionStateSql },
   { version: 'R__sessions_view', name: 'sessions view', repeatable: true, statements: (ctx) => [sessionsViewSql(ctx)] },
 ];
 

@@ -7,10 +7,16 @@
  * drains both and snapshots the offsets in one synchronous step. Offsets reach a commit only as
  * a `WrittenCheckpoint`, which `writeCheckpoint` alone makes, after the sink and the dead-letter
  * queue resolved: commit-after-write is a type, not an order of statements.
+ *
+ * With server-side sessions (SERVER_SESSIONS, `run`), the checkpoint also carries the state rows
+ * of the distinct_ids changed since the previous one (taken in the same synchronous step, at each
+ * partition's position), and `writeCheckpoint` writes them with the states: the state a restart
+ * reads back is never behind the committed offsets (ARCHITECTURE.md, invariant 7).
  */
 import { SessionBuffer, type SessionEvent, type SessionState } from '@sessionizer/core';
 import type { CommitOffset, DeadLetterRecord, TopicPartition } from '@sessionizer/kafka';
 import { OffsetTracker } from './offsets.js';
+import type { ServerSessionStage, StateCheckpoint } from './server-sessions.js';
 
 /** A dead letter and why (the reason labels the dead-lettered metric once it is written). */
 export interface PendingDeadLetter {
@@ -25,6 +31,8 @@ export interface Checkpoint {
   readonly offsets: readonly CommitOffset[];
   /** Estimated heap of the drained states (the buffered-bytes gauge counts them until written). */
   readonly stateBytes: number;
+  /** Server-side session state changed since the previous checkpoint (undefined: no store). */
+  readonly serverSessions: StateCheckpoint | undefined;
 }
 
 declare const written: unique symbol;
@@ -39,6 +47,11 @@ export class Aggregator {
   #deadLetters: PendingDeadLetter[] = [];
   #deadLetterBytes = 0;
   readonly #offsets = new OffsetTracker();
+  readonly #serverSessions: ServerSessionStage | undefined;
+
+  constructor(options: { readonly serverSessions?: ServerSessionStage | undefined } = {}) {
+    this.#serverSessions = options.serverSessions;
+  }
 
   add(event: SessionEvent): void {
     this.#buffer.add(event);
@@ -85,7 +98,13 @@ export class Aggregator {
     const deadLetters = this.#deadLetters;
     this.#deadLetters = [];
     this.#deadLetterBytes = 0;
-    return { states, deadLetters, offsets: this.#offsets.snapshot(assignment), stateBytes };
+    const serverSessions = this.#serverSessions?.takeChanges();
+    return { states, deadLetters, offsets: this.#offsets.snapshot(assignment), stateBytes, serverSessions };
+  }
+
+  /** The checkpoint is written: its server-side session keys may leave memory (the store has them). */
+  written(checkpoint: WrittenCheckpoint): void {
+    if (checkpoint.serverSessions !== undefined) this.#serverSessions?.written(checkpoint.serverSessions);
   }
 
   committed(checkpoint: WrittenCheckpoint): void {
@@ -95,6 +114,7 @@ export class Aggregator {
   /** Forget partitions that are no longer ours (what was processed of them is still written). */
   retain(assignment: readonly TopicPartition[]): void {
     this.#offsets.retain(assignment);
+    this.#serverSessions?.retain(assignment);
   }
 }
 
@@ -103,16 +123,26 @@ export interface CheckpointWriters<W> {
   readonly states: (states: readonly SessionState[]) => Promise<W>;
   /** Writes the dead letters; resolves once they are durable. */
   readonly deadLetters: (records: readonly DeadLetterRecord[]) => Promise<void>;
+  /** Writes the server-side session state; required when the checkpoint carries any. */
+  readonly serverSessions?: (changes: StateCheckpoint) => Promise<unknown>;
 }
 
-/** Write a checkpoint's states and dead letters (concurrently); only then is it a WrittenCheckpoint. */
+/**
+ * Write a checkpoint's states, dead letters and server-side session state (concurrently); only
+ * then is it a WrittenCheckpoint.
+ */
 export async function writeCheckpoint<W>(
   checkpoint: Checkpoint,
   writers: CheckpointWriters<W>,
 ): Promise<{ checkpoint: WrittenCheckpoint; stats: W | undefined }> {
+  const state = checkpoint.serverSessions;
+  if (state !== undefined && state.writes.length > 0 && writers.serverSessions === undefined) {
+    throw new Error('a checkpoint with server-side session state needs a writer for it');
+  }
   const [stats] = await Promise.all([
     checkpoint.states.length === 0 ? undefined : writers.states(checkpoint.states),
     checkpoint.deadLetters.length === 0 ? undefined : writers.deadLetters(checkpoint.deadLetters.map((d) => d.record)),
+    state === undefined || state.writes.length === 0 ? undefined : writers.serverSessions?.(state),
   ]);
   return { checkpoint: checkpoint as WrittenCheckpoint, stats };
 }

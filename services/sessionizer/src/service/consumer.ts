@@ -1,11 +1,12 @@
 /**
- * The consumer loop: admit batches (decode → aggregate), keep one flush in flight, pause and
- * resume fetching, commit what was written, stop.
+ * The consumer loop: admit batches (decode → assign server-side sessions → aggregate), keep one
+ * flush in flight, pause and resume fetching, commit what was written, stop.
  *
  * INVARIANT (end-to-end acknowledgement): an offset is committed only after every message
  * before it has been durably written to ClickHouse, dead-lettered, or deliberately excluded.
  * A flush takes the aggregator's checkpoint (buffer, dead letters and the offsets they cover, in
- * one synchronous step), writes it, and only then commits its offsets (`aggregator.ts`). Messages
+ * one synchronous step; with server-side sessions also their changed state), writes it, and
+ * only then commits its offsets (`aggregator.ts`). Messages
  * consumed while a flush runs go into the next checkpoint.
  *
  * INVARIANT (bounded memory): at most one flush is in flight; when the buffer reaches its
@@ -14,9 +15,17 @@
  * Rebalances only trigger an early flush: correctness never depends on seeing them in time,
  * because replayed or foreign-written partials merge idempotently.
  */
-import { decodeRecord, flushReason, type FlushPolicy, type FlushReason, type InputFormat, type NormalizeOptions } from '@sessionizer/core';
+import {
+  decodeRecord,
+  flushReason,
+  type FlushPolicy,
+  type FlushReason,
+  type InputFormat,
+  type Normalized,
+  type NormalizeOptions,
+} from '@sessionizer/core';
 import type { SessionSink } from '@sessionizer/clickhouse';
-import type { EventSource, PartitionBatch } from '@sessionizer/kafka';
+import type { EventSource, PartitionBatch, SourceRecord } from '@sessionizer/kafka';
 import type { Logger } from '../log.js';
 import { Aggregator, writeCheckpoint, type WrittenCheckpoint } from './aggregator.js';
 import { deadLetterRecord, type DeadLetterQueue } from './dead-letter-queue.js';
@@ -50,7 +59,7 @@ export interface ConsumerOptions {
 export class SessionConsumer {
   readonly #o: ConsumerOptions;
   readonly #now: () => number;
-  readonly #aggregator = new Aggregator();
+  readonly #aggregator: Aggregator;
   readonly #telemetry: Telemetry;
   #lastFlush: number;
   #inflight: Promise<void> | undefined;
@@ -72,6 +81,7 @@ export class SessionConsumer {
 
   constructor(options: ConsumerOptions) {
     this.#o = options;
+    this.#aggregator = new Aggregator({ serverSessions: options.serverSessions });
     this.#now = options.now ?? (() => performance.now());
     this.#telemetry = new Telemetry({ metrics: options.metrics, log: options.log, now: this.#now });
     this.#lastFlush = this.#now();
@@ -141,12 +151,29 @@ export class SessionConsumer {
       }
     }
     const format = this.#o.formats.get(batch.topic) ?? 'posthog-events';
+    const stage = this.#o.serverSessions;
+    if (stage?.persistent !== true) return Promise.resolve(this.#ingest(batch, format, undefined));
+    // Server-side sessions: the keys' states are loaded before the batch is folded in (one
+    // synchronous step again, so a checkpoint still never splits a batch).
+    return stage
+      .prepare(batch, (record) => this.#decode(record, format), this.#abort.signal)
+      .then((decoded) =>
+        this.#state === 'stopping' || this.#state === 'stopped' || this.#state === 'failed' ? false : this.#ingest(batch, format, decoded),
+      );
+  }
+
+  #decode(record: SourceRecord, format: InputFormat): Normalized {
+    return decodeRecord(format, record.value, this.#o.normalize);
+  }
+
+  /** Decode (unless `decoded` is given), assign server-side sessions, aggregate. */
+  #ingest(batch: PartitionBatch, format: InputFormat, decoded: readonly Normalized[] | undefined): boolean {
     const dlq = this.#o.deadLetters;
     let aggregated = 0;
-    for (const record of batch.records) {
-      const result = decodeRecord(format, record.value, this.#o.normalize);
+    for (const [i, record] of batch.records.entries()) {
+      const result = decoded?.[i] ?? this.#decode(record, format);
       if (result.ok) {
-        this.#aggregator.add(this.#o.serverSessions?.apply(batch.topic, batch.partition, result.event) ?? result.event);
+        this.#aggregator.add(this.#o.serverSessions?.apply(batch.topic, batch.partition, result.event, record.key) ?? result.event);
         aggregated += 1;
         this.#telemetry.warnings(result.warnings);
       } else {
@@ -164,7 +191,7 @@ export class SessionConsumer {
     if (due !== null) this.#trigger(due);
     if (this.#overLimit() && this.#inflight !== undefined) this.#pause();
     this.#updateGauges();
-    return Promise.resolve(true);
+    return true;
   }
 
   /** The session states buffered, as the flush policy sees them. */
@@ -258,7 +285,9 @@ export class SessionConsumer {
     const { checkpoint: written, stats } = await writeCheckpoint(checkpoint, {
       states: (states) => this.#o.sink.write(states, signal),
       deadLetters: (records) => dlq?.send(records, signal) ?? Promise.resolve(),
+      serverSessions: (changes) => this.#o.serverSessions?.write(changes, signal) ?? Promise.resolve(0),
     });
+    this.#aggregator.written(written);
     this.#o.readiness.writeSucceeded();
     if (stats !== undefined) {
       metrics.rowsWritten.inc(stats.rows);

@@ -30,6 +30,7 @@ describe('Metrics', () => {
         'sessionizer_fetch_paused',
         'sessionizer_ready',
         'sessionizer_server_session_events_total',
+        'sessionizer_server_session_misrouted_events_total',
       ].sort(),
     );
   });

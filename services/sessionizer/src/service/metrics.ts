@@ -29,6 +29,7 @@ export class Metrics {
   readonly paused: Gauge;
   readonly ready: Gauge;
   readonly serverSessionEvents: Counter<'rule'>;
+  readonly serverSessionMisrouted: Counter<'reason'>;
 
   constructor(defaults = true) {
     const r = this.registry;
@@ -147,6 +148,12 @@ export class Metrics {
       name: 'sessionizer_server_session_events_total',
       help: 'Events given a server-side session, by the rule that decided (new, join, late: docs/sessions.md)',
       labelNames: ['rule'],
+      registers: [r],
+    });
+    this.serverSessionMisrouted = new Counter({
+      name: 'sessionizer_server_session_misrouted_events_total',
+      help: 'Events without $session_id whose message key does not keep their distinct_id on one partition (no_key, other_key)',
+      labelNames: ['reason'],
       registers: [r],
     });
   }

@@ -1,8 +1,10 @@
 /** The server-side session stage: client events untouched, one assigner per source partition, rules counted. */
 import { describe, expect, it } from 'vitest';
-import { assignServerSessionsOracle, type ServerSessionRule } from '@sessionizer/core';
+import { assignServerSessionsOracle, type KeyRef, type ServerSessionRule, type SessionEvent, type StateChange } from '@sessionizer/core';
+import type { ServerSessionStore, StateWrite } from '@sessionizer/clickhouse';
+import type { PartitionBatch } from '@sessionizer/kafka';
 import { serverEvent } from '../../../../test/support/server-sessions.js';
-import { ServerSessionStage, serverSessionTeams } from './server-sessions.js';
+import { checkKey, misroutedReporter, ServerSessionStage, serverSessionTeams, type MisroutedReason } from './server-sessions.js';
 
 const unassigned = (n: number, minutes: number, distinctId = 'u') => ({
   ...serverEvent(n, minutes, distinctId),
@@ -37,5 +39,122 @@ describe('ServerSessionStage', () => {
     expect(serverSessionTeams('all')?.(123)).toBe(true);
     const some = serverSessionTeams([2, 7]);
     expect([1, 2, 7].map((t) => some?.(t))).toEqual([false, true, true]);
+  });
+});
+
+describe('the partitioning check', () => {
+  it('accepts token:distinct_id and the bare distinct_id; flags no key and other keys', () => {
+    expect(checkKey(Buffer.from('phc_abc:user-1'), 'user-1')).toBeUndefined();
+    expect(checkKey(Buffer.from('user-1'), 'user-1')).toBeUndefined();
+    expect(checkKey(Buffer.from('phc:a:b'), 'a:b')).toBeUndefined();
+    expect(checkKey(null, 'user-1')).toBe('no_key');
+    expect(checkKey(Buffer.alloc(0), 'user-1')).toBe('no_key');
+    expect(checkKey(Buffer.from('phc_abc:xuser-1'), 'user-1')).toBe('other_key');
+    expect(checkKey(Buffer.from('0f0e0d0c-0b0a-4000-9000-000000000001'), 'user-1')).toBe('other_key');
+  });
+
+  it('the stage counts every misrouted event; the reporter logs the first, then at most once per interval', () => {
+    const counted: MisroutedReason[] = [];
+    const logged: Record<string, unknown>[] = [];
+    let clock = 0;
+    const report = misroutedReporter(
+      (r) => counted.push(r),
+      (_m, fields) => logged.push(fields),
+      () => clock,
+      60_000,
+    );
+    const stage = new ServerSessionStage({ idleMs: 1_800_000, onMisrouted: report });
+    stage.apply('t', 0, unassigned(1, 0, 'a'), Buffer.from('phc:a'));
+    stage.apply('t', 0, unassigned(2, 1, 'a'), null);
+    clock = 1_000;
+    stage.apply('t', 0, unassigned(3, 2, 'a'), Buffer.from('other'));
+    stage.apply('t', 0, unassigned(4, 3, 'a'), null);
+    clock = 61_000;
+    stage.apply('t', 0, unassigned(5, 4, 'a'), Buffer.from('other'));
+    // replay: no key to check
+    stage.apply('t', 0, unassigned(6, 5, 'a'));
+    expect(counted).toEqual(['no_key', 'other_key', 'no_key', 'other_key']);
+    expect(logged).toEqual([
+      { reason: 'no_key', key: null, distinctId: 'a', teamId: 1, notLoggedSinceLastWarning: 0 },
+      { reason: 'other_key', key: 'other', distinctId: 'a', teamId: 1, notLoggedSinceLastWarning: 2 },
+    ]);
+  });
+});
+
+/** The store contract in memory (the ClickHouse store is tested on the engine: server-sessions.test.ts). */
+class MemoryStore implements ServerSessionStore {
+  readonly rows: (StateChange & { topic: string; partition: number; version: bigint })[] = [];
+  write(writes: readonly StateWrite[]): Promise<{ rows: number; bytes: number }> {
+    for (const w of writes)
+      for (const c of w.changes) this.rows.push({ ...c, topic: w.topic, partition: w.partition, version: BigInt(w.version) });
+    return Promise.resolve({ rows: writes.reduce((n, w) => n + w.changes.length, 0), bytes: 0 });
+  }
+  load(topic: string, partition: number, keys: readonly KeyRef[], maxVersion: string): Promise<StateChange[]> {
+    const out: StateChange[] = [];
+    for (const k of keys) {
+      const rows = this.rows.filter(
+        (r) =>
+          r.topic === topic &&
+          r.partition === partition &&
+          r.teamId === k.teamId &&
+          r.distinctId === k.distinctId &&
+          r.version <= BigInt(maxVersion),
+      );
+      const best = rows.sort((a, b) => (a.version < b.version ? -1 : 1)).at(-1);
+      if (best !== undefined) out.push({ teamId: best.teamId, distinctId: best.distinctId, state: best.state });
+    }
+    return Promise.resolve(out);
+  }
+}
+
+describe('ServerSessionStage with a store', () => {
+  const batchOf = (events: SessionEvent[], from: number): PartitionBatch => ({
+    topic: 't',
+    partition: 0,
+    records: events.map((e, i) => ({
+      topic: 't',
+      partition: 0,
+      offset: String(from + i),
+      key: Buffer.from(`phc:${e.distinctId}`),
+      value: null,
+      headers: {},
+    })),
+    lagAfter: 0,
+  });
+  const run = async (stage: ServerSessionStage, events: SessionEvent[], from: number): Promise<string[]> => {
+    await stage.prepare(batchOf(events, from), (r) => ({ ok: true, event: events[Number(r.offset) - from] as SessionEvent, warnings: [] }));
+    return events.map((e) => stage.apply('t', 0, e).sessionId);
+  };
+
+  it('a re-delivery from an earlier offset meets the state of that offset, not of memory', async () => {
+    const events = [unassigned(1, 0), unassigned(2, 10), unassigned(3, 100), unassigned(4, 50), unassigned(5, 101)];
+    const expected = assignServerSessionsOracle(events);
+    const store = new MemoryStore();
+    const stage = new ServerSessionStage({ idleMs: 1_800_000, store });
+    expect(await run(stage, events.slice(0, 2), 0)).toEqual(expected.slice(0, 2));
+    const checkpoint = stage.takeChanges();
+    expect(checkpoint?.writes.map((w) => w.version)).toEqual(['2']);
+    await stage.write(checkpoint as NonNullable<typeof checkpoint>);
+    expect(await run(stage, events.slice(2), 2)).toEqual(expected.slice(2));
+    // kafkajs re-delivers from the last commit (offset 2): memory is at 5, the store at 2
+    expect(await run(stage, events.slice(2), 2)).toEqual(expected.slice(2));
+    // a new instance (after a crash) from offset 2
+    const fresh = new ServerSessionStage({ idleMs: 1_800_000, store });
+    expect(await run(fresh, events.slice(2), 2)).toEqual(expected.slice(2));
+  });
+
+  it('evicts written keys down to the bound and reads them back unchanged', async () => {
+    const store = new MemoryStore();
+    const stage = new ServerSessionStage({ idleMs: 1_800_000, store, maxTrackedKeys: 0 });
+    const events = Array.from({ length: 1_500 }, (_, i) => unassigned(i, i * 0.001, `k${i}`));
+    const first = await run(stage, events, 0);
+    const checkpoint = stage.takeChanges();
+    if (checkpoint === undefined) throw new Error('no checkpoint');
+    await stage.write(checkpoint);
+    stage.written(checkpoint);
+    expect(stage.trackedKeys).toBe(1_000); // the per-partition floor
+    const again = events.map((e, i) => unassigned(10_000 + i, i * 0.001 + 1, e.distinctId));
+    const second = await run(stage, again, 1_500);
+    expect(second).toEqual(first); // every key joins its open session, evicted or not
   });
 });

@@ -4,7 +4,7 @@
  * start it; so do the integration and fault tests.
  */
 import { checkBrokerAccess, createKafkaClient, KafkaJsDeadLetters, KafkaJsSource } from '@sessionizer/kafka';
-import { ClickHouseSessionSink, migrate, type ClickHouseHandle } from '@sessionizer/clickhouse';
+import { ClickHouseServerSessionStore, ClickHouseSessionSink, migrate, type ClickHouseHandle } from '@sessionizer/clickhouse';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { overviewRoutes } from '../overview/handler.js';
@@ -111,8 +111,17 @@ export async function startService(
       deadLetters,
       formats: new Map(config.kafka.topics.map((t) => [t.topic, t.format])),
       normalize: normalizeOptionsOf(config),
-      serverSessions: serverSessionStageOf(config, (rule) => {
-        metrics.serverSessionEvents.inc({ rule });
+      serverSessions: serverSessionStageOf(config, {
+        metrics,
+        log: log.child({ component: 'server-sessions' }),
+        store: new ClickHouseServerSessionStore(ch.client, {
+          schema,
+          retry,
+          onRetry: (error, attempt, delayMs) => {
+            sinkLog.warn('ClickHouse server session state failed, retrying', { error, attempt, delayMs });
+            reportWriteRetry(metrics, readiness, error);
+          },
+        }),
       }),
       policy: config.flush,
       dlqExcluded: config.kafka.dlqExcluded,
