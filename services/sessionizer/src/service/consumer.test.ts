@@ -28,6 +28,7 @@ import { silentLogger } from '../log.js';
 import { SessionConsumer, type ConsumerOptions } from './consumer.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import { Metrics } from './metrics.js';
+import { ServerSessionStage } from './server-sessions.js';
 import { Readiness } from './readiness.js';
 import { reportWriteRetry } from './telemetry.js';
 
@@ -311,6 +312,7 @@ async function harness(
     maxMessageBytes?: number;
     assign?: boolean;
     kafkaSilenceMs?: number;
+    serverSessions?: ServerSessionStage;
   } = {},
 ): Promise<Harness> {
   const source = new FakeSource();
@@ -338,7 +340,9 @@ async function harness(
       ['events', 'posthog-events'],
       ['capture', 'posthog-capture'],
     ]),
+    ...(o.serverSessions === undefined ? {} : { serverSessions: o.serverSessions }),
     normalize: {
+      ...(o.serverSessions === undefined ? {} : { serverSessions: () => true }),
       tokenTeams: TEST_TOKENS,
       ...(o.maxMessageBytes === undefined ? {} : { limits: { ...DEFAULT_LIMITS, maxMessageBytes: o.maxMessageBytes } }),
     },
@@ -1175,5 +1179,42 @@ describe('SessionConsumer: stop', () => {
     const clean = await stopping;
     expect(h.consumer.failure).toBeDefined();
     expect({ commits: h.source.commits, clean }).toEqual({ commits: [], clean: false });
+  });
+});
+
+describe('server-side sessions in the consumer', () => {
+  it('a state read that fails for good stops the consumer: the batch stays uncommitted', async () => {
+    const store = {
+      write: () => Promise.resolve({ rows: 0, bytes: 0 }),
+      load: () => Promise.reject(new Error('Code: 53. Type mismatch')),
+    };
+    const h = await harness({ serverSessions: new ServerSessionStage({ idleMs: 1_800_000, store }) });
+    const handled = await h.source.deliver('events', 0, [excludedEvent()]);
+    expect(handled).toBe(false);
+    expect(h.failures.map((e) => e.message)).toEqual(['Code: 53. Type mismatch']);
+    expect(h.consumer.state).toBe('failed');
+    expect(h.source.commits).toEqual([]);
+    await h.consumer.stop(1_000);
+  });
+
+  it('events without $session_id get a server session, written with its state before the commit', async () => {
+    const writes: string[] = [];
+    const store = {
+      write: (w: readonly { version: string; changes: readonly unknown[] }[]) => {
+        writes.push(...w.map((x) => `${x.version}:${x.changes.length}`));
+        return Promise.resolve({ rows: w.length, bytes: 0 });
+      },
+      load: () => Promise.resolve([]),
+    };
+    const h = await harness({ serverSessions: new ServerSessionStage({ idleMs: 1_800_000, store }) });
+    expect(await h.source.deliver('events', 0, [excludedEvent(), excludedEvent()])).toBe(true);
+    await h.consumer.stop(5_000);
+    // one state write at the partition's position (offset 2), one row per distinct_id
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatch(/^2:[12]$/);
+    const written = h.sink.writes.flat();
+    expect(written).toHaveLength(Number(writes[0]?.slice(2)));
+    expect(written[0]).toMatch(/^2:[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(h.source.commits.flat()).toEqual([offset('events', 0, 2)]);
   });
 });

@@ -157,8 +157,17 @@ export class SessionConsumer {
     // synchronous step again, so a checkpoint still never splits a batch).
     return stage
       .prepare(batch, (record) => this.#decode(record, format), this.#abort.signal)
-      .then((decoded) =>
-        this.#state === 'stopping' || this.#state === 'stopped' || this.#state === 'failed' ? false : this.#ingest(batch, format, decoded),
+      .then(
+        (decoded) =>
+          this.#state === 'stopping' || this.#state === 'stopped' || this.#state === 'failed'
+            ? false
+            : this.#ingest(batch, format, decoded),
+        (err: unknown) => {
+          // A state read that is not retriable (or aborted by a stop): the batch stays unread
+          // and uncommitted; like a write that fails for good, it stops the consumer.
+          if (!this.#abort.signal.aborted) this.#fail(err instanceof Error ? err : new Error(String(err)));
+          return false;
+        },
       );
   }
 
