@@ -59,7 +59,8 @@ function bytesPerKey(): { keys: number; heapBytesPerKey: number | null; estimate
   assigner.takeChanges(); // as after a flush: nothing dirty, the steady state
   gc?.();
   const after = process.memoryUsage().heapUsed;
-  const size = assigner.size;
+  // the input events must outlive the measurement: freed, they would offset it (213 B/key measured so)
+  const size = assigner.size + (events.length === KEYS ? 0 : 1);
   return {
     keys: size,
     heapBytesPerKey: gc === undefined ? null : Math.round((after - before) / size),
