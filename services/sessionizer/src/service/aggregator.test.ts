@@ -4,7 +4,10 @@ import { normalize } from '@sessionizer/core';
 import type { DeadLetterRecord } from '@sessionizer/kafka';
 import { eventFor, type EventPools } from '../../../../test/support/arbitraries.js';
 import { serialize } from '../../../../test/support/stream.js';
+import type { ServerSessionStore, StateWrite } from '@sessionizer/clickhouse';
+import { serverEvent } from '../../../../test/support/server-sessions.js';
 import { Aggregator, writeCheckpoint, type Checkpoint, type WrittenCheckpoint } from './aggregator.js';
+import { ServerSessionStage } from './server-sessions.js';
 
 const POOLS: EventPools = { teams: [1], sessions: 10, uuids: 1_000, timeSlots: 10 };
 const P0 = [{ topic: 't', partition: 0 }];
@@ -59,5 +62,46 @@ describe('Aggregator', () => {
     expect(a2.uncommitted(P0)).toHaveLength(1);
     a2.committed(checkpoint satisfies WrittenCheckpoint);
     expect(a2.uncommitted(P0)).toEqual([]);
+  });
+});
+
+describe('Aggregator with server-side sessions', () => {
+  it('the checkpoint carries the changed state, taken in the same step; it is written with the states or not at all', async () => {
+    const stored: StateWrite[] = [];
+    const store: ServerSessionStore = {
+      write: (writes) => {
+        stored.push(...writes);
+        return Promise.resolve({ rows: writes.length, bytes: 0 });
+      },
+      load: () => Promise.resolve([]),
+    };
+    const stage = new ServerSessionStage({ idleMs: 1_800_000, store });
+    const a = new Aggregator({ serverSessions: stage });
+    const events = [serverEvent(1, 0, 'u'), serverEvent(2, 1, 'v')].map((e) => ({ ...e, sessionIdSource: 'server' as const }));
+    const batch = {
+      topic: 't',
+      partition: 0,
+      records: events.map((_, i) => ({ topic: 't', partition: 0, offset: String(i), key: null, value: null, headers: {} })),
+      lagAfter: 0,
+    };
+    await stage.prepare(batch, (r) => ({ ok: true, event: events[Number(r.offset)] as (typeof events)[number], warnings: [] }));
+    for (const e of events) a.add(stage.apply('t', 0, e));
+    a.processed('t', 0, '1');
+    const c = a.checkpoint(P0);
+    expect(c.offsets).toEqual([{ topic: 't', partition: 0, offset: '2' }]);
+    expect(c.serverSessions?.writes.map((w) => [w.version, w.changes.length])).toEqual([['2', 2]]);
+    // nothing changed since: the next checkpoint has no state to write
+    expect(a.checkpoint(P0).serverSessions?.writes).toEqual([]);
+    // a checkpoint with state cannot become a WrittenCheckpoint without its writer
+    await expect(writeCheckpoint(c, { states: () => Promise.resolve(0), deadLetters: () => Promise.resolve() })).rejects.toThrow(
+      /server-side session state/,
+    );
+    const { checkpoint } = await writeCheckpoint(c, {
+      states: () => Promise.resolve(0),
+      deadLetters: () => Promise.resolve(),
+      serverSessions: (changes) => stage.write(changes),
+    });
+    a.written(checkpoint);
+    expect(stored.map((w) => w.version)).toEqual(['2']);
   });
 });
