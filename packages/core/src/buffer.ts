@@ -9,23 +9,31 @@ import type { SessionEvent } from './event.js';
 import { toSession, type DeriveOptions, type Session } from './derive.js';
 import { addEvent, estimateStateBytes, factsOf, sessionKey, stateOf, type SessionState } from './session.js';
 
+/** A buffered state and its estimated bytes as last counted (so each event estimates once). */
+interface Entry {
+  readonly state: SessionState;
+  bytes: number;
+}
+
 export class SessionBuffer {
-  #sessions = new Map<string, SessionState>();
+  #sessions = new Map<string, Entry>();
   #bytes = 0;
   #events = 0;
 
   /** Fold one event in. */
   add(event: SessionEvent): void {
     const key = sessionKey(event.teamId, event.sessionId);
-    const state = this.#sessions.get(key);
-    if (state === undefined) {
-      const fresh = stateOf(event);
-      this.#sessions.set(key, fresh);
-      this.#bytes += estimateStateBytes(fresh);
+    const entry = this.#sessions.get(key);
+    if (entry === undefined) {
+      const state = stateOf(event);
+      const bytes = estimateStateBytes(state);
+      this.#sessions.set(key, { state, bytes });
+      this.#bytes += bytes;
     } else {
-      const before = estimateStateBytes(state);
-      addEvent(state, event);
-      this.#bytes += estimateStateBytes(state) - before;
+      addEvent(entry.state, event);
+      const bytes = estimateStateBytes(entry.state);
+      this.#bytes += bytes - entry.bytes;
+      entry.bytes = bytes;
     }
     this.#events += 1;
   }
@@ -47,7 +55,7 @@ export class SessionBuffer {
 
   /** Everything buffered, and an empty buffer. */
   drain(): SessionState[] {
-    const out = [...this.#sessions.values()];
+    const out = Array.from(this.#sessions.values(), (e) => e.state);
     this.#sessions = new Map();
     this.#bytes = 0;
     this.#events = 0;

@@ -1,0 +1,153 @@
+/**
+ * CPU per event of `sessionizer run`, A/B: `npm run bench:cpu -- --events 500000 --runs 3
+ * [--topic bench_cpu_x] [--root /path/to/other/checkout ...] [--node-arg=--cpu-prof ...]`.
+ *
+ * Preloads one topic of loadgen events (the bench's workload: posthog-events, 2 000 active
+ * sessions, 3 partitions; skipped when --topic names one that already holds them), then runs
+ * `sessionizer run` from offset 0 of it, --runs times per checkout given with --root (default:
+ * this one; `--root <dir>::--flag,--flag` adds node flags to that one), alternating the checkouts
+ * run by run so that both see the same machine. Each run is
+ * measured like the pipeline bench's sessionizer (measure.ts: first record read → every offset
+ * committed) and prints CPU-s per million events, the steady-state figure, what the rest of the
+ * machine used, and the CPU by thread name (the JavaScript main thread is `node`; chDB's threads,
+ * V8's GC helpers and libuv's pool have their own names). Then the median per checkout.
+ * Nothing is asserted.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generate } from '@sessionizer/generator';
+import { createKafkaClient, ensureTopic, freePort, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
+import { Meter, settle, type Measured } from './measure.js';
+import { ROOT } from './service.js';
+import { metricSum, scrape } from '../support/prometheus.js';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string' },
+    runs: { type: 'string' },
+    topic: { type: 'string' },
+    root: { type: 'string', multiple: true },
+    'node-arg': { type: 'string', multiple: true },
+    'active-sessions': { type: 'string' },
+    'settle-seconds': { type: 'string' },
+  },
+});
+const EVENTS = Number(values.events ?? 500_000);
+const RUNS = Number(values.runs ?? 3);
+const ACTIVE = Number(values['active-sessions'] ?? 2_000);
+const SETTLE_SECONDS = Number(values['settle-seconds'] ?? 20);
+const ROOTS = values.root ?? [ROOT];
+const NODE_ARGS = values['node-arg'] ?? [];
+const say = (m: string): void => {
+  process.stderr.write(`bench:cpu: ${m}\n`);
+};
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const provisioned = await provisionKafka({ brokers: process.env['KAFKA_BROKERS'], log: say });
+const brokers = provisioned.brokers.join(',');
+const kafka = createKafkaClient({ brokers, clientId: 'bench-cpu' });
+const topic = values.topic ?? `bench_cpu_${ACTIVE}_${EVENTS}`;
+{
+  const { end } = await groupProgress(kafka, `probe_${Date.now()}`, topic).catch(() => ({ end: new Map<number, bigint>() }));
+  const present = [...end.values()].reduce((a, b) => a + Number(b), 0);
+  if (present >= EVENTS) say(`topic ${topic} holds ${present} events: not preloaded again`);
+  else {
+    await ensureTopic(kafka, topic, 3);
+    const t = performance.now();
+    const sent = await produceAll(kafka, topic, generate({ seed: 1, format: 'posthog-events', events: EVENTS, activeSessions: ACTIVE }), {
+      batchSize: 2_000,
+    });
+    say(`preloaded ${sent} events into ${topic} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+}
+
+async function metric(port: number, name: string): Promise<number> {
+  try {
+    return metricSum(await scrape(`http://127.0.0.1:${port}`), name);
+  } catch {
+    return 0;
+  }
+}
+
+async function once(root: string, n: number): Promise<Measured> {
+  const busy = await settle(0.3, SETTLE_SECONDS * 1000);
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-cpu-'));
+  const group = `cpu_${Date.now().toString(36)}_${n}`;
+  const [dir = root, flags = ''] = root.split('::');
+  const child = spawn(
+    process.execPath,
+    [...NODE_ARGS, ...flags.split(',').filter(Boolean), join(dir, 'services/sessionizer/bin/sessionizer.mjs'), 'run'],
+    {
+      cwd: dir,
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: brokers,
+        KAFKA_TOPICS: topic,
+        KAFKA_GROUP_ID: group,
+        SESSIONIZER_DATA_DIR: dataDir,
+        METRICS_PORT: String(port),
+        METRICS_HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const meter = new Meter(child.pid ?? 0, EVENTS);
+  meter.busyBefore = busy;
+  try {
+    while ((await metric(port, 'sessionizer_received_events_total')) === 0) {
+      if (child.exitCode !== null) throw new Error('sessionizer exited');
+      await sleep(20);
+    }
+    meter.start();
+    for (;;) {
+      meter.sample(await metric(port, 'sessionizer_received_events_total'));
+      const { committed, end } = await groupProgress(kafka, group, topic);
+      if ([...end].every(([p, e]) => (committed.get(p) ?? -1n) >= e)) break;
+      if (child.exitCode !== null) throw new Error('sessionizer exited before committing everything');
+      await sleep(200);
+    }
+    return meter.finish();
+  } finally {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await new Promise((r) => child.once('close', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const results = new Map<string, Measured[]>(ROOTS.map((r) => [r, []]));
+for (let i = 0; i < RUNS; i += 1) {
+  for (const root of ROOTS) {
+    const m = await once(root, i);
+    results.get(root)?.push(m);
+    const top = Object.entries(m.threadCpuSeconds)
+      .slice(0, 8)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    say(
+      `${root} run ${i + 1}: ${m.cpuSecondsPerMillionEvents} CPU-s/M (steady ${m.steady?.cpuSecondsPerMillionEvents ?? '-'}), ` +
+        `${m.eventsPerSecond} events/s, others ${m.otherCpuSeconds} CPU-s in ${m.seconds} s, busy before ${m.machineBusyCoresBefore}; ${top}`,
+    );
+  }
+}
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+};
+for (const [root, ms] of results) {
+  const line = {
+    root,
+    runs: ms.length,
+    cpuSecondsPerMillionEvents: ms.map((m) => m.cpuSecondsPerMillionEvents),
+    median: median(ms.map((m) => m.cpuSecondsPerMillionEvents)),
+    steadyMedian: median(ms.map((m) => m.steady?.cpuSecondsPerMillionEvents ?? NaN)),
+    otherCpuSeconds: ms.map((m) => m.otherCpuSeconds),
+    mainThreadMedian: median(ms.map((m) => m.threadCpuSeconds['node'] ?? 0)),
+  };
+  process.stdout.write(`BENCH-CPU ${JSON.stringify(line)}\n`);
+}
+process.exit(0);
