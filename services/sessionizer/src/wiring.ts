@@ -7,6 +7,7 @@ import {
   EmbeddedClickHouseLockedError,
   retry,
   type ClickHouseHandle,
+  type RetryPolicy,
   type SchemaContext,
   type ServerSessionStore,
 } from '@sessionizer/clickhouse';
@@ -24,6 +25,15 @@ export function schemaOf(config: Config): SchemaContext {
     bounceThresholds: config.session.bounceThresholds,
     channelRules: config.session.channelRules,
   };
+}
+
+/**
+ * How the service retries a failed write: the ClickHouse sink, the server session store and the
+ * dead-letter topic back off alike (from 200 ms, full jitter) up to CLICKHOUSE_RETRY_MAX_DELAY_MS,
+ * until the write succeeds, the error says retrying cannot help, or shutdown aborts it.
+ */
+export function writeRetryPolicy(config: Config): RetryPolicy {
+  return { maxAttempts: Infinity, initialDelayMs: 200, maxDelayMs: config.clickhouse.retryMaxDelayMs };
 }
 
 export function openClickHouse(config: Config, database?: string): ClickHouseHandle {

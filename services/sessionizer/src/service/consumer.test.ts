@@ -10,7 +10,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_LIMITS, normalize, SessionBuffer, type FlushPolicy, type SessionState } from '@sessionizer/core';
-import { SinkError, type SessionSink, type WriteStats } from '@sessionizer/clickhouse';
+import { SinkError, sleep, type SessionSink, type WriteStats } from '@sessionizer/clickhouse';
 import type {
   CommitOffset,
   DeadLetterRecord,
@@ -332,6 +332,7 @@ async function harness(
             retry: DLQ_RETRY,
             // Jitter pinned to its top: the n-th dead-letter retry waits exactly min(max, 200·2^(n-1)) ms.
             random: () => 1,
+            sleep,
             readiness,
             metrics,
             log: silentLogger,

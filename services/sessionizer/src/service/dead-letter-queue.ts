@@ -41,6 +41,8 @@ export interface DeadLetterQueueOptions {
   readonly retry: RetryPolicy;
   /** Randomness for the backoff's jitter (tests pass a fixed one). */
   readonly random: () => number;
+  /** The wait between attempts, rejecting when the signal aborts (`sleep` of the retry helper; tests record it). */
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly readiness: Readiness;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -75,6 +77,7 @@ export class DeadLetterQueue {
       // aborted by a shutdown that timed out, like the sink's own backoff
       signal,
       random: this.#o.random,
+      sleep: this.#o.sleep,
     });
     if (attempts > 1) this.#o.readiness.writeSucceeded();
   }

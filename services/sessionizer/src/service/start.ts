@@ -4,11 +4,11 @@
  * start it; so do the integration and fault tests.
  */
 import { checkBrokerAccess, createKafkaClient, KafkaJsDeadLetters, KafkaJsSource } from '@sessionizer/kafka';
-import { ClickHouseServerSessionStore, ClickHouseSessionSink, migrate, type ClickHouseHandle } from '@sessionizer/clickhouse';
+import { ClickHouseServerSessionStore, ClickHouseSessionSink, migrate, sleep, type ClickHouseHandle } from '@sessionizer/clickhouse';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { overviewRoutes } from '../overview/handler.js';
-import { normalizeOptionsOf, openClickHouseWaiting, schemaOf, serverSessionStageOf } from '../wiring.js';
+import { normalizeOptionsOf, openClickHouseWaiting, schemaOf, serverSessionStageOf, writeRetryPolicy } from '../wiring.js';
 import { SessionConsumer } from './consumer.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import { writeEndpointFile } from './endpoint-file.js';
@@ -75,8 +75,7 @@ export async function startService(
       metrics,
       log: log.child({ component: 'readiness' }),
     });
-    // ClickHouse and the dead-letter topic back off alike, up to CLICKHOUSE_RETRY_MAX_DELAY_MS.
-    const retry = { maxAttempts: Infinity, initialDelayMs: 200, maxDelayMs: config.clickhouse.retryMaxDelayMs };
+    const retry = writeRetryPolicy(config);
     const sinkLog = log.child({ component: 'sink' });
     const sink = new ClickHouseSessionSink(ch.client, {
       schema,
@@ -101,6 +100,7 @@ export async function startService(
             sink: new KafkaJsDeadLetters(kafka, config.kafka.dlqTopic),
             retry,
             random: Math.random,
+            sleep,
             readiness,
             metrics,
             log: log.child({ component: 'dead-letters' }),
