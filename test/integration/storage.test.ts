@@ -114,7 +114,7 @@ describe('sessions in ClickHouse equal the oracle', () => {
     const events = generate(42, 400, 12);
     const options = {
       bounceThresholdSeconds: 3,
-      bounceThresholds: new Map([
+      bounceThresholdSecondsByTeam: new Map([
         [2, 0],
         [3, 60],
       ]),

@@ -198,7 +198,7 @@ describe.each(KUSTOMIZATIONS)('deploy/k8s/%s', (dir) => {
     const port = list(c['ports'])
       .map((p) => obj(p, 'port'))
       .find((p) => p['name'] === 'metrics');
-    expect(port?.['containerPort']).toBe(config.http.port);
+    expect(port?.['containerPort']).toBe(config.metrics.port);
     const probe = (name: string): JsonObject => obj(obj(c[name], name)['httpGet'], `${name}.httpGet`);
     expect(probe('readinessProbe')).toMatchObject({ path: '/readyz', port: 'metrics' });
     expect(probe('livenessProbe')).toMatchObject({ path: '/healthz', port: 'metrics' });

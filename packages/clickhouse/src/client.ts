@@ -14,7 +14,8 @@ import { createChdbConnection } from 'chdb/connection';
 export interface ClickHouseOptions {
   /** HTTP(S) URL of a ClickHouse server; when absent the embedded engine is used. */
   readonly url?: string | undefined;
-  readonly username?: string | undefined;
+  /** CLICKHOUSE_USER and CLICKHOUSE_PASSWORD; unset, the client's own defaults apply. */
+  readonly user?: string | undefined;
   readonly password?: string | undefined;
   /** Data directory of the embedded engine (ignored with a URL). */
   readonly dataDir: string;
@@ -102,8 +103,8 @@ export function createClickHouse(options: ClickHouseOptions): ClickHouseHandle {
     const client = createClient({
       ...common,
       url: options.url,
-      username: options.username ?? 'default',
-      password: options.password ?? '',
+      ...(options.user === undefined ? {} : { username: options.user }),
+      ...(options.password === undefined ? {} : { password: options.password }),
       ...(options.database === undefined ? {} : { database: options.database }),
     });
     const shown = new URL(options.url);

@@ -208,10 +208,10 @@ describe('toSession', () => {
     expect(sessionOf(events, { bounceThresholdSeconds: 26 }).is_bounce).toBe(true);
     expect(sessionOf(events, { bounceThresholdSeconds: 25 }).is_bounce).toBe(false);
     expect(sessionOf([ev(0)], { bounceThresholdSeconds: 0 }).is_bounce).toBe(false);
-    expect(sessionOf(events, { bounceThresholds: new Map([[2, 30]]) }).is_bounce).toBe(true);
-    expect(sessionOf(events, { bounceThresholds: new Map([[3, 30]]) }).is_bounce).toBe(false);
-    expect(sessionOf(events, { bounceThresholdSeconds: 30, bounceThresholds: new Map([[2, 20]]) }).is_bounce).toBe(false);
-    expect(bounceThresholdOf(2, { bounceThresholds: new Map([[2, 5]]) })).toBe(5);
+    expect(sessionOf(events, { bounceThresholdSecondsByTeam: new Map([[2, 30]]) }).is_bounce).toBe(true);
+    expect(sessionOf(events, { bounceThresholdSecondsByTeam: new Map([[3, 30]]) }).is_bounce).toBe(false);
+    expect(sessionOf(events, { bounceThresholdSeconds: 30, bounceThresholdSecondsByTeam: new Map([[2, 20]]) }).is_bounce).toBe(false);
+    expect(bounceThresholdOf(2, { bounceThresholdSecondsByTeam: new Map([[2, 5]]) })).toBe(5);
   });
 
   it('channel_type comes from the entry event as a whole', () => {

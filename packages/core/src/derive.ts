@@ -112,7 +112,7 @@ export interface DeriveOptions {
   /** A session with one page-like event is a bounce when shorter than this. Default 10. */
   readonly bounceThresholdSeconds?: number;
   /** Per-team overrides of the bounce threshold (PostHog's bounceRateDurationSeconds). */
-  readonly bounceThresholds?: ReadonlyMap<number, number>;
+  readonly bounceThresholdSecondsByTeam?: ReadonlyMap<number, number>;
   /** Custom channel rules per team (default: none). */
   readonly channelRules?: ChannelRules;
 }
@@ -121,7 +121,7 @@ export const DEFAULT_BOUNCE_THRESHOLD_SECONDS = 10;
 
 /** The bounce threshold of a team: its override, else the global one, else 10 s. */
 export function bounceThresholdOf(teamId: number, options: DeriveOptions = {}): number {
-  return options.bounceThresholds?.get(teamId) ?? options.bounceThresholdSeconds ?? DEFAULT_BOUNCE_THRESHOLD_SECONDS;
+  return options.bounceThresholdSecondsByTeam?.get(teamId) ?? options.bounceThresholdSeconds ?? DEFAULT_BOUNCE_THRESHOLD_SECONDS;
 }
 
 /** PostHog's session_duration: dateDiff('second', start, end), i.e. whole-second boundaries crossed. */

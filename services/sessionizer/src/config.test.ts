@@ -33,7 +33,7 @@ describe('loadConfig defaults', () => {
     const c = loadConfig({}, {});
     expect(c.clickhouse).toEqual({
       url: undefined,
-      username: 'default',
+      user: 'default',
       password: '',
       database: 'sessionizer',
       cluster: undefined,
@@ -45,7 +45,6 @@ describe('loadConfig defaults', () => {
     expect(c.session.sessionIdClientToleranceMs).toBe(60_000);
     expect(c.session.maxMessageBytes).toBe(1_048_576);
     expect([...c.session.tokenTeams]).toEqual([]);
-    expect(c.session.channelRulesFile).toBeUndefined();
     expect(c.session.channelRules).toBeUndefined();
     expect(c.kafka).toEqual({
       brokers: undefined,
@@ -62,10 +61,10 @@ describe('loadConfig defaults', () => {
       sessionTimeoutMs: 30_000,
       heartbeatIntervalMs: 3_000,
       rebalanceTimeoutMs: 60_000,
-      readySilenceMs: 15_000,
     });
+    expect(c.ready).toEqual({ kafkaSilenceMs: 15_000 });
     expect(c.flush).toEqual({ intervalMs: 5_000, maxSessions: 100_000, maxBytes: 128 * 1024 * 1024 });
-    expect(c.http).toEqual({ port: 9464, host: '0.0.0.0' });
+    expect(c.metrics).toEqual({ port: 9464, host: '0.0.0.0' });
     expect(c.log).toEqual({ level: 'info' });
     expect(c.shutdownTimeoutMs).toBe(30_000);
   });
@@ -93,7 +92,7 @@ describe('precedence: flag over environment over default', () => {
     expect(loadConfig({ 'flush-interval-ms': '2000' }, env).flush.intervalMs).toBe(2_000);
     expect(loadConfig({}, env).kafka.ssl).toBe(true);
     expect(loadConfig({ ssl: 'false' }, env).kafka.ssl).toBe(false);
-    expect(loadConfig({}, env).http.port).toBe(0);
+    expect(loadConfig({}, env).metrics.port).toBe(0);
   });
 
   it('a boolean flag value (parseArgs boolean) counts as its text', () => {
@@ -143,22 +142,22 @@ const BAD: readonly { name: SettingName; value: string; allowed: RegExp }[] = [
   { name: 'database', value: '1abc', allowed: /must be an identifier/ },
   { name: 'cluster', value: 'a b', allowed: /must be an identifier/ },
   { name: 'dataDir', value: '', allowed: /must not be empty/ },
-  { name: 'bounceThreshold', value: '-1', allowed: /must be >= 0/ },
-  { name: 'bounceThreshold', value: '86401', allowed: /must be <= 86400/ },
-  { name: 'sessionIdTolerance', value: '1.5', allowed: /must be an integer/ },
-  { name: 'sessionIdTolerance', value: '86400001', allowed: /must be <= 86400000/ },
-  { name: 'sessionIdClientTolerance', value: '-1', allowed: /must be >= 0/ },
-  { name: 'sessionIdClientTolerance', value: '60s', allowed: /must be an integer/ },
-  { name: 'sessionIdClientTolerance', value: '86400001', allowed: /must be <= 86400000/ },
+  { name: 'bounceThresholdSeconds', value: '-1', allowed: /must be >= 0/ },
+  { name: 'bounceThresholdSeconds', value: '86401', allowed: /must be <= 86400/ },
+  { name: 'sessionIdToleranceMs', value: '1.5', allowed: /must be an integer/ },
+  { name: 'sessionIdToleranceMs', value: '86400001', allowed: /must be <= 86400000/ },
+  { name: 'sessionIdClientToleranceMs', value: '-1', allowed: /must be >= 0/ },
+  { name: 'sessionIdClientToleranceMs', value: '60s', allowed: /must be an integer/ },
+  { name: 'sessionIdClientToleranceMs', value: '86400001', allowed: /must be <= 86400000/ },
   { name: 'maxMessageBytes', value: '1023', allowed: /must be >= 1024/ },
   { name: 'maxMessageBytes', value: '1073741825', allowed: /must be <= 1073741824/ },
   { name: 'maxMessageBytes', value: '1e6', allowed: /must be an integer/ },
   { name: 'tokenTeams', value: 'phc_a', allowed: /'phc_a' is not token=team_id/ },
-  { name: 'bounceThresholdsByTeam', value: '2', allowed: /'2' is not team_id=seconds/ },
-  { name: 'bounceThresholdsByTeam', value: '2=-1', allowed: /is not team_id=seconds/ },
-  { name: 'bounceThresholdsByTeam', value: '2=86401', allowed: /is not team_id=seconds/ },
-  { name: 'bounceThresholdsByTeam', value: '0=10', allowed: /is not team_id=seconds/ },
-  { name: 'bounceThresholdsByTeam', value: '2=10,2=20', allowed: /team 2 is given twice/ },
+  { name: 'bounceThresholdSecondsByTeam', value: '2', allowed: /'2' is not team_id=seconds/ },
+  { name: 'bounceThresholdSecondsByTeam', value: '2=-1', allowed: /is not team_id=seconds/ },
+  { name: 'bounceThresholdSecondsByTeam', value: '2=86401', allowed: /is not team_id=seconds/ },
+  { name: 'bounceThresholdSecondsByTeam', value: '0=10', allowed: /is not team_id=seconds/ },
+  { name: 'bounceThresholdSecondsByTeam', value: '2=10,2=20', allowed: /team 2 is given twice/ },
   { name: 'tokenTeams', value: 'phc_a=0', allowed: /is not token=team_id/ },
   { name: 'tokenTeams', value: 'phc_a=-3', allowed: /is not token=team_id/ },
   { name: 'tokenTeams', value: 'phc_a=x', allowed: /is not token=team_id/ },
@@ -167,8 +166,8 @@ const BAD: readonly { name: SettingName; value: string; allowed: RegExp }[] = [
   { name: 'serverSessions', value: 'on', allowed: /'on' is not a team id \(off, all, or team ids separated by commas\)/ },
   { name: 'serverSessions', value: '1,0', allowed: /'0' is not a team id/ },
   { name: 'serverSessions', value: '9007199254740993', allowed: /is not a team id/ },
-  { name: 'serverSessionIdle', value: '999', allowed: /must be >= 1000/ },
-  { name: 'serverSessionIdle', value: '86400001', allowed: /must be <= 86400000/ },
+  { name: 'serverSessionIdleMs', value: '999', allowed: /must be >= 1000/ },
+  { name: 'serverSessionIdleMs', value: '86400001', allowed: /must be <= 86400000/ },
   { name: 'brokers', value: ' ', allowed: /must not be empty/ },
   { name: 'topics', value: '', allowed: /names no topic/ },
   { name: 'topics', value: ' , ,', allowed: /names no topic/ },
@@ -189,16 +188,16 @@ const BAD: readonly { name: SettingName; value: string; allowed: RegExp }[] = [
   { name: 'sslCaFile', value: ' ', allowed: /must not be empty/ },
   { name: 'channelRulesFile', value: '', allowed: /must not be empty/ },
   { name: 'sslRejectUnauthorized', value: 'off', allowed: /"true"/ },
-  { name: 'sessionTimeout', value: '999', allowed: /must be >= 1000/ },
-  { name: 'sessionTimeout', value: '30s', allowed: /must be an integer/ },
-  { name: 'heartbeatInterval', value: '99', allowed: /must be >= 100/ },
-  { name: 'rebalanceTimeout', value: '3600001', allowed: /must be <= 3600000/ },
-  { name: 'readyKafkaSilence', value: '0', allowed: /must be >= 1000/ },
-  { name: 'retryMaxDelay', value: '99', allowed: /must be >= 100/ },
-  { name: 'retryMaxDelay', value: '600001', allowed: /must be <= 600000/ },
-  { name: 'flushInterval', value: '9', allowed: /must be >= 10/ },
-  { name: 'flushInterval', value: '3600001', allowed: /must be <= 3600000/ },
-  { name: 'flushInterval', value: 'soon', allowed: /must be an integer/ },
+  { name: 'sessionTimeoutMs', value: '999', allowed: /must be >= 1000/ },
+  { name: 'sessionTimeoutMs', value: '30s', allowed: /must be an integer/ },
+  { name: 'heartbeatIntervalMs', value: '99', allowed: /must be >= 100/ },
+  { name: 'rebalanceTimeoutMs', value: '3600001', allowed: /must be <= 3600000/ },
+  { name: 'readyKafkaSilenceMs', value: '0', allowed: /must be >= 1000/ },
+  { name: 'clickhouseRetryMaxDelayMs', value: '99', allowed: /must be >= 100/ },
+  { name: 'clickhouseRetryMaxDelayMs', value: '600001', allowed: /must be <= 600000/ },
+  { name: 'flushIntervalMs', value: '9', allowed: /must be >= 10/ },
+  { name: 'flushIntervalMs', value: '3600001', allowed: /must be <= 3600000/ },
+  { name: 'flushIntervalMs', value: 'soon', allowed: /must be an integer/ },
   { name: 'flushMaxSessions', value: '0', allowed: /must be >= 1/ },
   { name: 'flushMaxSessions', value: '99999999999999999999', allowed: /must be <= 9007199254740991/ },
   { name: 'flushMaxBytes', value: '1000', allowed: /must be >= 1024/ },
@@ -206,8 +205,8 @@ const BAD: readonly { name: SettingName; value: string; allowed: RegExp }[] = [
   { name: 'metricsPort', value: '80a', allowed: /must be an integer/ },
   { name: 'metricsHost', value: '', allowed: /must not be empty/ },
   { name: 'logLevel', value: 'trace', allowed: /"debug"\|"info"\|"warn"\|"error"/ },
-  { name: 'shutdownTimeout', value: '999', allowed: /must be >= 1000/ },
-  { name: 'shutdownTimeout', value: '600001', allowed: /must be <= 600000/ },
+  { name: 'shutdownTimeoutMs', value: '999', allowed: /must be >= 1000/ },
+  { name: 'shutdownTimeoutMs', value: '600001', allowed: /must be <= 600000/ },
 ];
 
 describe('every bad value is a ConfigError naming the key and the allowed values', () => {
@@ -250,14 +249,14 @@ describe('every bad value is a ConfigError naming the key and the allowed values
   });
 
   it('reads per-team bounce thresholds (default: none)', () => {
-    expect([...loadConfig({}, {}).session.bounceThresholds]).toEqual([]);
+    expect([...loadConfig({}, {}).session.bounceThresholdSecondsByTeam]).toEqual([]);
     const c = loadConfig({}, { BOUNCE_THRESHOLD_SECONDS_BY_TEAM: '2=30, 7=0,12=86400' });
-    expect([...c.session.bounceThresholds]).toEqual([
+    expect([...c.session.bounceThresholdSecondsByTeam]).toEqual([
       [2, 30],
       [7, 0],
       [12, 86_400],
     ]);
-    expect([...loadConfig({ 'bounce-threshold-by-team': '3=5' }, {}).session.bounceThresholds]).toEqual([[3, 5]]);
+    expect([...loadConfig({ 'bounce-threshold-by-team': '3=5' }, {}).session.bounceThresholdSecondsByTeam]).toEqual([[3, 5]]);
   });
 
   it('accepts the boundaries of each integer range', () => {
@@ -280,7 +279,7 @@ describe('every bad value is a ConfigError naming the key and the allowed values
     expect(c.session.sessionIdToleranceMs).toBe(0);
     expect(c.session.sessionIdClientToleranceMs).toBe(86_400_000);
     expect(c.flush).toEqual({ intervalMs: 10, maxSessions: 1, maxBytes: 1_024 });
-    expect(c.http.port).toBe(65_535);
+    expect(c.metrics.port).toBe(65_535);
     expect(c.shutdownTimeoutMs).toBe(600_000);
     expect(loadConfig({}, { MAX_MESSAGE_BYTES: ' 1073741824 ' }).session.maxMessageBytes).toBe(1_073_741_824);
   });
@@ -469,11 +468,13 @@ describe('unknown SESSIONIZER_* variables', () => {
 
 describe('consumer group timeouts', () => {
   it('take env and flags', () => {
-    const k = loadConfig(
+    const c = loadConfig(
       { 'rebalance-timeout-ms': '90000', 'ready-kafka-silence-ms': '5000' },
       { KAFKA_SESSION_TIMEOUT_MS: '10000', KAFKA_HEARTBEAT_INTERVAL_MS: '1000' },
-    ).kafka;
-    expect([k.sessionTimeoutMs, k.heartbeatIntervalMs, k.rebalanceTimeoutMs, k.readySilenceMs]).toEqual([10_000, 1_000, 90_000, 5_000]);
+    );
+    expect([c.kafka.sessionTimeoutMs, c.kafka.heartbeatIntervalMs, c.kafka.rebalanceTimeoutMs, c.ready.kafkaSilenceMs]).toEqual([
+      10_000, 1_000, 90_000, 5_000,
+    ]);
   });
 
   it('refuse a heartbeat interval that is not below the session timeout', () => {
@@ -576,7 +577,6 @@ describe('CHANNEL_RULES_FILE', () => {
 
   it('is read and validated at load: rules per team_id', () => {
     const c = loadConfig({}, { CHANNEL_RULES_FILE: 'good.json' }, readText);
-    expect(c.session.channelRulesFile).toBe('good.json');
     expect(c.session.channelRules?.get(7)).toEqual([
       {
         channelType: 'Partners',

@@ -29,7 +29,7 @@ export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 export interface Config {
   readonly clickhouse: {
     readonly url: string | undefined;
-    readonly username: string;
+    readonly user: string;
     readonly password: string;
     readonly database: string;
     readonly cluster: string | undefined;
@@ -39,14 +39,13 @@ export interface Config {
   };
   readonly session: {
     readonly bounceThresholdSeconds: number;
-    /** BOUNCE_THRESHOLD_SECONDS_BY_TEAM: per-team overrides of bounceThresholdSeconds. */
-    readonly bounceThresholds: ReadonlyMap<number, number>;
+    /** Per-team overrides of bounceThresholdSeconds. */
+    readonly bounceThresholdSecondsByTeam: ReadonlyMap<number, number>;
     readonly sessionIdToleranceMs: number;
     readonly sessionIdClientToleranceMs: number;
     readonly maxMessageBytes: number;
     readonly tokenTeams: ReadonlyMap<string, number>;
-    /** CHANNEL_RULES_FILE, read and validated at load: custom channel rules per team_id. */
-    readonly channelRulesFile: string | undefined;
+    /** Custom channel rules per team_id: CHANNEL_RULES_FILE names the file, read and validated at load. */
     readonly channelRules: ChannelRules | undefined;
     /** SERVER_SESSIONS: which teams' events without $session_id get server-side sessions. */
     readonly serverSessions: ServerSessionsSetting;
@@ -67,15 +66,16 @@ export interface Config {
     readonly sessionTimeoutMs: number;
     readonly heartbeatIntervalMs: number;
     readonly rebalanceTimeoutMs: number;
-    /** /readyz: the longest time without a successful exchange with the brokers. */
-    readonly readySilenceMs: number;
   };
   readonly flush: {
     readonly intervalMs: number;
     readonly maxSessions: number;
     readonly maxBytes: number;
   };
-  readonly http: { readonly port: number; readonly host: string };
+  /** /readyz: the longest time without a successful exchange with the brokers. */
+  readonly ready: { readonly kafkaSilenceMs: number };
+  /** The HTTP endpoint of /metrics, /healthz, /readyz (and the overview). */
+  readonly metrics: { readonly port: number; readonly host: string };
   readonly log: { readonly level: LogLevel };
   readonly shutdownTimeoutMs: number;
 }
@@ -145,7 +145,7 @@ const tokenTeams = z.string().transform((value, ctx): ReadonlyMap<string, number
 });
 
 /** `team_id=seconds[,…]`: per-team bounce thresholds (PostHog's bounceRateDurationSeconds). */
-const bounceThresholds = z.string().transform((value, ctx): ReadonlyMap<number, number> => {
+const bounceThresholdSecondsByTeam = z.string().transform((value, ctx): ReadonlyMap<number, number> => {
   const map = new Map<number, number>();
   for (const part of value
     .split(',')
@@ -182,7 +182,16 @@ const serverSessions = z.string().transform((value, ctx): ServerSessionsSetting 
   return [...teams].sort((a, b) => a - b);
 });
 
+/** Config's fields as dotted paths (`kafka.groupId`): where a setting's value goes. */
+type PathsOf<T> = {
+  [K in keyof T & string]: Exclude<T[K], undefined> extends ConfigLeaf ? K : `${K}.${PathsOf<Exclude<T[K], undefined>>}`;
+}[keyof T & string];
+type ConfigLeaf = string | number | boolean | ReadonlyMap<unknown, unknown> | readonly unknown[];
+export type ConfigPath = PathsOf<Config>;
+
 interface Setting {
+  /** The field of Config this setting's value becomes; its name is the setting's name (config.test.ts holds both). */
+  readonly target: ConfigPath;
   readonly env: string;
   readonly flag: string;
   readonly group: SettingGroup;
@@ -197,6 +206,7 @@ interface Setting {
 /** Every setting; the CLI's --help and the README list them from here. */
 export const SETTINGS = {
   clickhouseUrl: {
+    target: 'clickhouse.url',
     group: 'clickhouse',
     env: 'CLICKHOUSE_URL',
     flag: 'clickhouse',
@@ -204,6 +214,7 @@ export const SETTINGS = {
     help: 'ClickHouse server URL (http/https); without it the embedded engine is used',
   },
   clickhouseUser: {
+    target: 'clickhouse.user',
     group: 'clickhouse',
     env: 'CLICKHOUSE_USER',
     flag: 'clickhouse-user',
@@ -212,6 +223,7 @@ export const SETTINGS = {
     help: 'ClickHouse user',
   },
   clickhousePassword: {
+    target: 'clickhouse.password',
     group: 'clickhouse',
     env: 'CLICKHOUSE_PASSWORD',
     flag: 'clickhouse-password',
@@ -221,6 +233,7 @@ export const SETTINGS = {
     secret: true,
   },
   database: {
+    target: 'clickhouse.database',
     group: 'clickhouse',
     env: 'CLICKHOUSE_DATABASE',
     flag: 'database',
@@ -229,6 +242,7 @@ export const SETTINGS = {
     help: 'ClickHouse database',
   },
   dataDir: {
+    target: 'clickhouse.dataDir',
     group: 'clickhouse',
     env: 'SESSIONIZER_DATA_DIR',
     flag: 'data-dir',
@@ -237,6 +251,7 @@ export const SETTINGS = {
     help: 'data directory of the embedded ClickHouse engine (one process at a time)',
   },
   cluster: {
+    target: 'clickhouse.cluster',
     group: 'clickhouse',
     env: 'CLICKHOUSE_CLUSTER',
     flag: 'cluster',
@@ -244,6 +259,7 @@ export const SETTINGS = {
     help: 'ClickHouse cluster name: migrations ON CLUSTER, Replicated engines, Distributed tables',
   },
   logLevel: {
+    target: 'log.level',
     group: 'clickhouse',
     env: 'LOG_LEVEL',
     flag: 'log-level',
@@ -251,7 +267,8 @@ export const SETTINGS = {
     default: 'info',
     help: `log level: ${LOG_LEVELS.join(', ')}`,
   },
-  bounceThreshold: {
+  bounceThresholdSeconds: {
+    target: 'session.bounceThresholdSeconds',
     group: 'model',
     env: 'BOUNCE_THRESHOLD_SECONDS',
     flag: 'bounce-threshold',
@@ -259,22 +276,25 @@ export const SETTINGS = {
     default: '10',
     help: 'a one-page session shorter than this many seconds is a bounce',
   },
-  bounceThresholdsByTeam: {
+  bounceThresholdSecondsByTeam: {
+    target: 'session.bounceThresholdSecondsByTeam',
     group: 'model',
     env: 'BOUNCE_THRESHOLD_SECONDS_BY_TEAM',
     flag: 'bounce-threshold-by-team',
-    schema: bounceThresholds,
+    schema: bounceThresholdSecondsByTeam,
     default: '',
     help: 'team_id=seconds[,…]: bounce thresholds of single teams (the others use BOUNCE_THRESHOLD_SECONDS)',
   },
   channelRulesFile: {
+    target: 'session.channelRules',
     group: 'model',
     env: 'CHANNEL_RULES_FILE',
     flag: 'channel-rules-file',
     schema: nonEmpty,
     help: 'JSON file of custom channel rules per team: {"<team_id>": [rule, …]} (docs/sessions.md)',
   },
-  sessionIdTolerance: {
+  sessionIdToleranceMs: {
+    target: 'session.sessionIdToleranceMs',
     group: 'model',
     env: 'SESSION_ID_TOLERANCE_MS',
     flag: 'session-id-tolerance-ms',
@@ -282,7 +302,8 @@ export const SETTINGS = {
     default: String(DEFAULT_SESSION_ID_TOLERANCE_MS),
     help: 'how far an event on the server clock (posthog-events; capture without a client timestamp) may precede its $session_id time',
   },
-  sessionIdClientTolerance: {
+  sessionIdClientToleranceMs: {
+    target: 'session.sessionIdClientToleranceMs',
     group: 'model',
     env: 'SESSION_ID_CLIENT_TOLERANCE_MS',
     flag: 'session-id-client-tolerance-ms',
@@ -291,6 +312,7 @@ export const SETTINGS = {
     help: "posthog-capture: how far an event's own timestamp (the client's clock) may precede its $session_id time",
   },
   maxMessageBytes: {
+    target: 'session.maxMessageBytes',
     group: 'model',
     env: 'MAX_MESSAGE_BYTES',
     flag: 'max-message-bytes',
@@ -299,6 +321,7 @@ export const SETTINGS = {
     help: 'larger messages are rejected as event_too_large',
   },
   tokenTeams: {
+    target: 'session.tokenTeams',
     group: 'model',
     env: 'SESSIONIZER_TOKEN_TEAMS',
     flag: 'token-teams',
@@ -307,6 +330,7 @@ export const SETTINGS = {
     help: 'posthog-capture: token=team_id[,…] for messages without team_id',
   },
   serverSessions: {
+    target: 'session.serverSessions',
     group: 'model',
     env: 'SERVER_SESSIONS',
     flag: 'server-sessions',
@@ -314,7 +338,8 @@ export const SETTINGS = {
     default: 'off',
     help: 'server-side sessions for events without $session_id: off, all, or team ids separated by commas (docs/sessions.md)',
   },
-  serverSessionIdle: {
+  serverSessionIdleMs: {
+    target: 'session.serverSessionIdleMs',
     group: 'model',
     env: 'SERVER_SESSION_IDLE_MS',
     flag: 'server-session-idle-ms',
@@ -322,7 +347,8 @@ export const SETTINGS = {
     default: String(DEFAULT_SERVER_SESSION_IDLE_MS),
     help: 'server-side sessions: a new session after this long without an event of the distinct_id',
   },
-  flushInterval: {
+  flushIntervalMs: {
+    target: 'flush.intervalMs',
     group: 'flush',
     env: 'FLUSH_INTERVAL_MS',
     flag: 'flush-interval-ms',
@@ -331,6 +357,7 @@ export const SETTINGS = {
     help: 'flush buffered sessions at least this often',
   },
   flushMaxSessions: {
+    target: 'flush.maxSessions',
     group: 'flush',
     env: 'FLUSH_MAX_SESSIONS',
     flag: 'flush-max-sessions',
@@ -339,6 +366,7 @@ export const SETTINGS = {
     help: 'flush when this many sessions are buffered',
   },
   flushMaxBytes: {
+    target: 'flush.maxBytes',
     group: 'flush',
     env: 'FLUSH_MAX_BYTES',
     flag: 'flush-max-bytes',
@@ -346,8 +374,16 @@ export const SETTINGS = {
     default: String(128 * 1024 * 1024),
     help: 'flush when buffered state reaches this many bytes',
   },
-  brokers: { group: 'kafka', env: 'KAFKA_BROKERS', flag: 'brokers', schema: nonEmpty, help: 'Kafka bootstrap brokers host:port[,…]' },
+  brokers: {
+    target: 'kafka.brokers',
+    group: 'kafka',
+    env: 'KAFKA_BROKERS',
+    flag: 'brokers',
+    schema: nonEmpty,
+    help: 'Kafka bootstrap brokers host:port[,…]',
+  },
   topics: {
+    target: 'kafka.topics',
     group: 'kafka',
     env: 'KAFKA_TOPICS',
     flag: 'topics',
@@ -356,6 +392,7 @@ export const SETTINGS = {
     help: 'topics to consume: topic[:format][,…], format posthog-events (default) or posthog-capture',
   },
   groupId: {
+    target: 'kafka.groupId',
     group: 'kafka',
     env: 'KAFKA_GROUP_ID',
     flag: 'group-id',
@@ -364,6 +401,7 @@ export const SETTINGS = {
     help: 'Kafka consumer group',
   },
   clientId: {
+    target: 'kafka.clientId',
     group: 'kafka',
     env: 'KAFKA_CLIENT_ID',
     flag: 'client-id',
@@ -372,6 +410,7 @@ export const SETTINGS = {
     help: 'Kafka client id',
   },
   dlqTopic: {
+    target: 'kafka.dlqTopic',
     group: 'kafka',
     env: 'KAFKA_DLQ_TOPIC',
     flag: 'dlq-topic',
@@ -379,6 +418,7 @@ export const SETTINGS = {
     help: 'dead-letter topic for invalid messages (unset: counted and logged only)',
   },
   dlqExcluded: {
+    target: 'kafka.dlqExcluded',
     group: 'kafka',
     env: 'KAFKA_DLQ_EXCLUDED',
     flag: 'dlq-excluded',
@@ -387,6 +427,7 @@ export const SETTINGS = {
     help: 'also dead-letter events excluded by a session rule (e.g. no $session_id)',
   },
   fromBeginning: {
+    target: 'kafka.fromBeginning',
     group: 'kafka',
     env: 'KAFKA_FROM_BEGINNING',
     flag: 'from-beginning',
@@ -395,14 +436,23 @@ export const SETTINGS = {
     help: 'a new consumer group starts at the earliest offset (false: latest)',
   },
   saslMechanism: {
+    target: 'kafka.sasl.mechanism',
     group: 'kafka',
     env: 'KAFKA_SASL_MECHANISM',
     flag: 'sasl-mechanism',
     schema: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
     help: 'Kafka SASL mechanism: plain, scram-sha-256 or scram-sha-512',
   },
-  saslUsername: { group: 'kafka', env: 'KAFKA_SASL_USERNAME', flag: 'sasl-username', schema: nonEmpty, help: 'Kafka SASL user' },
+  saslUsername: {
+    target: 'kafka.sasl.username',
+    group: 'kafka',
+    env: 'KAFKA_SASL_USERNAME',
+    flag: 'sasl-username',
+    schema: nonEmpty,
+    help: 'Kafka SASL user',
+  },
   saslPassword: {
+    target: 'kafka.sasl.password',
     group: 'kafka',
     env: 'KAFKA_SASL_PASSWORD',
     flag: 'sasl-password',
@@ -410,8 +460,17 @@ export const SETTINGS = {
     help: 'Kafka SASL password',
     secret: true,
   },
-  ssl: { group: 'kafka', env: 'KAFKA_SSL', flag: 'ssl', schema: bool, default: 'false', help: 'connect to Kafka over TLS' },
+  ssl: {
+    target: 'kafka.ssl',
+    group: 'kafka',
+    env: 'KAFKA_SSL',
+    flag: 'ssl',
+    schema: bool,
+    default: 'false',
+    help: 'connect to Kafka over TLS',
+  },
   sslCaFile: {
+    target: 'kafka.sslCaFile',
     group: 'kafka',
     env: 'KAFKA_SSL_CA_FILE',
     flag: 'ssl-ca-file',
@@ -419,6 +478,7 @@ export const SETTINGS = {
     help: 'PEM file of CA certificates for Kafka TLS',
   },
   sslRejectUnauthorized: {
+    target: 'kafka.sslRejectUnauthorized',
     group: 'kafka',
     env: 'KAFKA_SSL_REJECT_UNAUTHORIZED',
     flag: 'ssl-reject-unauthorized',
@@ -426,7 +486,8 @@ export const SETTINGS = {
     default: 'true',
     help: 'verify the Kafka broker certificate',
   },
-  sessionTimeout: {
+  sessionTimeoutMs: {
+    target: 'kafka.sessionTimeoutMs',
     group: 'kafka',
     env: 'KAFKA_SESSION_TIMEOUT_MS',
     flag: 'session-timeout-ms',
@@ -434,7 +495,8 @@ export const SETTINGS = {
     default: '30000',
     help: "consumer group session timeout: a member silent this long is removed (within the broker's group.min/max.session.timeout.ms)",
   },
-  heartbeatInterval: {
+  heartbeatIntervalMs: {
+    target: 'kafka.heartbeatIntervalMs',
     group: 'kafka',
     env: 'KAFKA_HEARTBEAT_INTERVAL_MS',
     flag: 'heartbeat-interval-ms',
@@ -442,7 +504,8 @@ export const SETTINGS = {
     default: '3000',
     help: 'consumer heartbeat interval; must be below the session timeout (a third of it or less is usual)',
   },
-  rebalanceTimeout: {
+  rebalanceTimeoutMs: {
+    target: 'kafka.rebalanceTimeoutMs',
     group: 'kafka',
     env: 'KAFKA_REBALANCE_TIMEOUT_MS',
     flag: 'rebalance-timeout-ms',
@@ -450,7 +513,8 @@ export const SETTINGS = {
     default: '60000',
     help: 'how long the coordinator waits for every member to rejoin during a rebalance',
   },
-  readyKafkaSilence: {
+  readyKafkaSilenceMs: {
+    target: 'ready.kafkaSilenceMs',
     group: 'kafka',
     env: 'READY_KAFKA_SILENCE_MS',
     flag: 'ready-kafka-silence-ms',
@@ -458,7 +522,8 @@ export const SETTINGS = {
     default: '15000',
     help: '/readyz turns 503 when no fetch, heartbeat, join or commit has succeeded for this long',
   },
-  retryMaxDelay: {
+  clickhouseRetryMaxDelayMs: {
+    target: 'clickhouse.retryMaxDelayMs',
     group: 'service',
     env: 'CLICKHOUSE_RETRY_MAX_DELAY_MS',
     flag: 'clickhouse-retry-max-delay-ms',
@@ -467,6 +532,7 @@ export const SETTINGS = {
     help: 'longest wait between retries of a failed ClickHouse or dead-letter write (exponential backoff from 200 ms, full jitter); after an outage, writing resumes within about this long',
   },
   metricsPort: {
+    target: 'metrics.port',
     group: 'service',
     env: 'METRICS_PORT',
     flag: 'metrics-port',
@@ -475,6 +541,7 @@ export const SETTINGS = {
     help: 'port of /metrics, /healthz, /readyz (0: any free port)',
   },
   metricsHost: {
+    target: 'metrics.host',
     group: 'service',
     env: 'METRICS_HOST',
     flag: 'metrics-host',
@@ -482,7 +549,8 @@ export const SETTINGS = {
     default: '0.0.0.0',
     help: 'address the HTTP endpoint binds',
   },
-  shutdownTimeout: {
+  shutdownTimeoutMs: {
+    target: 'shutdownTimeoutMs',
     group: 'service',
     env: 'SHUTDOWN_TIMEOUT_MS',
     flag: 'shutdown-timeout-ms',
@@ -578,28 +646,26 @@ export function loadConfig(flags: Flags, env: Env, readText: (path: string) => s
   const channelRulesFile = r('channelRulesFile');
   const rulesSource =
     flags[SETTINGS.channelRulesFile.flag] !== undefined ? `--${SETTINGS.channelRulesFile.flag}` : SETTINGS.channelRulesFile.env;
-  const channelRules = channelRulesFile === undefined ? undefined : loadChannelRules(channelRulesFile, rulesSource, readText);
   const config: Config = {
     clickhouse: {
       url: r('clickhouseUrl'),
-      username: r('clickhouseUser'),
+      user: r('clickhouseUser'),
       password: r('clickhousePassword'),
       database: r('database'),
       cluster: r('cluster'),
       dataDir: r('dataDir'),
-      retryMaxDelayMs: r('retryMaxDelay'),
+      retryMaxDelayMs: r('clickhouseRetryMaxDelayMs'),
     },
     session: {
-      bounceThresholdSeconds: r('bounceThreshold'),
-      bounceThresholds: r('bounceThresholdsByTeam'),
-      sessionIdToleranceMs: r('sessionIdTolerance'),
-      sessionIdClientToleranceMs: r('sessionIdClientTolerance'),
+      bounceThresholdSeconds: r('bounceThresholdSeconds'),
+      bounceThresholdSecondsByTeam: r('bounceThresholdSecondsByTeam'),
+      sessionIdToleranceMs: r('sessionIdToleranceMs'),
+      sessionIdClientToleranceMs: r('sessionIdClientToleranceMs'),
       maxMessageBytes: r('maxMessageBytes'),
       tokenTeams: r('tokenTeams'),
-      channelRulesFile,
-      channelRules,
+      channelRules: channelRulesFile === undefined ? undefined : loadChannelRules(channelRulesFile, rulesSource, readText),
       serverSessions: r('serverSessions'),
-      serverSessionIdleMs: r('serverSessionIdle'),
+      serverSessionIdleMs: r('serverSessionIdleMs'),
     },
     kafka: {
       brokers: r('brokers'),
@@ -616,19 +682,19 @@ export function loadConfig(flags: Flags, env: Env, readText: (path: string) => s
       ssl: r('ssl'),
       sslCaFile: r('sslCaFile'),
       sslRejectUnauthorized: r('sslRejectUnauthorized'),
-      sessionTimeoutMs: r('sessionTimeout'),
-      heartbeatIntervalMs: r('heartbeatInterval'),
-      rebalanceTimeoutMs: r('rebalanceTimeout'),
-      readySilenceMs: r('readyKafkaSilence'),
+      sessionTimeoutMs: r('sessionTimeoutMs'),
+      heartbeatIntervalMs: r('heartbeatIntervalMs'),
+      rebalanceTimeoutMs: r('rebalanceTimeoutMs'),
     },
     flush: {
-      intervalMs: r('flushInterval'),
+      intervalMs: r('flushIntervalMs'),
       maxSessions: r('flushMaxSessions'),
       maxBytes: r('flushMaxBytes'),
     },
-    http: { port: r('metricsPort'), host: r('metricsHost') },
+    ready: { kafkaSilenceMs: r('readyKafkaSilenceMs') },
+    metrics: { port: r('metricsPort'), host: r('metricsHost') },
     log: { level: r('logLevel') },
-    shutdownTimeoutMs: r('shutdownTimeout'),
+    shutdownTimeoutMs: r('shutdownTimeoutMs'),
   };
   if (config.kafka.heartbeatIntervalMs >= config.kafka.sessionTimeoutMs) {
     throw new ConfigError(
@@ -646,12 +712,15 @@ export function settingFlags(names: readonly SettingName[]): Record<string, { ty
   return Object.fromEntries(names.map((n) => [SETTINGS[n].flag, { type: 'string' as const }]));
 }
 
+/** One line per setting: flag, variable and help in columns as wide as the longest of each. */
 export function settingsHelp(names: readonly SettingName[]): string {
-  return names
-    .map((n) => {
-      const s: Setting = SETTINGS[n];
+  const rows: readonly Setting[] = names.map((n) => SETTINGS[n]);
+  const flagWidth = Math.max(0, ...rows.map((s) => s.flag.length + 2));
+  const envWidth = Math.max(0, ...rows.map((s) => s.env.length));
+  return rows
+    .map((s) => {
       const def = s.default === undefined || s.default === '' ? '' : ` (default ${s.default})`;
-      return `  --${s.flag.padEnd(24)} ${s.env.padEnd(30)} ${s.help}${def}`;
+      return `  ${`--${s.flag}`.padEnd(flagWidth)}  ${s.env.padEnd(envWidth)}  ${s.help}${def}`;
     })
     .join('\n');
 }

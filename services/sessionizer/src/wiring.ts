@@ -22,7 +22,7 @@ export function schemaOf(config: Config): SchemaContext {
     database: config.clickhouse.database,
     cluster: config.clickhouse.cluster,
     bounceThresholdSeconds: config.session.bounceThresholdSeconds,
-    bounceThresholds: config.session.bounceThresholds,
+    bounceThresholdSecondsByTeam: config.session.bounceThresholdSecondsByTeam,
     channelRules: config.session.channelRules,
   };
 }
@@ -39,7 +39,7 @@ export function writeRetryPolicy(config: Config): RetryPolicy {
 export function openClickHouse(config: Config, database?: string): ClickHouseHandle {
   return createClickHouse({
     url: config.clickhouse.url,
-    username: config.clickhouse.username,
+    user: config.clickhouse.user,
     password: config.clickhouse.password,
     dataDir: config.clickhouse.dataDir,
     database,

@@ -54,14 +54,16 @@ describe('schema DDL', () => {
       sessionsViewSql({
         database: 'd',
         bounceThresholdSeconds: 30,
-        bounceThresholds: new Map([
+        bounceThresholdSecondsByTeam: new Map([
           [7, 5],
           [2, 12.5],
         ]),
       }),
     ).toContain('session_duration >= transform(team_id, [2, 7], [toFloat64(12.5), toFloat64(5)], toFloat64(30)))');
     expect(() => sessionsViewSql({ database: 'd', bounceThresholdSeconds: -1 })).toThrow(/bounce threshold/);
-    expect(() => sessionsViewSql({ database: 'd', bounceThresholds: new Map([[2, Number.NaN]]) })).toThrow(/bounce threshold of team 2/);
+    expect(() => sessionsViewSql({ database: 'd', bounceThresholdSecondsByTeam: new Map([[2, Number.NaN]]) })).toThrow(
+      /bounce threshold of team 2/,
+    );
   });
 
   it('the input table has the partial row columns, in order', () => {

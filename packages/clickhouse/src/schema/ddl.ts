@@ -37,7 +37,7 @@ export interface SchemaContext {
   readonly cluster?: string | undefined;
   readonly bounceThresholdSeconds?: number | undefined;
   /** Per-team bounce thresholds (BOUNCE_THRESHOLD_SECONDS_BY_TEAM); in the view. */
-  readonly bounceThresholds?: ReadonlyMap<number, number> | undefined;
+  readonly bounceThresholdSecondsByTeam?: ReadonlyMap<number, number> | undefined;
   /** Custom channel rules per team (CHANNEL_RULES_FILE); in the view, so a change re-creates it. */
   readonly channelRules?: ChannelRules | undefined;
 }
@@ -178,7 +178,7 @@ function thresholdSql(ctx: SchemaContext): string {
     return t;
   };
   const global = check(ctx.bounceThresholdSeconds ?? DEFAULT_BOUNCE_THRESHOLD_SECONDS, '');
-  const teams = [...(ctx.bounceThresholds ?? new Map<number, number>()).entries()].sort((a, b) => a[0] - b[0]);
+  const teams = [...(ctx.bounceThresholdSecondsByTeam ?? new Map<number, number>()).entries()].sort((a, b) => a[0] - b[0]);
   if (teams.length === 0) return String(global);
   for (const [team, t] of teams) {
     if (!Number.isSafeInteger(team)) throw new Error(`bounce threshold team must be an integer, got ${team}`);

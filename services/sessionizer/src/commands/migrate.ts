@@ -29,7 +29,7 @@ export function formatMigrationReport(r: MigrationReport): string {
 export const migrateCommand: Command = {
   summary: 'apply the ClickHouse schema migrations (idempotent); carry schema-0001 data over',
   usage: 'sessionizer migrate [--prepare] [options]',
-  settings: [...CLICKHOUSE, 'bounceThreshold', 'bounceThresholdsByTeam', 'channelRulesFile'],
+  settings: [...CLICKHOUSE, 'bounceThresholdSeconds', 'bounceThresholdSecondsByTeam', 'channelRulesFile'],
   options: { prepare: { type: 'boolean' } },
   optionsHelp:
     '  --prepare                schema-0001 data: only copy it into the new table (old instances may keep writing);\n' +

@@ -71,7 +71,7 @@ export async function startService(
     const now = (): number => performance.now();
     const readiness = new Readiness({
       now,
-      kafkaSilenceMs: config.kafka.readySilenceMs,
+      kafkaSilenceMs: config.ready.kafkaSilenceMs,
       metrics,
       log: log.child({ component: 'readiness' }),
     });
@@ -132,8 +132,8 @@ export async function startService(
     });
     readiness.watch(source);
     const http = await startHttp({
-      host: config.http.host,
-      port: config.http.port,
+      host: config.metrics.host,
+      port: config.metrics.port,
       metrics,
       log: log.child({ component: 'http' }),
       health: () => ({
