@@ -400,6 +400,16 @@ afterEach(() => {
 
 // ---------------------------------------------------------------------------------------------
 
+describe('SessionConsumer: topics', () => {
+  it('refuses a batch from a topic it has no format for, taking nothing (no default format)', async () => {
+    const h = await harness();
+    await expect(h.source.deliver('other', 0, [event(1, 1)])).rejects.toThrow("a batch from topic 'other', which is not in KAFKA_TOPICS");
+    await advance(INTERVAL * 2);
+    expect(h.sink.writes).toEqual([]);
+    expect(h.source.commits).toEqual([]);
+  });
+});
+
 describe('SessionConsumer: flush triggers', () => {
   it('flushes by interval (on the tick after intervalMs) and then commits what it wrote', async () => {
     const h = await harness();

@@ -150,7 +150,10 @@ export class SessionConsumer {
         return Promise.resolve(false);
       }
     }
-    const format = this.#o.formats.get(batch.topic) ?? 'posthog-events';
+    const format = this.#o.formats.get(batch.topic);
+    // The source subscribes to the configured topics only; a batch from another is a bug, and
+    // guessing its format (KAFKA_TOPICS's default) would aggregate it as if configured.
+    if (format === undefined) return Promise.reject(new Error(`a batch from topic '${batch.topic}', which is not in KAFKA_TOPICS`));
     const stage = this.#o.serverSessions;
     if (stage?.persistent !== true) return Promise.resolve(this.#ingest(batch, format, undefined));
     // Server-side sessions: the keys' states are loaded before the batch is folded in (one
