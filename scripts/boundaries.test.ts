@@ -45,4 +45,19 @@ describe('checkBoundaries', () => {
     expect(check('services/sessionizer/src/a.ts', "import { x } from '../../../test/support/names.js';")).toHaveLength(1);
     expect(check('services/sessionizer/src/a.test.ts', "import { x } from '../../../test/support/names.js';")).toEqual([]);
   });
+
+  it('forbids production code → a development entry point, allows tests', () => {
+    expect(check('services/sessionizer/src/a.ts', "import { sessionize } from '@sessionizer/core/testing';")).toHaveLength(1);
+    expect(check('packages/kafka/src/a.ts', "import { freePort } from './testing.js';")).toHaveLength(1);
+    expect(check('services/sessionizer/src/a.test.ts', "import { sessionize } from '@sessionizer/core/testing';")).toEqual([]);
+    expect(check('test/bench/a.ts', "import { freePort } from '@sessionizer/kafka/testing';")).toEqual([]);
+    expect(check('packages/core/src/testing.ts', "export { sessionize } from './oracle.js';")).toEqual([]);
+  });
+
+  it('keeps testcontainers, a development dependency, to local-broker.ts and tests', () => {
+    expect(check('packages/kafka/src/source.ts', "const tc = await import('testcontainers');")).toHaveLength(1);
+    expect(check('services/sessionizer/src/a.ts', "import { GenericContainer } from 'testcontainers';")).toHaveLength(1);
+    expect(check('packages/kafka/src/local-broker.ts', "const tc = await import('testcontainers');")).toEqual([]);
+    expect(check('test/support/a.ts', "import { GenericContainer } from 'testcontainers';")).toEqual([]);
+  });
 });

@@ -1,7 +1,9 @@
 /**
  * Import boundaries, checked in the lint step. One-way dependencies:
  *   services → packages; adapters (kafka, clickhouse) → core; never the reverse;
- *   never service → service; never production code → test helpers;
+ *   never service → service; never production code → test helpers, nor a package's
+ *   development entry point (`@sessionizer/<package>/testing`, `src/testing.ts`); testcontainers,
+ *   a development dependency, is loaded only by packages/kafka/src/local-broker.ts;
  *   the pure core imports nothing from kafkajs, @clickhouse/client, chdb or node:*.
  */
 import { builtinModules } from 'node:module';
@@ -57,6 +59,10 @@ function targetOf(from: string, spec: string, workspaces: WorkspaceMap): string 
 
 const isTestFile = (p: string): boolean => /\.test\.ts$/.test(p) || p.startsWith('test/');
 
+/** A package's development entry point: the oracles, broker helpers; tests only. */
+const isDevEntry = (spec: string, target: string | undefined): boolean =>
+  /^@sessionizer\/[^/]+\/testing(\.js)?$/.test(spec) || (target !== undefined && /^packages\/[^/]+\/src\/testing(\.[jt]s)?$/.test(target));
+
 export function checkBoundaries(files: readonly SourceFile[], workspaces: WorkspaceMap): Violation[] {
   const violations: Violation[] = [];
   for (const file of files) {
@@ -80,6 +86,12 @@ export function checkBoundaries(files: readonly SourceFile[], workspaces: Worksp
       }
       if (from.kind === 'service' && to?.kind === 'service' && to.name !== from.name) add('services never import other services');
       if (!isTestFile(file.path) && to?.kind === 'test') add('production code never imports test helpers');
+      if (!isTestFile(file.path) && spec === 'testcontainers' && file.path !== 'packages/kafka/src/local-broker.ts') {
+        add('testcontainers is a development dependency: production code loads it only in local-broker.ts, when installed');
+      }
+      if (!isTestFile(file.path) && !/^packages\/[^/]+\/src\/testing\.ts$/.test(file.path) && isDevEntry(spec, target)) {
+        add('production code never imports a development entry point (@sessionizer/*/testing)');
+      }
     }
   }
   return violations;

@@ -27,7 +27,8 @@ import { parseArgs } from 'node:util';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import { generate } from '@sessionizer/generator';
-import { formatTimestamp, KEYED, normalize, SessionBuffer, sessionize, type SessionEvent, type SessionState } from '@sessionizer/core';
+import { formatTimestamp, KEYED, normalize, SessionBuffer, type SessionEvent, type SessionState } from '@sessionizer/core';
+import { sessionize } from '@sessionizer/core/testing';
 import {
   COMMON_SETTINGS,
   createPartialStateTablesV1Sql,

@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generate } from '@sessionizer/generator';
-import { createKafkaClient, ensureTopic, freePort, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
+import { createKafkaClient, ensureTopic, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
+import { freePort } from '@sessionizer/kafka/testing';
 import { spawnService } from './service.js';
 import { metricSum } from '../support/prometheus.js';
 

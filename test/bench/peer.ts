@@ -18,9 +18,9 @@ import {
   isBounce,
   normalize,
   SECOND_LEVEL_SUFFIXES,
-  sessionize,
   type SessionEvent,
 } from '@sessionizer/core';
+import { sessionize } from '@sessionizer/core/testing';
 import type { GeneratedMessage } from '@sessionizer/generator';
 import { ROOT } from './service.js';
 

@@ -27,7 +27,8 @@ import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { uuidv7 } from 'uuidv7';
 import { generate, type GeneratorOptions } from '@sessionizer/generator';
-import { createKafkaClient, ensureTopic, freePort, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
+import { createKafkaClient, ensureTopic, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
+import { freePort } from '@sessionizer/kafka/testing';
 import { Meter, procCpuSeconds, settle, type Measured } from './measure.js';
 import {
   buildPeer,

@@ -11,7 +11,6 @@ import {
   CHANNEL_TYPES,
   channelType as channelTypeWithRules,
   parseChannelRules,
-  sessionize,
   SessionBuffer,
   type ChannelRules,
   type SessionEvent,
@@ -24,6 +23,7 @@ import {
   type ChannelInput,
   type ChannelType,
 } from '@sessionizer/core';
+import { sessionize } from '@sessionizer/core/testing';
 import { ClickHouseSessionSink, channelTypeSql, migrate, type ChannelSqlColumns } from '@sessionizer/clickhouse';
 import { eventFor } from '../support/arbitraries.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';

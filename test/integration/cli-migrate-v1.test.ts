@@ -8,7 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sessionize, type SessionEvent } from '@sessionizer/core';
+import { type SessionEvent } from '@sessionizer/core';
+import { sessionize } from '@sessionizer/core/testing';
 import {
   checksum,
   createDatabaseSql,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { freePort, KafkaUnavailableError, provisionKafka } from '@sessionizer/kafka';
+import { KafkaUnavailableError, provisionKafka } from '@sessionizer/kafka';
+import { freePort } from '@sessionizer/kafka/testing';
 
 describe('when no Kafka broker can be had', () => {
   it('fails on an unreachable KAFKA_BROKERS, naming it, without falling through', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_INFRA_DIR, freePort } from '@sessionizer/kafka';
+import { DEFAULT_INFRA_DIR, freePort } from '@sessionizer/kafka/testing';
 
 const run = promisify(execFile);
 const { Kafka, logLevel } = kafkajs;

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '@sessionizer/kafka';
+import { freePort } from '@sessionizer/kafka/testing';
 import { runCli, startCli, type CliResult } from '../support/cli.js';
 import { kafkaBrokers } from '../support/context.js';
 import { createTopic, produce, testKafka } from '../support/kafka.js';

@@ -4,7 +4,8 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATALOG, SESSION_COLUMNS, SessionBuffer, sessionize, VIEW_COLUMNS, type SessionEvent } from '@sessionizer/core';
+import { CATALOG, SESSION_COLUMNS, SessionBuffer, VIEW_COLUMNS, type SessionEvent } from '@sessionizer/core';
+import { sessionize } from '@sessionizer/core/testing';
 import {
   ClickHouseSessionSink,
   COMMON_SETTINGS,

@@ -16,10 +16,10 @@ import {
   sessionKey,
   SESSION_COLUMNS,
   SessionBuffer,
-  sessionize,
   type Session,
   type SessionEvent,
 } from '@sessionizer/core';
+import { sessionize } from '@sessionizer/core/testing';
 import {
   ClickHouseSessionSink,
   migrate,

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DEFAULT_INFRA_DIR, freePort } from '@sessionizer/kafka';
+import { DEFAULT_INFRA_DIR, freePort } from '@sessionizer/kafka/testing';
 
 const run = promisify(execFile);
 

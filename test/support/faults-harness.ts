@@ -5,15 +5,8 @@
  * one machine-readable summary line every scenario prints (`FAULT-REPORT {json}`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  decodeRecord,
-  sessionize,
-  type InputFormat,
-  type Normalized,
-  type NormalizeOptions,
-  type Session,
-  type SessionEvent,
-} from '@sessionizer/core';
+import { decodeRecord, type InputFormat, type Normalized, type NormalizeOptions, type Session, type SessionEvent } from '@sessionizer/core';
+import { sessionize } from '@sessionizer/core/testing';
 import { retry } from '@sessionizer/clickhouse';
 import { Rng } from '@sessionizer/generator';
 import type { Kafka } from 'kafkajs';

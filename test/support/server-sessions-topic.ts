@@ -1,6 +1,7 @@
 /** The expected sessions of a topic with server-side sessions: the rule per partition, in offset order. */
 import type { Kafka } from 'kafkajs';
-import { normalize, sessionize, type NormalizeOptions, type Session, type SessionEvent } from '@sessionizer/core';
+import { normalize, type NormalizeOptions, type Session, type SessionEvent } from '@sessionizer/core';
+import { sessionize } from '@sessionizer/core/testing';
 import { readTopic } from './kafka.js';
 import { withOracleSessions } from './server-sessions.js';
 

@@ -1,5 +1,6 @@
 /** Events without a client session (sessionId ''), for the server-side session tests. */
-import { assignServerSessionsOracle, type SessionEvent } from '@sessionizer/core';
+import { type SessionEvent } from '@sessionizer/core';
+import { assignServerSessionsOracle } from '@sessionizer/core/testing';
 
 export const MICROS_PER_MINUTE = 60_000_000;
 export const SERVER_T0 = Date.UTC(2026, 11, 1, 9, 0, 0) * 1000;

@@ -4,15 +4,8 @@
  * without $session_id, shuffled. The expected sessions are the oracle's over what normalises.
  */
 import fc from 'fast-check';
-import {
-  formatTimestamp,
-  normalize,
-  sessionize,
-  type InputFormat,
-  type NormalizeOptions,
-  type Session,
-  type SessionEvent,
-} from '@sessionizer/core';
+import { formatTimestamp, normalize, type InputFormat, type NormalizeOptions, type Session, type SessionEvent } from '@sessionizer/core';
+import { sessionize } from '@sessionizer/core/testing';
 import { eventFor } from './arbitraries.js';
 
 export const TEST_TOKENS = new Map([

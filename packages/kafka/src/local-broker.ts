@@ -1,8 +1,11 @@
 /**
- * Where a Kafka broker comes from when the caller has none: the tests' global setup and the
- * service's demo both use this. Order: KAFKA_BROKERS if set; a testcontainers broker if a
- * Docker engine answers; the native broker from infra/kafka/ (Java 17 + Maven). When none works
- * the error names every attempt and what to install, so nothing silently skips.
+ * Where a Kafka broker comes from when the caller has none: `sessionizer demo` and the tests'
+ * global setup both use this. Order: KAFKA_BROKERS if set; a testcontainers broker if the
+ * package is installed and a Docker engine answers; the native broker from infra/kafka/ (Java 17
+ * + Maven). testcontainers is a development dependency, loaded only here and only when present:
+ * a production install (npm ci --omit=dev, the image) does not have it, and the demo then goes
+ * straight to the native broker. When none works the error names every attempt and what to
+ * install, so nothing silently skips.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -108,7 +111,12 @@ export async function provisionKafka(options: ProvisionOptions = {}): Promise<Pr
       log(`kafka: ${started.description}`);
       return started;
     } catch (err) {
-      attempts.push({ source: 'testcontainers', detail: `no Docker engine answered (${message(err)})` });
+      attempts.push({
+        source: 'testcontainers',
+        detail: notInstalled(err)
+          ? 'not installed (a development dependency: `npm ci` installs it, a production install does not)'
+          : `no Docker engine answered (${message(err)})`,
+      });
     }
   } else {
     attempts.push({ source: 'testcontainers', detail: 'disabled' });
@@ -128,7 +136,14 @@ export async function provisionKafka(options: ProvisionOptions = {}): Promise<Pr
   throw new KafkaUnavailableError(attempts);
 }
 
+/** Whether loading a package failed because it is not installed. */
+function notInstalled(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+}
+
 async function startTestcontainersBroker(image: string, timeout: number): Promise<ProvisionedKafka> {
+  // Not a dependency of this package: present in development installs only.
   const tc = await import('testcontainers');
   // Fails fast (no engine → throws) before any image pull is attempted.
   await tc.getContainerRuntimeClient();

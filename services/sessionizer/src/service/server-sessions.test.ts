@@ -1,6 +1,7 @@
 /** The server-side session stage: client events untouched, one assigner per source partition, rules counted. */
 import { describe, expect, it } from 'vitest';
-import { assignServerSessionsOracle, type KeyRef, type ServerSessionRule, type SessionEvent, type StateChange } from '@sessionizer/core';
+import { type KeyRef, type ServerSessionRule, type SessionEvent, type StateChange } from '@sessionizer/core';
+import { assignServerSessionsOracle } from '@sessionizer/core/testing';
 import type { ServerSessionStore, StateWrite } from '@sessionizer/clickhouse';
 import type { PartitionBatch } from '@sessionizer/kafka';
 import { serverEvent } from '../../../../test/support/server-sessions.js';
