@@ -1,6 +1,13 @@
 /** The expected sessions of a topic with server-side sessions: the rule per partition, in offset order. */
 import type { Kafka } from 'kafkajs';
-import { normalize, type NormalizeOptions, type Session, type SessionEvent } from '@sessionizer/core';
+import {
+  normalize,
+  ServerSessionAssigner,
+  type NormalizeOptions,
+  type RuleCounts,
+  type Session,
+  type SessionEvent,
+} from '@sessionizer/core';
 import { sessionize } from '@sessionizer/core/testing';
 import { readTopic } from './kafka.js';
 import { withOracleSessions } from './server-sessions.js';
@@ -10,7 +17,7 @@ export async function serverSessionOracle(
   topic: string,
   options: NormalizeOptions,
   idleMs?: number,
-): Promise<{ expected: Session[]; serverEvents: number; clientEvents: number }> {
+): Promise<{ expected: Session[]; serverEvents: number; clientEvents: number; rules: RuleCounts }> {
   const read = await readTopic(kafka, topic, 120_000);
   const byPartition = new Map<number, { offset: bigint; event: SessionEvent }[]>();
   const client: SessionEvent[] = [];
@@ -30,5 +37,12 @@ export async function serverSessionOracle(
     list.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0)).map((x) => x.event),
   );
   const server = withOracleSessions(partitions, idleMs);
-  return { expected: sessionize([...client, ...server]), serverEvents: server.length, clientEvents: client.length };
+  // which rule decided, over the same arrivals (for reports, and to check a scenario meets every rule)
+  const rules: RuleCounts = { new: 0, join: 0, late: 0 };
+  for (const events of partitions) {
+    const assigner = new ServerSessionAssigner(idleMs === undefined ? {} : { idleMs });
+    for (const e of events) assigner.assignWithRule(e);
+    for (const r of ['new', 'join', 'late'] as const) rules[r] += assigner.counts[r];
+  }
+  return { expected: sessionize([...client, ...server]), serverEvents: server.length, clientEvents: client.length, rules };
 }

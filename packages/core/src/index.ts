@@ -81,6 +81,7 @@ export {
   DEFAULT_SERVER_SESSION_IDLE_MS,
   estimateTrackedBytes,
   type KeyRef,
+  type RuleCounts,
   ServerSessionAssigner,
   type ServerSessionRule,
   type StateChange,
