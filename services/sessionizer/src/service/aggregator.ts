@@ -65,6 +65,8 @@ export class Aggregator {
   /** Every message of the partition up to and including `lastOffset` is added, dead-lettered or excluded. */
   processed(topic: string, partition: number, lastOffset: string): void {
     this.#offsets.processed(topic, partition, lastOffset);
+    // the server-side session state moves with the offsets, in the same synchronous step
+    this.#serverSessions?.processed(topic, partition, lastOffset);
   }
 
   /** Buffered session states. */

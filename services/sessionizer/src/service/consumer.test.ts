@@ -10,7 +10,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_LIMITS, normalize, SessionBuffer, type FlushPolicy, type SessionState } from '@sessionizer/core';
-import { SinkError, sleep, type SessionSink, type WriteStats } from '@sessionizer/clickhouse';
+import { SinkError, sleep, type SessionSink, type StateWrite, type WriteStats } from '@sessionizer/clickhouse';
 import type {
   CommitOffset,
   DeadLetterRecord,
@@ -23,6 +23,7 @@ import type {
 } from '@sessionizer/kafka';
 import type { Counter } from 'prom-client';
 import { eventFor, type EventPools } from '../../../../test/support/arbitraries.js';
+import { serverEvent } from '../../../../test/support/server-sessions.js';
 import { serialize, TEST_TOKENS } from '../../../../test/support/stream.js';
 import { silentLogger } from '../log.js';
 import { SessionConsumer, type ConsumerOptions } from './consumer.js';
@@ -1227,5 +1228,46 @@ describe('server-side sessions in the consumer', () => {
     expect(written).toHaveLength(Number(writes[0]?.slice(2)));
     expect(written[0]).toMatch(/^2:[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(h.source.commits.flat()).toEqual([offset('events', 0, 2)]);
+  });
+
+  it('a stop while a batch waits for its state read: the state of the final checkpoint has the version of its offsets', async () => {
+    // The batch whose state read completes while stop() waits for the flush in flight is never
+    // applied; the final checkpoint commits the offsets before it, and its state rows must say
+    // so, or the next owner (resuming at that commit) misses them and opens other sessions.
+    const versions: string[] = [];
+    let releaseLoad: (() => void) | undefined;
+    const store = {
+      write: (w: readonly StateWrite[]) => {
+        versions.push(...w.map((x) => `${x.partition}@${x.version}`));
+        return Promise.resolve({ rows: w.length, bytes: 0 });
+      },
+      load: (_topic: string, _partition: number, keys: readonly { distinctId: string }[]) =>
+        keys.some((k) => k.distinctId === 'b')
+          ? new Promise<never[]>((resolve) => {
+              releaseLoad = () => {
+                resolve([]);
+              };
+            })
+          : Promise.resolve([]),
+    };
+    const h = await harness({ serverSessions: new ServerSessionStage({ idleMs: 1_800_000, store }) });
+    const message = (n: number, minutes: number, distinctId: string): Message => ({
+      key: `phc_test_team_1:${distinctId}`,
+      value: serialize(serverEvent(n, minutes, distinctId), 'posthog-events'),
+    });
+    h.sink.mode = 'hang';
+    expect(await h.source.deliver('events', 0, [message(1, 0, 'a'), message(2, 1, 'a')])).toBe(true);
+    await advance(INTERVAL + TICK); // flush 1: a's state at 2, offsets p0→2; its write hangs
+    expect(await h.source.deliver('events', 0, [message(3, 2, 'a')])).toBe(true); // a changes again
+    const third = h.source.deliver('events', 0, [message(4, 3, 'b')]); // b's state is being read
+    await settle();
+    const stopping = h.consumer.stop(30_000);
+    releaseLoad?.();
+    expect(await third).toBe(false); // stopping: not applied, not taken
+    h.sink.mode = 'ok';
+    h.sink.release();
+    expect(await stopping).toBe(true);
+    expect(h.source.commits.flat()).toEqual([offset('events', 0, 2), offset('events', 0, 3)]);
+    expect(versions).toEqual(['0@2', '0@3']);
   });
 });

@@ -1,6 +1,6 @@
 /** The server-side session stage: client events untouched, one assigner per source partition, rules counted. */
 import { describe, expect, it } from 'vitest';
-import { type KeyRef, type ServerSessionRule, type SessionEvent, type StateChange } from '@sessionizer/core';
+import { type KeyRef, type Normalized, type ServerSessionRule, type SessionEvent, type StateChange } from '@sessionizer/core';
 import { assignServerSessionsOracle } from '@sessionizer/core/testing';
 import type { ServerSessionStore, StateWrite } from '@sessionizer/clickhouse';
 import type { PartitionBatch } from '@sessionizer/kafka';
@@ -122,9 +122,15 @@ describe('ServerSessionStage with a store', () => {
     })),
     lagAfter: 0,
   });
+  const decodeFrom =
+    (events: SessionEvent[], from: number) =>
+    (r: { offset: string }): Normalized => ({ ok: true, event: events[Number(r.offset) - from] as SessionEvent, warnings: [] });
+  /** As the consumer: prepare, apply every event, then processed (the aggregator's synchronous step). */
   const run = async (stage: ServerSessionStage, events: SessionEvent[], from: number): Promise<string[]> => {
-    await stage.prepare(batchOf(events, from), (r) => ({ ok: true, event: events[Number(r.offset) - from] as SessionEvent, warnings: [] }));
-    return events.map((e) => stage.apply('t', 0, e).sessionId);
+    await stage.prepare(batchOf(events, from), decodeFrom(events, from));
+    const ids = events.map((e) => stage.apply('t', 0, e).sessionId);
+    if (events.length > 0) stage.processed('t', 0, String(from + events.length - 1));
+    return ids;
   };
 
   it('a re-delivery from an earlier offset meets the state of that offset, not of memory', async () => {
@@ -142,6 +148,32 @@ describe('ServerSessionStage with a store', () => {
     // a new instance (after a crash) from offset 2
     const fresh = new ServerSessionStage({ idleMs: 1_800_000, store });
     expect(await run(fresh, events.slice(2), 2)).toEqual(expected.slice(2));
+  });
+
+  it('a checkpoint taken between a prepared batch and its events has the version of the events applied', async () => {
+    // The consumer applies a batch one microtask after `prepare` resolves, and a stop applies it
+    // not at all: a flush may take its checkpoint in between. Its offsets are those of the events
+    // applied, and so must be its state's version, or a restart at that commit misses the state.
+    const events = [unassigned(1, 0), unassigned(2, 10), unassigned(3, 20), unassigned(4, 200), unassigned(5, 201)];
+    const expected = assignServerSessionsOracle(events);
+    const store = new MemoryStore();
+    const stage = new ServerSessionStage({ idleMs: 1_800_000, store });
+    expect(await run(stage, events.slice(0, 2), 0)).toEqual(expected.slice(0, 2));
+    await stage.prepare(batchOf(events.slice(2, 4), 2), decodeFrom(events.slice(2, 4), 2));
+    const between = stage.takeChanges();
+    expect(between?.writes.map((w) => w.version)).toEqual(['2']);
+    await stage.write(between as NonNullable<typeof between>);
+    // the batch is applied after all, and the next checkpoint is at its end
+    expect(events.slice(2, 4).map((e) => stage.apply('t', 0, e).sessionId)).toEqual(expected.slice(2, 4));
+    stage.processed('t', 0, '3');
+    const after = stage.takeChanges();
+    expect(after?.writes.map((w) => w.version)).toEqual(['4']);
+    await stage.write(after as NonNullable<typeof after>);
+    // a new instance resuming at either checkpoint's offsets meets the state of that offset
+    for (const from of [2, 4]) {
+      const fresh = new ServerSessionStage({ idleMs: 1_800_000, store });
+      expect(await run(fresh, events.slice(from), from), `from ${from}`).toEqual(expected.slice(from));
+    }
   });
 
   it('evicts written keys down to the bound and reads them back unchanged', async () => {

@@ -10,6 +10,10 @@
  *     (first batch after a start or a rebalance, kafkajs re-delivering from the last commit),
  *     memory is dropped; then the keys of the batch that are not in memory are read from the
  *     store as of the batch's first offset (the row with the greatest version ≤ it).
+ *   - `processed`, once the batch's events are applied (in the synchronous step that folds the
+ *     batch into the aggregate, with the offsets): the position moves past the batch. Not in
+ *     `prepare`: between a prepared batch and its ingestion a flush may take a checkpoint (the
+ *     previous flush's completion, a stop), and its rows must not claim a batch not yet applied.
  *   - `takeChanges`, in the flush's synchronous step: the keys changed since the previous flush,
  *     with version = the partition's position (the state is exactly that of the events before it).
  *   - `written`, once the store has them: those keys may be evicted (least recently used first,
@@ -124,8 +128,17 @@ export class ServerSessionStage {
       const missing = p.assigner.missing(events);
       if (missing.length > 0) p.assigner.load(await store.load(batch.topic, batch.partition, missing, first.offset, signal));
     }
-    p.position = (BigInt(last.offset) + 1n).toString();
+    // the assigner stays at the batch's first offset: `processed` moves it once the events are applied
+    p.position = first.offset;
     return decoded;
+  }
+
+  /**
+   * Every event of the partition up to and including `lastOffset` is applied: the assigner's
+   * state is that of the events before `lastOffset + 1`, the version its next changes carry.
+   */
+  processed(topic: string, partition: number, lastOffset: string): void {
+    this.#state(topic, partition).position = (BigInt(lastOffset) + 1n).toString();
   }
 
   /**
