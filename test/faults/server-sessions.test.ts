@@ -166,8 +166,27 @@ describe('server-side sessions through crashes and a rebalance', () => {
       KAFKA_REBALANCE_TIMEOUT_MS: '10000',
       LOG_LEVEL: 'info',
     });
-    const scrape = async (svc: ServiceProcess, name: string): Promise<number> =>
-      metricSum(await (await fetch(`${await svc.url}/metrics`)).text(), name);
+    const metricsOf = async (svc: ServiceProcess): Promise<string> => (await fetch(`${await svc.url}/metrics`)).text();
+    /** The metrics text once `holds` says so (polled every `everyMs`), or the instance's early exit. */
+    const metricsWhen = (
+      svc: ServiceProcess,
+      what: string,
+      holds: (text: string) => boolean,
+      everyMs: number,
+      exitedEarly: Promise<never>,
+    ): Promise<string> =>
+      Promise.race([
+        waitFor(
+          what,
+          async () => {
+            const text = await metricsOf(svc);
+            return holds(text) ? text : undefined;
+          },
+          120_000,
+          everyMs,
+        ),
+        exitedEarly,
+      ]);
 
     /** Start a subprocess, wait until it consumes, then SIGKILL it at the mode's point. */
     const crash = async (
@@ -189,51 +208,29 @@ describe('server-side sessions through crashes and a rebalance', () => {
       const svc = startServiceProcess(env(flushIntervalMs, flushMaxSessions));
       children.push(svc);
       const spawnedAt = Date.now();
-      const exitedEarly = svc.exited.then((e) => {
+      const exitedEarly = svc.exited.then((e): never => {
         throw new Error(`${name} exited by itself (${JSON.stringify(e)}): ${logProblems(svc.stderr()).join('\n')}`);
       });
       await Promise.race([svc.assigned, exitedEarly]);
       phase.joinMs = Date.now() - spawnedAt;
       if (segment !== undefined) produceSegment(segment);
+      const received = (text: string): number => metricSum(text, 'sessionizer_received_events_total');
+      const written = (text: string): number => metricSum(text, 'sessionizer_written_rows_total');
+      let atKill: string;
       if (mode === 'mid-flush') {
         // flushes run back to back: once it has consumed a seeded share of what it was given,
         // a flush is almost always between its take and its commit
         const want = rng.int(300, 1_500);
-        await Promise.race([
-          waitFor(
-            `${name} to consume ${want} events`,
-            async () => ((await scrape(svc, 'sessionizer_received_events_total')) >= want ? true : undefined),
-            120_000,
-            20,
-          ),
-          exitedEarly,
-        ]);
+        atKill = await metricsWhen(svc, `${name} to consume ${want} events`, (t) => received(t) >= want, 20, exitedEarly);
       } else {
         // some rows written already, then the kill right after the next write: between the write
         // (partials and server-session state) and the offset commit, or just past it
-        await Promise.race([
-          waitFor(
-            `${name} to write`,
-            async () => ((await scrape(svc, 'sessionizer_written_rows_total')) > 0 ? true : undefined),
-            120_000,
-            20,
-          ),
-          exitedEarly,
-        ]);
-        const base = await scrape(svc, 'sessionizer_written_rows_total');
-        await Promise.race([
-          waitFor(
-            `${name} to write again`,
-            async () => ((await scrape(svc, 'sessionizer_written_rows_total')) > base ? true : undefined),
-            120_000,
-            2,
-          ),
-          exitedEarly,
-        ]);
+        const base = written(await metricsWhen(svc, `${name} to write`, (t) => written(t) > 0, 20, exitedEarly));
+        atKill = await metricsWhen(svc, `${name} to write again`, (t) => written(t) > base, 2, exitedEarly);
       }
-      phase.receivedAtFault = await scrape(svc, 'sessionizer_received_events_total');
-      phase.producedAtFault = producedSoFar();
       svc.child.kill('SIGKILL');
+      phase.receivedAtFault = received(atKill);
+      phase.producedAtFault = producedSoFar();
       const exit = await svc.exited;
       expect(exit.signal).toBe('SIGKILL');
       phase.committedAfter = await committed();
