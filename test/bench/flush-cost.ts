@@ -1,7 +1,9 @@
 /**
  * The write cost of a flush, schema v1 against schema v2, in one run on the embedded engine (one
  * process, nothing else running in it): `npm run bench:flush -- [--events-per-flush N]
- * [--active-sessions A] [--flushes K]`.
+ * [--active-sessions A] [--flushes K] [--events E] [--seed S]`. `npm run bench` runs it on its
+ * short topic's events (--events and --seed of that topic, --events-per-flush from the service's
+ * flushes there): the same data the sessionizer wrote in that run.
  *
  * Each flush is what the service writes after N events from A concurrently active sessions
  * (the pipeline benchmark's freshness phase runs at A = 17 × the event rate: ~200 000 at ~12k
@@ -15,8 +17,13 @@
  * For each schema and flush it measures: serialise (JavaScript), parse only (the rows into a Null
  * table with the input table's columns, no view), and the full insert (input table → view →
  * state table parts), all the way the sink sends them (settings in the INSERT, none per call).
- * After the flushes: bytes per session on disk after OPTIMIZE FINAL, and a check that v2's
- * `sessions` view equals the oracle over the same events (every column but max_inserted_at).
+ * Per schema, summed over the flushes (`perSchema`): wall time and CPU of the process (utime +
+ * stime of every thread: JavaScript and the embedded engine) of serialise + full insert, the JSON
+ * bytes, the parts and bytes on disk the inserts left, then the merge of those parts (OPTIMIZE
+ * FINAL: wall, CPU, bytes on disk after). Background merges are stopped on both state tables
+ * while inserting, so that neither schema's inserts pay for the other's merges; the merge is
+ * measured on its own instead. After the flushes: a check that v2's `sessions` view equals the
+ * oracle over the same events (every column but max_inserted_at).
  * Prints a table and one JSON line, FLUSH-COST {…}. Nothing is asserted.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,11 +47,20 @@ import {
 } from '@sessionizer/clickhouse';
 
 const { values } = parseArgs({
-  options: { 'events-per-flush': { type: 'string' }, 'active-sessions': { type: 'string' }, flushes: { type: 'string' } },
+  options: {
+    'events-per-flush': { type: 'string' },
+    'active-sessions': { type: 'string' },
+    flushes: { type: 'string' },
+    events: { type: 'string' },
+    seed: { type: 'string' },
+  },
 });
 const PER_FLUSH = Number(values['events-per-flush'] ?? 60_000);
 const ACTIVE = Number(values['active-sessions'] ?? 200_000);
-const FLUSHES = Number(values.flushes ?? 3);
+/** --events: the total (the generator's stream depends on it); the flushes follow from it. */
+const TOTAL = values.events === undefined ? PER_FLUSH * Number(values.flushes ?? 3) : Number(values.events);
+const FLUSHES = Math.ceil(TOTAL / PER_FLUSH);
+const SEED = Number(values.seed ?? 7);
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-flush-'));
 // The same client settings as the service (createClickHouse).
@@ -57,7 +73,10 @@ const V2 = 'flushcost_v2';
 await client.command({ query: `CREATE DATABASE ${V1}` });
 for (const statement of createPartialStateTablesV1Sql({ database: V1 })) await client.command({ query: statement });
 await migrate(client, { database: V2 });
-for (const db of [V1, V2]) await client.command({ query: `CREATE TABLE ${db}.parse_only AS ${db}.session_partials_in ENGINE = Null` });
+for (const db of [V1, V2]) {
+  await client.command({ query: `CREATE TABLE ${db}.parse_only AS ${db}.session_partials_in ENGINE = Null` });
+  await client.command({ query: `SYSTEM STOP MERGES ${db}.sessions_raw` });
+}
 
 // ---- v1 rows from the same states -------------------------------------------------------------
 
@@ -125,10 +144,50 @@ for (const schema of ['v1', 'v2']) for (const step of STEPS) steps[`${schema}: $
 const push = (k: string, ms: number): void => {
   steps[k]?.push(ms);
 };
+/** CPU seconds of this process since `from` (every thread: JavaScript and the embedded engine). */
+const cpuSince = (from: NodeJS.CpuUsage): number => {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
+};
+interface SchemaTotals {
+  writeWallSeconds: number;
+  writeCpuSeconds: number;
+  jsonBytes: number;
+  partsBeforeMerge: number;
+  bytesOnDiskBeforeMerge: number;
+  mergeWallSeconds: number;
+  mergeCpuSeconds: number;
+  bytesOnDiskAfterMerge: number;
+  sessions: number;
+}
+const totals: Record<'v1' | 'v2', SchemaTotals> = {
+  v1: {
+    writeWallSeconds: 0,
+    writeCpuSeconds: 0,
+    jsonBytes: 0,
+    partsBeforeMerge: 0,
+    bytesOnDiskBeforeMerge: 0,
+    mergeWallSeconds: 0,
+    mergeCpuSeconds: 0,
+    bytesOnDiskAfterMerge: 0,
+    sessions: 0,
+  },
+  v2: {
+    writeWallSeconds: 0,
+    writeCpuSeconds: 0,
+    jsonBytes: 0,
+    partsBeforeMerge: 0,
+    bytesOnDiskBeforeMerge: 0,
+    mergeWallSeconds: 0,
+    mergeCpuSeconds: 0,
+    bytesOnDiskAfterMerge: 0,
+    sessions: 0,
+  },
+};
 const rows: number[] = [];
 const bodyBytes: Record<'v1' | 'v2', number[]> = { v1: [], v2: [] };
 const events: SessionEvent[] = [];
-const messages = generate({ seed: 7, format: 'posthog-events', events: PER_FLUSH * FLUSHES, activeSessions: ACTIVE });
+const messages = generate({ seed: SEED, format: 'posthog-events', events: TOTAL, activeSessions: ACTIVE });
 for (let f = 0; f < FLUSHES; f += 1) {
   const buffer = new SessionBuffer();
   for (let i = 0; i < PER_FLUSH; i += 1) {
@@ -147,13 +206,22 @@ for (let f = 0; f < FLUSHES; f += 1) {
   for (const schema of order) {
     const db = schema === 'v1' ? V1 : V2;
     let t = performance.now();
+    let cpu = process.cpuUsage();
     const body = states.map((s) => JSON.stringify(schema === 'v1' ? toPartialRowV1(s) : toPartialRow(s))).join('\n') + '\n';
-    push(`${schema}: serialise (JS)`, performance.now() - t);
+    const serialise = performance.now() - t;
+    let writeCpu = cpuSince(cpu);
+    push(`${schema}: serialise (JS)`, serialise);
     bodyBytes[schema].push(Buffer.byteLength(body));
     push(`${schema}: parse only`, await exec(partialInsertSql(`${db}.parse_only`), body));
     t = performance.now();
+    cpu = process.cpuUsage();
     await exec(partialInsertSql(names({ database: db }).input), body);
-    push(`${schema}: full insert (parse + view + parts)`, performance.now() - t);
+    const insert = performance.now() - t;
+    writeCpu += cpuSince(cpu);
+    push(`${schema}: full insert (parse + view + parts)`, insert);
+    totals[schema].writeWallSeconds += (serialise + insert) / 1000;
+    totals[schema].writeCpuSeconds += writeCpu;
+    totals[schema].jsonBytes += Buffer.byteLength(body);
   }
 }
 
@@ -168,15 +236,38 @@ const different =
   expected.filter((e, i) => JSON.stringify(e) !== JSON.stringify(actual[i])).length + Math.abs(actual.length - expected.length);
 const check = { sessions: expected.length, different };
 
-// Fully merged, so that bytes per session compare like with like.
-await exec(`OPTIMIZE TABLE ${V1}.sessions_raw FINAL`);
-await exec(`OPTIMIZE TABLE ${V2}.sessions_raw FINAL`);
-const parts = await client.query({
-  query: `SELECT database, sum(rows) AS rows, sum(bytes_on_disk) AS bytes_on_disk FROM system.parts
-          WHERE database IN ('${V1}', '${V2}') AND active AND table = 'sessions_raw' GROUP BY database ORDER BY database`,
-  format: 'JSONEachRow',
-});
-const disk = await parts.json<{ database: string; rows: number; bytes_on_disk: number }>();
+async function activeParts(): Promise<{ database: string; parts: number; rows: number; bytes_on_disk: number }[]> {
+  const parts = await client.query({
+    query: `SELECT database, count() AS parts, sum(rows) AS rows, sum(bytes_on_disk) AS bytes_on_disk FROM system.parts
+            WHERE database IN ('${V1}', '${V2}') AND active AND table = 'sessions_raw' GROUP BY database ORDER BY database`,
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  return parts.json();
+}
+for (const d of await activeParts()) {
+  const t = totals[d.database === V1 ? 'v1' : 'v2'];
+  t.partsBeforeMerge = d.parts;
+  t.bytesOnDiskBeforeMerge = d.bytes_on_disk;
+}
+// The merge, one schema at a time; fully merged, bytes per session compare like with like.
+for (const [schema, db] of [
+  ['v1', V1],
+  ['v2', V2],
+] as const) {
+  await client.command({ query: `SYSTEM START MERGES ${db}.sessions_raw` });
+  const t = performance.now();
+  const cpu = process.cpuUsage();
+  await exec(`OPTIMIZE TABLE ${db}.sessions_raw FINAL`);
+  totals[schema].mergeCpuSeconds = cpuSince(cpu);
+  totals[schema].mergeWallSeconds = (performance.now() - t) / 1000;
+}
+const disk = (await activeParts()).map(({ database, rows: r, bytes_on_disk }) => ({ database, rows: r, bytes_on_disk }));
+for (const d of disk) {
+  const t = totals[d.database === V1 ? 'v1' : 'v2'];
+  t.bytesOnDiskAfterMerge = d.bytes_on_disk;
+  t.sessions = d.rows;
+}
 await client.close();
 rmSync(dir, { recursive: true, force: true });
 
@@ -197,16 +288,59 @@ const full = (schema: string): number => median(steps[`${schema}: full insert (p
 console.log(`full insert v1 / v2: ${(full('v1') / Math.max(1, full('v2'))).toFixed(2)}×`);
 for (const d of disk)
   console.log(`on disk after OPTIMIZE FINAL: ${d.database} ${d.rows} sessions, ${Math.round(d.bytes_on_disk / d.rows)} bytes/session`);
+const r3 = (x: number): number => Number(x.toFixed(3));
+const perSchema = Object.fromEntries(
+  (['v1', 'v2'] as const).map((schema) => {
+    const t = totals[schema];
+    return [
+      schema,
+      {
+        ...t,
+        writeWallSeconds: r3(t.writeWallSeconds),
+        writeCpuSeconds: r3(t.writeCpuSeconds),
+        mergeWallSeconds: r3(t.mergeWallSeconds),
+        mergeCpuSeconds: r3(t.mergeCpuSeconds),
+        writeCpuMicrosPerRow: Number(
+          (
+            (t.writeCpuSeconds * 1e6) /
+            Math.max(
+              1,
+              rows.reduce((a, b) => a + b, 0),
+            )
+          ).toFixed(1),
+        ),
+      },
+    ];
+  }),
+);
+console.log('per schema, all flushes'.padEnd(44), '       v1', '       v2');
+for (const k of [
+  'writeWallSeconds',
+  'writeCpuSeconds',
+  'writeCpuMicrosPerRow',
+  'jsonBytes',
+  'partsBeforeMerge',
+  'bytesOnDiskBeforeMerge',
+  'mergeWallSeconds',
+  'mergeCpuSeconds',
+  'bytesOnDiskAfterMerge',
+] as const) {
+  console.log(k.padEnd(44), String(perSchema['v1']?.[k]).padStart(9), String(perSchema['v2']?.[k]).padStart(9));
+}
 console.log(`v2 sessions view = oracle for ${check.sessions} sessions, ${check.different} different`);
 console.log(
   `FLUSH-COST ${JSON.stringify({
     eventsPerFlush: PER_FLUSH,
     activeSessions: ACTIVE,
     flushes: FLUSHES,
+    events: TOTAL,
+    seed: SEED,
     rowsPerFlush: Math.round(mean(rows)),
     jsonBytesPerFlush: { v1: Math.round(mean(bodyBytes.v1)), v2: Math.round(mean(bodyBytes.v2)) },
     medianMs: Object.fromEntries(Object.entries(steps).map(([k, xs]) => [k, Math.round(median(xs))])),
     disk,
+    perSchema,
     oracleCheck: check,
+    processCpuSeconds: r3(cpuSince({ user: 0, system: 0 })),
   })}`,
 );

@@ -16,7 +16,12 @@
  *  4. freshness: at 50% of the measured throughput, time from produce to the session row being
  *     visible (marker sessions polled through the service's query endpoint), p50/p99;
  *  5. memory: peak RSS with 10x the total sessions at the same number of active sessions;
- *  6. write volume: PostHog's events table + materialized view vs our pre-aggregated inserts.
+ *  6. write volume: PostHog's events table + materialized view vs our pre-aggregated inserts;
+ *  7. write cost of schema v1 (argMin/argMax states) vs the current schema on the short topic's
+ *     events, flushed as the sessionizer flushed them (flush-phase.ts, runs flush-cost.ts);
+ *  8. server-side sessions: the short topic's events without $session_id through the sessionizer
+ *     with SERVER_SESSIONS=all vs the same events with their client ids, and the heap bytes per
+ *     tracked distinct_id (server-sessions-phase.ts).
  * Output: a table on stderr, bench-results/bench-<time>.json and .svg. Nothing is asserted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -42,6 +47,9 @@ import {
   type PeerCounts,
 } from './peer.js';
 import { BIN, ROOT, spawnService } from './service.js';
+import { flushPhase, flushSummary } from './flush-phase.js';
+import { withoutSessionId } from './no-session-id.js';
+import { serverSessionsPhase, serverSessionsSummary, trackedKeyBytes } from './server-sessions-phase.js';
 import { metricSum, scrape } from '../support/prometheus.js';
 
 const LOADGEN = join(ROOT, 'services/loadgen/bin/loadgen.mjs');
@@ -57,6 +65,10 @@ const { values } = parseArgs({
     'memory-events': { type: 'string' },
     'peer-threads': { type: 'string' },
     'settle-seconds': { type: 'string' },
+    'flush-events': { type: 'string' },
+    'flush-events-per-flush': { type: 'string' },
+    'server-sessions-events': { type: 'string' },
+    'server-sessions-keys': { type: 'string' },
     skip: { type: 'string', multiple: true },
     'out-dir': { type: 'string' },
   },
@@ -69,6 +81,12 @@ const ACTIVE = Number(values['active-sessions'] ?? 2_000);
 const FRESHNESS_SECONDS = Number(values['freshness-seconds'] ?? 30);
 const MEMORY_EVENTS = Number(values['memory-events'] ?? 100_000);
 const PEER_THREADS = Number(values['peer-threads'] ?? 1);
+/** The write-cost phase: events (default: the short topic's) and events per flush (default: as the service flushed them). */
+const FLUSH_N = Number(values['flush-events'] ?? N);
+const FLUSH_PER = values['flush-events-per-flush'] === undefined ? null : Number(values['flush-events-per-flush']);
+/** The server-sessions phase: events (default: the short topic's, whose sessionizer run is the client-id side) and keys of the memory figure. */
+const SERVER_N = Number(values['server-sessions-events'] ?? N);
+const SERVER_KEYS = Number(values['server-sessions-keys'] ?? 200_000);
 /** Longest wait for a quiet machine before each measured process (0: do not wait, e.g. in the smoke test). */
 const SETTLE_SECONDS = Number(values['settle-seconds'] ?? 30);
 const quiet = (): Promise<number | null> => (SETTLE_SECONDS > 0 ? settle(0.3, SETTLE_SECONDS * 1000) : Promise.resolve(null));
@@ -95,10 +113,11 @@ function workload(events: number, seed: number, rates?: GeneratorOptions['rates'
   return { seed, format: 'posthog-events', events, activeSessions: ACTIVE, ...(rates === undefined ? {} : { rates }) };
 }
 
-async function preload(kafka: Kafka, topic: string, options: GeneratorOptions): Promise<number> {
+async function preload(kafka: Kafka, topic: string, options: GeneratorOptions, edit?: (value: string) => string): Promise<number> {
   await ensureTopic(kafka, topic, PARTITIONS);
   const t = performance.now();
-  const sent = await produceAll(kafka, topic, generate(options), { batchSize: 2_000 });
+  const messages = edit === undefined ? generate(options) : [...generate(options)].map((m) => ({ ...m, value: edit(m.value) }));
+  const sent = await produceAll(kafka, topic, messages, { batchSize: 2_000 });
   say(`preloaded ${sent} events into ${topic} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   return sent;
 }
@@ -247,9 +266,15 @@ async function query(dataDir: string, sql: string): Promise<Record<string, numbe
     .map((l) => JSON.parse(l) as Record<string, number>);
 }
 
-async function sessionizer(kafka: Kafka, brokers: string, topic: string, events: number): Promise<Record<string, unknown>> {
+async function sessionizer(
+  kafka: Kafka,
+  brokers: string,
+  topic: string,
+  events: number,
+  extra: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
   const busy = await quiet();
-  const s = await startService(brokers, topic);
+  const s = await startService(brokers, topic, extra);
   const pid = s.child.pid ?? 0;
   const meter = new Meter(pid, events);
   meter.busyBefore = busy;
@@ -601,9 +626,15 @@ try {
   const shortWorkload = workload(N, 1);
   const checkWorkload = workload(CHECK_N, 6, { outOfOrder: 0.02, duplicates: 0.02, invalid: 0.02, noSessionId: 0.01 });
   const withPeer = !SKIP.has('peer');
+  const noSessionIdTopic = `bench_nosid_${RUN}`;
+  const clientIdTopic = SERVER_N === N ? shortTopic : `bench_sid_${RUN}`;
   // Everything is preloaded and built before the first measurement: nothing else runs during one.
   await preload(kafka, shortTopic, shortWorkload);
   if (LONG_N > 0) await preload(kafka, longTopic, workload(LONG_N, 4));
+  if (!SKIP.has('server-sessions')) {
+    await preload(kafka, noSessionIdTopic, workload(SERVER_N, 1), withoutSessionId);
+    if (clientIdTopic !== shortTopic) await preload(kafka, clientIdTopic, workload(SERVER_N, 1));
+  }
   let libs = '';
   let suffixes = '';
   if (withPeer) {
@@ -699,6 +730,41 @@ try {
     const line = r.stdout.split('\n').find((l) => l.startsWith('WRITE-VOLUME '));
     report['writeVolume'] =
       line === undefined ? { error: r.stderr.slice(-500) } : (JSON.parse(line.slice('WRITE-VOLUME '.length)) as unknown);
+  }
+  if (!SKIP.has('flush')) {
+    const flushes = Number((report['sessionizer'] as Record<string, unknown>)['flushes'] ?? 0);
+    const perFlush = FLUSH_PER ?? Math.ceil(FLUSH_N / Math.max(1, flushes));
+    say(`write cost: schema v1 vs v2 on the short topic's events, ${perFlush} events per flush`);
+    await quiet();
+    const r = await flushPhase(run, {
+      events: FLUSH_N,
+      seed: 1,
+      activeSessions: ACTIVE,
+      eventsPerFlush: perFlush,
+      serviceFlushes: flushes || null,
+    });
+    report['flushCost'] = r;
+    for (const l of flushSummary(r)) say(l);
+  }
+  if (!SKIP.has('server-sessions')) {
+    say(`server sessions (${SERVER_N} events): sessionizer, SERVER_SESSIONS=all, the events without $session_id`);
+    const server = (await sessionizer(kafka, brokers, noSessionIdTopic, SERVER_N, { SERVER_SESSIONS: 'all' })) as unknown as Measured;
+    let client = main;
+    if (clientIdTopic !== shortTopic) {
+      say(`server sessions (${SERVER_N} events): sessionizer, the same events with their client $session_id`);
+      client = (await sessionizer(kafka, brokers, clientIdTopic, SERVER_N)) as unknown as Measured;
+    }
+    const distinctIds = new Set([...generate(workload(SERVER_N, 1))].map((m) => m.key)).size;
+    const r = serverSessionsPhase(
+      SERVER_N,
+      distinctIds,
+      client,
+      clientIdTopic === shortTopic ? 'the short phase’s sessionizer run (same events)' : 'its own run',
+      server,
+      await trackedKeyBytes(run, SERVER_KEYS),
+    );
+    report['serverSessions'] = r;
+    for (const l of serverSessionsSummary(r)) say(l);
   }
 } finally {
   // The run's topics (inputs, the peer's output and internal topics) go: the broker may be shared.

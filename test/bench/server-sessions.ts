@@ -3,7 +3,9 @@
  * the cost per event of normalise + assign + aggregate against normalise + aggregate for the
  * same events with a client $session_id, and the store's read per batch of unknown keys on the
  * embedded engine. Prints a table and one JSON line.
- *   npm run bench:server-sessions -- [--events N] [--keys N]
+ *   npm run bench:server-sessions -- [--events N] [--keys N] [--only memory|cost|store]…
+ * `npm run bench`'s server-sessions phase runs it with `--only memory` (it needs --expose-gc,
+ * which the bench's own process does not have) and reads the JSON line.
  * No timing is asserted anywhere: these machines are shared and noisy.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,8 +16,12 @@ import { generate, tokenTeams } from '@sessionizer/generator';
 import { estimateTrackedBytes, normalize, ServerSessionAssigner, SessionBuffer, type SessionEvent } from '@sessionizer/core';
 import { ClickHouseServerSessionStore, createClickHouse, migrate } from '@sessionizer/clickhouse';
 import { ServerSessionStage } from '../../services/sessionizer/src/service/server-sessions.js';
+import { withoutSessionId } from './no-session-id.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string' }, keys: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { events: { type: 'string' }, keys: { type: 'string' }, only: { type: 'string', multiple: true } },
+});
+const ONLY = new Set(values.only ?? ['memory', 'cost', 'store']);
 const N = Number(values.events ?? 100_000);
 const KEYS = Number(values.keys ?? 200_000);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -79,12 +85,7 @@ interface Cost {
 
 function costPerEvent(): Cost {
   const messages = [...generate({ seed: 7, format: 'posthog-events', events: N })].map((m) => m.value);
-  const stripped = messages.map((text) => {
-    const msg = JSON.parse(text) as { properties: string };
-    const props = JSON.parse(msg.properties) as Record<string, unknown>;
-    delete props['$session_id'];
-    return JSON.stringify({ ...msg, properties: JSON.stringify(props) });
-  });
+  const stripped = messages.map(withoutSessionId);
   const options = { tokenTeams: tokenTeams(3) };
   const serverOptions = { ...options, serverSessions: () => true };
   const client = best(() => {
@@ -173,17 +174,20 @@ async function storeRead(): Promise<StoreCost> {
   }
 }
 
-const memory = bytesPerKey();
-const cost = costPerEvent();
-const store = await storeRead();
-console.log(
-  `tracked distinct_ids: ${memory.keys}, heap ${memory.heapBytesPerKey ?? 'n/a (run with --expose-gc)'} B/key, estimate ${memory.estimatedBytesPerKey} B/key`,
-);
-console.log(
-  `per event (normalise + aggregate, best of 3 over ${cost.events}): client $session_id ${cost.clientMicrosPerEvent.toFixed(2)} µs, ` +
-    `server-side ${cost.serverMicrosPerEvent.toFixed(2)} µs (the assignment alone ${cost.assignMicrosPerEvent.toFixed(2)} µs)`,
-);
-console.log(
-  `store: ${store.storedRows} rows written at ${store.writeMicrosPerRow.toFixed(2)} µs/row; a read of ${store.keysPerRead} keys ${store.readMs.toFixed(1)} ms (${store.found} found)`,
-);
+const memory = ONLY.has('memory') ? bytesPerKey() : undefined;
+const cost = ONLY.has('cost') ? costPerEvent() : undefined;
+const store = ONLY.has('store') ? await storeRead() : undefined;
+if (memory !== undefined)
+  console.log(
+    `tracked distinct_ids: ${memory.keys}, heap ${memory.heapBytesPerKey ?? 'n/a (run with --expose-gc)'} B/key, estimate ${memory.estimatedBytesPerKey} B/key`,
+  );
+if (cost !== undefined)
+  console.log(
+    `per event (normalise + aggregate, best of 3 over ${cost.events}): client $session_id ${cost.clientMicrosPerEvent.toFixed(2)} µs, ` +
+      `server-side ${cost.serverMicrosPerEvent.toFixed(2)} µs (the assignment alone ${cost.assignMicrosPerEvent.toFixed(2)} µs)`,
+  );
+if (store !== undefined)
+  console.log(
+    `store: ${store.storedRows} rows written at ${store.writeMicrosPerRow.toFixed(2)} µs/row; a read of ${store.keysPerRead} keys ${store.readMs.toFixed(1)} ms (${store.found} found)`,
+  );
 console.log(JSON.stringify({ node: process.version, memory, cost, store }));

@@ -152,7 +152,7 @@ describe('benchmarks (smoke)', () => {
     expect(comparePeer(expected, rows, null).rejected.equal).toBe(false);
   });
 
-  it('bench: baseline, sessionizer, the Kafka Streams peer (checked against the oracle) and write volume on a small topic', async () => {
+  it('bench: baseline, sessionizer, the Kafka Streams peer (checked against the oracle), write volume, write cost v1 vs v2 and server-side sessions on a small topic', async () => {
     out = await mkdtemp(join(tmpdir(), 'bench-smoke-'));
     const r = await run(
       [
@@ -169,6 +169,8 @@ describe('benchmarks (smoke)', () => {
         'freshness',
         '--skip',
         'memory',
+        '--server-sessions-keys',
+        '20000',
         '--out-dir',
         out,
       ],
@@ -210,6 +212,47 @@ describe('benchmarks (smoke)', () => {
       ours: { rowsInserted: expect.any(Number) as unknown },
       posthog: { rowsInserted: 3000 },
     });
+    // Write cost, schema v1 against the current one, on the short topic's events in the same run.
+    const flush = report['flushCost'] as {
+      events: number;
+      perSchema: Record<'v1' | 'v2', Record<string, number>>;
+      v2ToV1: Record<string, number>;
+      oracleCheck: { sessions: number; different: number };
+    };
+    expect(flush.events).toBe(3000);
+    for (const schema of ['v1', 'v2'] as const) {
+      for (const key of [
+        'writeWallSeconds',
+        'writeCpuSeconds',
+        'jsonBytes',
+        'bytesOnDiskBeforeMerge',
+        'mergeWallSeconds',
+        'bytesOnDiskAfterMerge',
+      ]) {
+        expect(flush.perSchema[schema][key], `${schema}.${key}`).toBeGreaterThan(0);
+      }
+    }
+    expect(flush.v2ToV1['writeCpuSeconds']).toBeGreaterThan(0);
+    expect(flush.oracleCheck.sessions).toBeGreaterThan(100);
+    expect(flush.oracleCheck.different).toBe(0);
+    // Server-side sessions: the same events without $session_id, through the service, against the client-id run.
+    const server = report['serverSessions'] as {
+      events: number;
+      distinctIds: number;
+      client: Record<string, number>;
+      server: Record<string, number>;
+      serverToClientCpuPerEvent: number;
+      trackedKeyBytes: { keys: number; heapBytesPerKey: number };
+    };
+    expect(server).toMatchObject({ events: 3000, trackedKeyBytes: { keys: 20000 } });
+    expect(server.distinctIds).toBeGreaterThan(0);
+    for (const who of ['client', 'server'] as const) {
+      for (const key of ['eventsPerSecond', 'cpuSecondsPerMillionEvents', 'sessions']) {
+        expect(server[who][key], `${who}.${key}`).toBeGreaterThan(0);
+      }
+    }
+    expect(server.serverToClientCpuPerEvent).toBeGreaterThan(0);
+    expect(server.trackedKeyBytes.heapBytesPerKey).toBeGreaterThan(0);
   }, 420_000);
 
   it('bench:overview loads the overview page over a small dataset and reports page load and every panel', async () => {
