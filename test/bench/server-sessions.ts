@@ -16,6 +16,7 @@ import { generate, tokenTeams } from '@sessionizer/generator';
 import { estimateTrackedBytes, normalize, ServerSessionAssigner, SessionBuffer, type SessionEvent } from '@sessionizer/core';
 import { ClickHouseServerSessionStore, createClickHouse, migrate } from '@sessionizer/clickhouse';
 import { ServerSessionStage } from '../../services/sessionizer/src/service/server-sessions.js';
+import { blankEvent } from '../support/events.js';
 import { withoutSessionId } from './no-session-id.js';
 
 const { values } = parseArgs({
@@ -39,25 +40,16 @@ function best(fn: () => number): number {
 
 // 1. bytes per tracked distinct_id: KEYS keys with 36-character distinct_ids (posthog-js's anonymous ids are UUIDs)
 function bytesPerKey(): { keys: number; heapBytesPerKey: number | null; estimatedBytesPerKey: number } {
-  const events: SessionEvent[] = Array.from({ length: KEYS }, (_, i) => ({
-    uuid: `0f0e0d0c-0b0a-4000-9000-${i.toString(16).padStart(12, '0')}`,
-    event: 'order_paid',
-    teamId: 1 + (i % 3),
-    distinctId: `019ad9a0-${(i >>> 16).toString(16).padStart(4, '0')}-7000-8000-${i.toString(16).padStart(12, '0')}`,
-    sessionId: '',
-    sessionIdSource: 'server',
-    timestamp: 1_764_579_600_000_000 + i * 1_000,
-    currentUrl: null,
-    referringDomain: null,
-    utmSource: null,
-    utmMedium: null,
-    utmCampaign: null,
-    utmTerm: null,
-    utmContent: null,
-    gclid: null,
-    gadSource: null,
-    fbclid: null,
-  }));
+  const events: SessionEvent[] = Array.from({ length: KEYS }, (_, i) =>
+    blankEvent({
+      uuid: `0f0e0d0c-0b0a-4000-9000-${i.toString(16).padStart(12, '0')}`,
+      event: 'order_paid',
+      teamId: 1 + (i % 3),
+      distinctId: `019ad9a0-${(i >>> 16).toString(16).padStart(4, '0')}-7000-8000-${i.toString(16).padStart(12, '0')}`,
+      sessionIdSource: 'server',
+      timestamp: 1_764_579_600_000_000 + i * 1_000,
+    }),
+  );
   gc?.();
   const before = process.memoryUsage().heapUsed;
   const assigner = new ServerSessionAssigner();

@@ -26,6 +26,7 @@ import {
 import { sessionize } from '@sessionizer/core/testing';
 import { ClickHouseSessionSink, channelTypeSql, migrate, type ChannelSqlColumns } from '@sessionizer/clickhouse';
 import { eventFor } from '../support/arbitraries.js';
+import { blankChannelInput } from '../support/events.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { POSTHOG_CUSTOM_CASES, POSTHOG_DEFAULT_CASES, inputOf, type Properties } from '../support/posthog-channel-cases.js';
 import { readSessions } from '../support/sessions.js';
@@ -73,18 +74,7 @@ function toRow(id: number, input: ChannelInput): Row {
   };
 }
 
-function input(fields: Partial<ChannelInput>): ChannelInput {
-  return {
-    utmSource: null,
-    utmMedium: null,
-    utmCampaign: null,
-    referringDomain: null,
-    hasGclid: false,
-    gadSource: null,
-    hasFbclid: false,
-    ...fields,
-  };
-}
+const input = blankChannelInput;
 
 /** Hand-written: every branch of the rules and their precedence. */
 const BRANCH_CASES: Partial<ChannelInput>[] = [

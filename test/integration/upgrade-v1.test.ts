@@ -30,6 +30,7 @@ import {
   type MigrationReport,
 } from '@sessionizer/clickhouse';
 import { eventFor, uuidV7At } from '../support/arbitraries.js';
+import { blankEvent } from '../support/events.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { readSessions } from '../support/sessions.js';
 import { createV1Schema, insertV1Rows, v1Flushes, v1Rows, writeV1 } from '../support/v1-writer.js';
@@ -105,24 +106,8 @@ function pick<T>(items: readonly T[], key: (t: T) => Key, sign: 1 | -1): T {
   return best;
 }
 
-const stripped = (e: SessionEvent, distinctId: string): SessionEvent => ({
-  uuid: e.uuid,
-  event: e.event,
-  teamId: e.teamId,
-  distinctId,
-  sessionId: e.sessionId,
-  timestamp: e.timestamp,
-  currentUrl: null,
-  referringDomain: null,
-  utmSource: null,
-  utmMedium: null,
-  utmCampaign: null,
-  utmTerm: null,
-  utmContent: null,
-  gclid: null,
-  gadSource: null,
-  fbclid: null,
-});
+const stripped = (e: SessionEvent, distinctId: string): SessionEvent =>
+  blankEvent({ uuid: e.uuid, event: e.event, teamId: e.teamId, distinctId, sessionId: e.sessionId, timestamp: e.timestamp });
 
 /**
  * A migrated session as docs/operations.md says it is: the columns 0001 kept exactly; the entry

@@ -1,42 +1,21 @@
 /** Events without a client session (sessionId ''), for the server-side session tests. */
 import { type SessionEvent } from '@sessionizer/core';
 import { assignServerSessionsOracle } from '@sessionizer/core/testing';
+import { Rng } from '@sessionizer/generator';
+import { blankEvent } from './events.js';
 
 export const MICROS_PER_MINUTE = 60_000_000;
 export const SERVER_T0 = Date.UTC(2026, 11, 1, 9, 0, 0) * 1000;
 
 /** Event number `n` (its uuid) of a key, `minutes` after SERVER_T0. */
 export function serverEvent(n: number, minutes: number, distinctId = 'user-1', teamId = 1): SessionEvent {
-  return {
+  return blankEvent({
     uuid: `0f0e0d0c-0b0a-4000-9000-${n.toString(16).padStart(12, '0')}`,
     event: 'order_paid',
     teamId,
     distinctId,
-    sessionId: '',
     timestamp: SERVER_T0 + Math.round(minutes * MICROS_PER_MINUTE),
-    currentUrl: null,
-    referringDomain: null,
-    utmSource: null,
-    utmMedium: null,
-    utmCampaign: null,
-    utmTerm: null,
-    utmContent: null,
-    gclid: null,
-    gadSource: null,
-    fbclid: null,
-  };
-}
-
-/** A small seeded PRNG (mulberry32): deterministic streams without fast-check's sampling. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  });
 }
 
 /**
@@ -46,7 +25,8 @@ export function prng(seed: number): () => number {
  * Events of different keys interleave; uuids are unique.
  */
 export function serverTraffic(seed: number, keys: number, perKey: number): SessionEvent[] {
-  const random = prng(seed);
+  const rng = new Rng(seed);
+  const random = (): number => rng.next();
   const perKeyEvents: SessionEvent[][] = [];
   let n = 0;
   for (let k = 0; k < keys; k += 1) {

@@ -15,6 +15,7 @@ import {
 } from './derive.js';
 import type { SessionEvent } from './event.js';
 import { sessionize } from './oracle.js';
+import { blankEvent } from '../../../test/support/events.js';
 
 /** Microseconds of 2026-11-20T10:00:00Z plus `seconds` (exact to the microsecond). */
 const T0 = Date.UTC(2026, 10, 20, 10, 0, 0) * 1_000;
@@ -23,25 +24,15 @@ const at = (seconds: number): number => T0 + Math.round(seconds * 1_000_000);
 const SESSION_ID = '01a1f866-0dfa-7c41-9b7e-52d1a0f4e3c6';
 
 function event(fields: Partial<SessionEvent> = {}): SessionEvent {
-  return {
+  return blankEvent({
     uuid: '01a1f866-0e00-7000-8000-000000000001',
-    event: '$pageview',
     teamId: 2,
-    distinctId: 'anon-1',
     sessionId: SESSION_ID,
     timestamp: T0,
     currentUrl: 'https://www.northwind-trail.com/pricing?plan=pro',
     referringDomain: 'www.google.co.uk',
-    utmSource: null,
-    utmMedium: null,
-    utmCampaign: null,
-    utmTerm: null,
-    utmContent: null,
-    gclid: null,
-    gadSource: null,
-    fbclid: null,
     ...fields,
-  };
+  });
 }
 
 /** The session of these events (through the oracle). */

@@ -9,6 +9,7 @@ import { SessionBuffer, stateToSession } from './buffer.js';
 import { compareSessions, type DeriveOptions, type Session } from './derive.js';
 import type { SessionEvent } from './event.js';
 import { sessionize } from './oracle.js';
+import { blankEvent } from '../../../test/support/events.js';
 
 const T0_MS = Date.UTC(2026, 10, 20, 10, 0, 0);
 /** Microseconds `seconds` after 2026-11-20T10:00:00Z. */
@@ -27,25 +28,16 @@ const u = (n: number): string => uuidV7(T0_MS, `7000-8000-${n.toString(16).padSt
 const SITE = 'https://www.northwind-trail.com';
 
 function ev(event: string, seconds: number, n: number, fields: Partial<SessionEvent> = {}): SessionEvent {
-  return {
+  return blankEvent({
     uuid: u(n),
     event,
     teamId: 2,
-    distinctId: 'anon-1',
     sessionId: SID,
     timestamp: at(seconds),
     currentUrl: `${SITE}/`,
     referringDomain: '$direct',
-    utmSource: null,
-    utmMedium: null,
-    utmCampaign: null,
-    utmTerm: null,
-    utmContent: null,
-    gclid: null,
-    gadSource: null,
-    fbclid: null,
     ...fields,
-  };
+  });
 }
 
 /** The oracle's rows, after checking the streaming buffer gives the same. */

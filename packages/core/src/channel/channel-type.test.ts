@@ -10,19 +10,9 @@ import {
   normaliseLower,
 } from './channel-type.js';
 import { CHANNEL_TYPES, type ChannelInput, type ChannelType } from './types.js';
+import { blankChannelInput } from '../../../../test/support/events.js';
 
-function input(fields: Partial<ChannelInput>): ChannelInput {
-  return {
-    utmSource: null,
-    utmMedium: null,
-    utmCampaign: null,
-    referringDomain: null,
-    hasGclid: false,
-    hasFbclid: false,
-    gadSource: null,
-    ...fields,
-  };
-}
+const input = blankChannelInput;
 
 type Case = [name: string, fields: Partial<ChannelInput>, expected: ChannelType];
 

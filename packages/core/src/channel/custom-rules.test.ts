@@ -10,7 +10,7 @@ import {
   type ChannelRule,
   type ChannelRules,
 } from './custom-rules.js';
-import type { ChannelInput } from './types.js';
+import { blankChannelInput } from '../../../../test/support/events.js';
 
 const COLUMNS = ['entry_utm_source', 'entry_utm_medium', 'entry_current_url', 'entry_pathname'];
 
@@ -220,15 +220,7 @@ describe('customChannelType', () => {
   });
 
   it('channelType: custom rules first, then the built-in rules', () => {
-    const input: ChannelInput = {
-      utmSource: 'google',
-      utmMedium: null,
-      utmCampaign: null,
-      referringDomain: null,
-      hasGclid: false,
-      hasFbclid: false,
-      gadSource: null,
-    };
+    const input = blankChannelInput({ utmSource: 'google' });
     const rules = teamRules([{ channel_type: 'Mine', items: [{ key: 'entry_utm_source', op: 'exact', value: 'mine' }] }]);
     expect(channelType(input, { rules, columns: row({ entry_utm_source: 'google' }) })).toBe('Organic Search');
     expect(channelType(input, { rules, columns: row({ entry_utm_source: 'mine' }) })).toBe('Mine');

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { REJECT_REASONS, type Normalized, type RejectReason, type SessionEvent } from '../event.js';
 import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import { MICROS_PER_HOUR } from '../time.js';
+import { NO_ATTRIBUTION } from '../../../../test/support/events.js';
 import {
   captureEventTime,
   DEFAULT_SESSION_ID_CLIENT_TOLERANCE_MS,
@@ -222,18 +223,7 @@ describe('posthog-capture: accepted input', () => {
       'fbclid',
     ];
     const event = accepted(run(message({}, data({}, Object.fromEntries(keys.map((k) => [k, value]))))));
-    expect(event).toMatchObject({
-      currentUrl: null,
-      referringDomain: null,
-      utmSource: null,
-      utmMedium: null,
-      utmCampaign: null,
-      utmTerm: null,
-      utmContent: null,
-      gclid: null,
-      gadSource: null,
-      fbclid: null,
-    });
+    expect(event).toMatchObject(NO_ATTRIBUTION);
   });
 });
 

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { REJECT_REASONS, type Normalized, type RejectReason, type SessionEvent } from '../event.js';
 import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import { formatTimestamp, MICROS_PER_HOUR } from '../time.js';
+import { NO_ATTRIBUTION } from '../../../../test/support/events.js';
 import { DEFAULT_SESSION_ID_TOLERANCE_MS, normalize, normalizePostHogEvent, type NormalizeOptions } from './index.js';
 
 /** A UUIDv7 with the given millisecond prefix; `rest` is the last three groups (`7xxx-8xxx-xxxxxxxxxxxx`). */
@@ -280,18 +281,7 @@ describe('posthog-events: accepted input', () => {
 
   it('turns missing attribution into null', () => {
     const event = accepted(run(line({ properties: JSON.stringify({ $session_id: SESSION_ID }) })));
-    expect(event).toMatchObject({
-      currentUrl: null,
-      referringDomain: null,
-      utmSource: null,
-      utmMedium: null,
-      utmCampaign: null,
-      utmTerm: null,
-      utmContent: null,
-      gclid: null,
-      gadSource: null,
-      fbclid: null,
-    });
+    expect(event).toMatchObject(NO_ATTRIBUTION);
   });
 
   it('does not clamp future timestamps (processed events carry their final time)', () => {
