@@ -1,6 +1,6 @@
 /** The JSON logger: one object per line, level filter, error serialisation, child fields. */
 import { describe, expect, it } from 'vitest';
-import { createLogger, silentLogger } from './log.js';
+import { COMPONENTS, componentLog, createLogger, silentLogger } from './log.js';
 
 function capture(level: Parameters<typeof createLogger>[0]) {
   const lines: string[] = [];
@@ -60,6 +60,14 @@ describe('createLogger', () => {
     child.debug('hidden');
     child.info('shown', { extra: true });
     expect(c.records()).toEqual([expect.objectContaining({ msg: 'shown', component: 'consumer', partition: 3, extra: true })]);
+  });
+
+  it('each component logs under its own name, the same for its children', () => {
+    const c = capture('info');
+    for (const component of COMPONENTS) componentLog(c.log, component).info('hello');
+    expect(c.records().map((r) => r['component'])).toEqual([...COMPONENTS]);
+    componentLog(c.log, 'sink').child({ attempt: 2 }).warn('retrying');
+    expect(c.records().at(-1)).toEqual(expect.objectContaining({ msg: 'retrying', component: 'sink', attempt: 2 }));
   });
 
   it('the silent logger writes nothing and its children are silent', () => {

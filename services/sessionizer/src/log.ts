@@ -56,6 +56,33 @@ export function createLogger(
   };
 }
 
+/**
+ * The parts that log. Each gets its logger from `componentLog`, so every line names the component
+ * that wrote it (`"component":"sink"`): the service's adapters and stages, and the commands.
+ */
+export const COMPONENTS = [
+  'service',
+  'clickhouse',
+  'migrate',
+  'kafka',
+  'readiness',
+  'sink',
+  'dead-letters',
+  'server-sessions',
+  'consumer',
+  'telemetry',
+  'http',
+  'overview',
+  'run',
+  'dashboard',
+] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+/** The logger of one component: every line it writes carries `component`. */
+export function componentLog(log: Logger, component: Component): Logger {
+  return log.child({ component });
+}
+
 export const silentLogger: Logger = {
   debug: () => undefined,
   info: () => undefined,

@@ -39,7 +39,7 @@ function help(): string {
   ].join('\n');
 }
 
-function commandHelp(name: string, c: Command): string {
+function commandHelp(c: Command): string {
   return [
     c.usage,
     '',
@@ -72,7 +72,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       strict: true,
     });
     if (values['help'] === true) {
-      io.stdout.write(commandHelp(name, command));
+      io.stdout.write(commandHelp(command));
       return 0;
     }
     const config = loadConfig(values, io.env);

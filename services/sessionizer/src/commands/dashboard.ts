@@ -8,12 +8,11 @@ import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { EmbeddedClickHouseLockedError, type ClickHouseHandle } from '@sessionizer/clickhouse';
-import type { Logger } from '../log.js';
 import { overviewRoutes } from '../overview/handler.js';
 import { Overview } from '../overview/panels.js';
 import { readEndpointFile } from '../service/endpoint-file.js';
 import type { Signals } from './run.js';
-import { createLogger } from '../log.js';
+import { componentLog, createLogger, type Logger } from '../log.js';
 import { openClickHouse } from '../wiring.js';
 import { CLICKHOUSE, UsageError, type Command } from './command.js';
 
@@ -153,7 +152,10 @@ export const dashboardCommand: Command = {
       database: config.clickhouse.database,
       host: (values['host'] as string | undefined) ?? '127.0.0.1',
       port,
-      log: createLogger(config.log.level, (l) => io.stderr.write(l)),
+      log: componentLog(
+        createLogger(config.log.level, (l) => io.stderr.write(l)),
+        'dashboard',
+      ),
       stdout: io.stdout,
       stderr: io.stderr,
       signals: io.signals,

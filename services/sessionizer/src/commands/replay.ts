@@ -23,7 +23,7 @@ import { readLines } from '../lines.js';
 import { Aggregator, writeCheckpoint } from '../service/aggregator.js';
 import { ClickHouseSessionSink, migrate } from '@sessionizer/clickhouse';
 import { INPUT_FORMATS } from '@sessionizer/core';
-import { createLogger } from '../log.js';
+import { componentLog, createLogger } from '../log.js';
 import { Progress } from '../progress.js';
 import { normalizeOptionsOf, openClickHouse, schemaOf, serverSessionStageOf } from '../wiring.js';
 import { CLICKHOUSE, FLUSH, MODEL, UsageError, type Command } from './command.js';
@@ -225,7 +225,10 @@ export const replayCommand: Command = {
     try {
       const schema = schemaOf(config);
       await migrate(ch.client, schema);
-      const log = createLogger(config.log.level, (l) => io.stderr.write(l));
+      const log = componentLog(
+        createLogger(config.log.level, (l) => io.stderr.write(l)),
+        'sink',
+      );
       const sink = new ClickHouseSessionSink(ch.client, {
         schema,
         onRetry: (error, attempt, delayMs) => {

@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../log.js';
 import type { SessionConsumer } from '../service/consumer.js';
-import { createLogger } from '../log.js';
+import { componentLog, createLogger } from '../log.js';
 import { startService } from '../service/start.js';
 import { SERVICE, UsageError, type Command } from './command.js';
 
@@ -90,7 +90,7 @@ export const runCommand: Command = {
     const service = await startService(config, { brokers: config.kafka.brokers, log });
     return runUntilStopped({
       consumer: service.consumer,
-      log,
+      log: componentLog(log, 'run'),
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       signals: io.signals,
       cleanup: () => service.close(),

@@ -25,7 +25,7 @@ import type { Counter } from 'prom-client';
 import { eventFor, type EventPools } from '../../../../test/support/arbitraries.js';
 import { serverEvent } from '../../../../test/support/server-sessions.js';
 import { serialize, TEST_TOKENS } from '../../../../test/support/stream.js';
-import { silentLogger } from '../log.js';
+import { componentLog, createLogger, silentLogger, type Logger } from '../log.js';
 import { SessionConsumer, type ConsumerOptions } from './consumer.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import { Metrics } from './metrics.js';
@@ -314,6 +314,7 @@ async function harness(
     assign?: boolean;
     kafkaSilenceMs?: number;
     serverSessions?: ServerSessionStage;
+    log?: Logger;
   } = {},
 ): Promise<Harness> {
   const source = new FakeSource();
@@ -352,7 +353,7 @@ async function harness(
     dlqExcluded: o.dlqExcluded ?? false,
     readiness,
     metrics,
-    log: silentLogger,
+    log: o.log ?? silentLogger,
     tickMs: TICK,
     now,
   };
@@ -832,6 +833,28 @@ describe('SessionConsumer: invalid and excluded messages', () => {
     expect(h.source.commits).toEqual([[offset('events', 0, 5)]]);
     expect(await h.consumer.stop(1_000)).toBe(true);
     expect(h.dlq.disconnected).toBe(0);
+  });
+
+  it('its log lines name their component: the consumer, and its telemetry for invalid messages', async () => {
+    const lines: string[] = [];
+    const log = componentLog(
+      createLogger('info', (l) => lines.push(l)),
+      'consumer',
+    );
+    const h = await harness({ dlq: false, log });
+    await h.source.deliver('events', 0, [{ value: MALFORMED }]);
+    await advance(INTERVAL + TICK);
+    expect(await h.consumer.stop(1_000)).toBe(true);
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records).toContainEqual(expect.objectContaining({ msg: 'partitions assigned', component: 'consumer' }));
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        msg: 'invalid message (no dead-letter topic configured)',
+        component: 'telemetry',
+        reason: 'malformed_json',
+      }),
+    );
+    expect(records.every((r) => typeof r['component'] === 'string')).toBe(true);
   });
 
   // Was flaky (2 of ~7 runs): the retry's jitter came from Math.random, so now and then both

@@ -26,7 +26,7 @@ import {
 } from '@sessionizer/core';
 import type { SessionSink } from '@sessionizer/clickhouse';
 import type { EventSource, PartitionBatch, SourceRecord } from '@sessionizer/kafka';
-import type { Logger } from '../log.js';
+import { componentLog, type Logger } from '../log.js';
 import { Aggregator, writeCheckpoint, type WrittenCheckpoint } from './aggregator.js';
 import { deadLetterRecord, type DeadLetterQueue } from './dead-letter-queue.js';
 import type { Metrics } from './metrics.js';
@@ -83,7 +83,7 @@ export class SessionConsumer {
     this.#o = options;
     this.#aggregator = new Aggregator({ serverSessions: options.serverSessions });
     this.#now = options.now ?? (() => performance.now());
-    this.#telemetry = new Telemetry({ metrics: options.metrics, log: options.log, now: this.#now });
+    this.#telemetry = new Telemetry({ metrics: options.metrics, log: componentLog(options.log, 'telemetry'), now: this.#now });
     this.#lastFlush = this.#now();
     options.source.onRebalance((e) => {
       if (e.phase === 'rebalancing') {

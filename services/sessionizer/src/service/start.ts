@@ -6,7 +6,7 @@
 import { checkBrokerAccess, createKafkaClient, KafkaJsDeadLetters, KafkaJsSource } from '@sessionizer/kafka';
 import { ClickHouseServerSessionStore, ClickHouseSessionSink, migrate, sleep, type ClickHouseHandle } from '@sessionizer/clickhouse';
 import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import { componentLog, type Logger } from '../log.js';
 import { overviewRoutes } from '../overview/handler.js';
 import { normalizeOptionsOf, openClickHouseWaiting, schemaOf, serverSessionStageOf, writeRetryPolicy } from '../wiring.js';
 import { SessionConsumer } from './consumer.js';
@@ -33,13 +33,14 @@ export async function startService(
 ): Promise<Service> {
   const { log } = deps;
   // A handle passed in (tests, the demo) stays open: its owner closes it.
-  const ch = deps.clickhouse ?? (await openClickHouseWaiting(config, log));
+  const ch = deps.clickhouse ?? (await openClickHouseWaiting(config, componentLog(log, 'clickhouse')));
   const closeClickHouse = deps.clickhouse === undefined ? () => ch.close() : () => Promise.resolve();
   try {
     const schema = schemaOf(config);
+    const migrateLog = componentLog(log, 'migrate');
     await migrate(ch.client, schema, {
       log: (m) => {
-        log.info(m);
+        migrateLog.info(m);
       },
     });
     // Ad-hoc reads through the /query endpoint see the database's tables unqualified.
@@ -60,7 +61,7 @@ export async function startService(
       ssl: config.kafka.ssl,
       sasl: config.kafka.sasl,
     });
-    const kafkaLog = log.child({ component: 'kafka' });
+    const kafkaLog = componentLog(log, 'kafka');
     const kafka = createKafkaClient({
       ...kafkaOptions,
       log: (level, message, extra) => {
@@ -73,10 +74,10 @@ export async function startService(
       now,
       kafkaSilenceMs: config.ready.kafkaSilenceMs,
       metrics,
-      log: log.child({ component: 'readiness' }),
+      log: componentLog(log, 'readiness'),
     });
     const retry = writeRetryPolicy(config);
-    const sinkLog = log.child({ component: 'sink' });
+    const sinkLog = componentLog(log, 'sink');
     const sink = new ClickHouseSessionSink(ch.client, {
       schema,
       retry,
@@ -103,7 +104,7 @@ export async function startService(
             sleep,
             readiness,
             metrics,
-            log: log.child({ component: 'dead-letters' }),
+            log: componentLog(log, 'dead-letters'),
           });
     const consumer = new SessionConsumer({
       source,
@@ -113,7 +114,7 @@ export async function startService(
       normalize: normalizeOptionsOf(config),
       serverSessions: serverSessionStageOf(config, {
         metrics,
-        log: log.child({ component: 'server-sessions' }),
+        log: componentLog(log, 'server-sessions'),
         store: new ClickHouseServerSessionStore(ch.client, {
           schema,
           retry,
@@ -127,7 +128,7 @@ export async function startService(
       dlqExcluded: config.kafka.dlqExcluded,
       readiness,
       metrics,
-      log: log.child({ component: 'consumer' }),
+      log: componentLog(log, 'consumer'),
       now,
     });
     readiness.watch(source);
@@ -135,7 +136,7 @@ export async function startService(
       host: config.metrics.host,
       port: config.metrics.port,
       metrics,
-      log: log.child({ component: 'http' }),
+      log: componentLog(log, 'http'),
       health: () => ({
         healthy: consumer.healthy,
         ready: readiness.ready,
@@ -148,14 +149,14 @@ export async function startService(
       }),
       query: ch.transport === 'embedded' ? { client: ch.client, database: config.clickhouse.database } : undefined,
       // Reads through the service's own connection: on the embedded engine no other process can.
-      overview: overviewRoutes({ client: ch.client, database: config.clickhouse.database, log: log.child({ component: 'overview' }) }),
+      overview: overviewRoutes({ client: ch.client, database: config.clickhouse.database, log: componentLog(log, 'overview') }),
     });
     // Only the process that opened the data directory announces itself as its reader.
     const removeEndpoint =
       ch.transport === 'embedded' && deps.clickhouse === undefined
         ? writeEndpointFile(config.clickhouse.dataDir, { pid: process.pid, url: http.url })
         : () => undefined;
-    log.info('sessionizer configured', {
+    componentLog(log, 'service').info('sessionizer configured', {
       clickhouse: ch.target,
       database: config.clickhouse.database,
       brokers: deps.brokers,
