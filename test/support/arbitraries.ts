@@ -65,7 +65,7 @@ export interface EventPools {
   readonly timeSlots: number;
 }
 
-export const DEFAULT_POOLS: EventPools = { teams: [1, 2], sessions: 4, uuids: 60, timeSlots: 12 };
+const DEFAULT_POOLS: EventPools = { teams: [1, 2], sessions: 4, uuids: 60, timeSlots: 12 };
 
 /** A small deterministic hash → [0, n). */
 function pick(seed: number, salt: number, n: number): number {

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { REPO_ROOT } from './cli.js';
 
-export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
 /** Where tests write screenshots (gitignored; docs/overview.png is one of them, committed by hand). */
-export const SCREENSHOT_DIR = join(REPO_ROOT, 'test-results', 'screenshots');
+const SCREENSHOT_DIR = join(REPO_ROOT, 'test-results', 'screenshots');
 
 /** `extraArgs` are added to the defaults (e.g. --host-resolver-rules). */
 export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {

@@ -11,10 +11,6 @@ import { uniqueName } from './names.js';
 
 let shared: { dir: string; handle: ClickHouseHandle } | undefined;
 
-export function embeddedDataDir(): string {
-  return sharedHandle().dir;
-}
-
 function sharedHandle(): { dir: string; handle: ClickHouseHandle } {
   if (shared === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'sessionizer-chdb-'));

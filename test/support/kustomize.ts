@@ -74,7 +74,7 @@ function asResource(value: Json, where: string): Resource {
   return value as Resource;
 }
 
-export const resourceId = (r: { kind: string; metadata: JsonObject }): string =>
+const resourceId = (r: { kind: string; metadata: JsonObject }): string =>
   `${r.kind}/${typeof r.metadata['namespace'] === 'string' ? `${r.metadata['namespace']}/` : ''}${text(r.metadata['name'])}`;
 
 function clone<T extends Json>(v: T): T {

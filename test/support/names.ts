@@ -1,7 +1,7 @@
 /** Unique names per test so files and tests run in parallel and never collide. */
 import { randomBytes } from 'node:crypto';
 
-export function uniqueSuffix(): string {
+function uniqueSuffix(): string {
   return `${Date.now().toString(36)}_${process.pid.toString(36)}_${randomBytes(4).toString('hex')}`;
 }
 

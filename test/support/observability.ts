@@ -10,8 +10,8 @@ import { REPO_ROOT } from './cli.js';
 import { isObject, text, type Json, type JsonObject } from './kustomize.js';
 import { analyze, analyzeLabelValues, type PromqlUse } from './promql.js';
 
-export const DASHBOARD = join(REPO_ROOT, 'deploy/grafana/sessionizer.json');
-export const ALERTS = join(REPO_ROOT, 'deploy/prometheus/alerts.yaml');
+const DASHBOARD = join(REPO_ROOT, 'deploy/grafana/sessionizer.json');
+const ALERTS = join(REPO_ROOT, 'deploy/prometheus/alerts.yaml');
 
 export interface Query {
   /** Where it is: "dashboard panel 'Title'", "alert SessionizerNotReady", … */

@@ -76,7 +76,7 @@ export async function loadGeneratedDays(
  * random bits mixed with `copy`: distinct copies get distinct ids, and a session id stays a
  * UUIDv7 of its (shifted) session start.
  */
-export function cloneUuid(uuid: string, copy: number, shiftMs: number): string {
+function cloneUuid(uuid: string, copy: number, shiftMs: number): string {
   const ms = uuidV7Millis(uuid) + shiftMs;
   const tail = (parseInt(uuid.slice(24), 16) + copy * 2_654_435_761) % 2 ** 48;
   const msHex = ms.toString(16).padStart(12, '0');
@@ -84,7 +84,7 @@ export function cloneUuid(uuid: string, copy: number, shiftMs: number): string {
 }
 
 /** The events of one session, cloned as copy `copy` and moved in time by `shiftMs`. */
-export function cloneSession(events: readonly SessionEvent[], copy: number, shiftMs: number): SessionEvent[] {
+function cloneSession(events: readonly SessionEvent[], copy: number, shiftMs: number): SessionEvent[] {
   const shiftUs = shiftMs * 1_000;
   return events.map((e) => ({
     ...e,

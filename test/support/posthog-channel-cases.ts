@@ -41,7 +41,7 @@ export function inputOf(p: Properties): ChannelInput {
  * _get_initial_channel_type_from_wild_clicks: the properties of a click on `url` coming from
  * `referrer` (Python's parse_qs drops blank values; no referrer is `$direct`).
  */
-export function wildClick(url: string, referrer: string): Properties {
+function wildClick(url: string, referrer: string): Properties {
   const query = new URL(url).searchParams;
   const out: Record<string, string> = {};
   for (const key of ['utm_source', 'utm_medium', 'utm_campaign', 'gclid', 'gad_source', 'msclkid', 'fbclid']) {

@@ -5,7 +5,7 @@ import { Rng } from '@sessionizer/generator';
 import { blankEvent } from './events.js';
 
 export const MICROS_PER_MINUTE = 60_000_000;
-export const SERVER_T0 = Date.UTC(2026, 11, 1, 9, 0, 0) * 1000;
+const SERVER_T0 = Date.UTC(2026, 11, 1, 9, 0, 0) * 1000;
 
 /** Event number `n` (its uuid) of a key, `minutes` after SERVER_T0. */
 export function serverEvent(n: number, minutes: number, distinctId = 'user-1', teamId = 1): SessionEvent {

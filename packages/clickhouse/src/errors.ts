@@ -18,36 +18,11 @@ export class SinkError extends Error {
   }
 }
 
-/** Codes that mean the data, the statement or the credentials are wrong: retrying cannot help (documentation; any code not in RETRIABLE_CODES is not retried). */
-export const NON_RETRIABLE_CODES: ReadonlySet<string> = new Set([
-  '6', // CANNOT_PARSE_TEXT
-  '16', // NO_SUCH_COLUMN_IN_TABLE
-  '26', // CANNOT_PARSE_QUOTED_STRING
-  '27', // CANNOT_PARSE_INPUT_ASSERTION_FAILED
-  '38', // CANNOT_PARSE_DATE
-  '41', // CANNOT_PARSE_DATETIME
-  '43', // ILLEGAL_TYPE_OF_ARGUMENT
-  '47', // UNKNOWN_IDENTIFIER
-  '53', // TYPE_MISMATCH
-  '60', // UNKNOWN_TABLE
-  '62', // SYNTAX_ERROR
-  '69', // ARGUMENT_OUT_OF_BOUND
-  '70', // CANNOT_CONVERT_TYPE
-  '72', // CANNOT_PARSE_NUMBER
-  '81', // UNKNOWN_DATABASE
-  '115', // UNKNOWN_SETTING
-  '117', // INCORRECT_DATA
-  '130', // CANNOT_READ_ARRAY_FROM_TEXT
-  '131', // TOO_LARGE_STRING_SIZE
-  '164', // READONLY
-  '192', // UNKNOWN_USER
-  '193', // WRONG_PASSWORD
-  '194', // REQUIRED_PASSWORD
-  '497', // ACCESS_DENIED
-  '516', // AUTHENTICATION_FAILED
-]);
-
-/** Codes that are worth retrying even though ClickHouse answered: overload and cluster trouble. */
+/**
+ * Codes that are worth retrying even though ClickHouse answered: overload and cluster trouble.
+ * Any other server code is not retried: bad data (117 INCORRECT_DATA, 53 TYPE_MISMATCH, parse
+ * errors), a wrong statement or schema, wrong credentials — retrying cannot help.
+ */
 export const RETRIABLE_CODES: ReadonlySet<string> = new Set([
   '3', // UNEXPECTED_END_OF_FILE
   '75', // CANNOT_WRITE_TO_FILE_DESCRIPTOR (a disk that filled up while writing a part)

@@ -4,9 +4,8 @@
  * (schema/ddl.ts, PARTIAL_COLUMN_TYPES, says how each kind travels).
  *
  * Rows travel as JSONCompactEachRow: values in column order, named tuples as arrays (with
- * input_format_json_named_tuples_as_objects = 0 on the INSERT). Measured on 16.7k partials
- * from 100k events, against JSONEachRow with keys: 12.5 MB instead of 19.2 MB, ClickHouse
- * parsing 0.4 s instead of 0.6–0.9 s, JSON.stringify 25% faster. Each candidate names its event
+ * input_format_json_named_tuples_as_objects = 0 on the INSERT): fewer bytes and faster parsing
+ * than JSONEachRow with keys (BENCHMARKS.md, the partials' format). Each candidate names its event
  * by an index into the row's `events` array, so a key (page, time, uuid) is written once per
  * event, not once per column.
  */

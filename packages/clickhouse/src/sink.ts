@@ -44,9 +44,8 @@ export interface SessionSink {
  * Per-call settings that cancel the client's defaults (undefined = not sent, on both transports).
  * The embedded transport (chdb/connection) sends each setting as a `SET k = v;` statement in
  * front of the INSERT and its inlined rows, and the engine then pays for every such statement
- * in proportion to the size of the whole text: on 46k partials (28.9 MB) parsing took 0.8–1.1 s
- * with the four COMMON_SETTINGS as SETs and 0.4 s with the settings in the INSERT's own SETTINGS
- * clause (`npm run bench:flush`). partialInsertSql carries what the insert needs.
+ * in proportion to the size of the whole text (BENCHMARKS.md, "Where a flush's time goes").
+ * partialInsertSql carries what the insert needs.
  */
 export const INSERT_CALL_SETTINGS: Readonly<Record<string, undefined>> = Object.fromEntries(
   Object.keys(COMMON_SETTINGS).map((k) => [k, undefined]),

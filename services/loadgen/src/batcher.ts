@@ -23,7 +23,7 @@ export interface BatcherOptions {
  * 1000 messages or 1 MiB, less a margin: a broker refuses a record batch (all of one send's
  * messages for one partition) over message.max.bytes, 1 MiB + 12 by default.
  */
-export const DEFAULT_BATCH = { maxMessages: 1_000, maxBytes: 1_000_000, lingerMs: 50 } as const;
+const DEFAULT_BATCH = { maxMessages: 1_000, maxBytes: 1_000_000, lingerMs: 50 } as const;
 
 /** Bytes a record adds besides its key and value in a Kafka record batch (varints), at most. */
 export const RECORD_OVERHEAD_BYTES = 24;

@@ -33,7 +33,7 @@ export class Progress {
   }
 }
 
-export function formatProgress(s: ProduceStats, total: number): string {
+function formatProgress(s: ProduceStats, total: number): string {
   const seconds = Math.max(s.elapsedMs / 1_000, 0.001);
   const pct = total > 0 ? ` (${((s.events / total) * 100).toFixed(0)}%)` : '';
   const rate = Math.round(s.acknowledged / seconds).toLocaleString('en-US');

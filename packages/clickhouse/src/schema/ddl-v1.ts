@@ -23,23 +23,6 @@ export const V1_EXIT_TUPLE = 'Tuple(current_url Nullable(String), pathname Nulla
 export const V1_RANK_KEY = `Tuple(rank UInt8, ts ${V1_TS}, uuid String)`;
 export const V1_LAST_KEY = `Tuple(ts ${V1_TS}, uuid String)`;
 
-/** Columns of v1's session_partials_in, in order. */
-export const V1_PARTIAL_COLUMNS = [
-  'team_id',
-  'session_id',
-  'min_ts',
-  'max_ts',
-  'last_key',
-  'distinct_id',
-  'entry_key',
-  'entry',
-  'exit_key',
-  'exit',
-  'pageview_uuids',
-  'autocapture_uuids',
-  'screen_uuids',
-] as const;
-
 /**
  * Version 0001: the input table, the raw table of partial states, and the materialized view
  * between them, exactly as applied by the released schema v1 (`n` lets a migration create them

@@ -30,7 +30,7 @@ export interface Dashboard {
 }
 
 /** Fails when the database has no `sessions` view: nothing to show, and probably a wrong target. */
-export async function assertSessionsView(client: ClickHouseClient, database: string, target: string): Promise<void> {
+async function assertSessionsView(client: ClickHouseClient, database: string, target: string): Promise<void> {
   const columns = await new Overview({ client, database }).columns();
   if (columns.size === 0) {
     throw new Error(
@@ -103,7 +103,7 @@ export interface ServeDashboardOptions {
 }
 
 /** The command: open, check there is something to show, serve until a signal. Exit code. */
-export async function serveDashboard(o: ServeDashboardOptions): Promise<number> {
+async function serveDashboard(o: ServeDashboardOptions): Promise<number> {
   let ch: ClickHouseHandle;
   try {
     ch = o.open();

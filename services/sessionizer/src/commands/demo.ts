@@ -24,7 +24,7 @@ async function rows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
   return rs.json<T>();
 }
 
-export async function readSummary(client: ClickHouseClient, database: string): Promise<DemoSummary> {
+async function readSummary(client: ClickHouseClient, database: string): Promise<DemoSummary> {
   const [totals] = await rows<DemoSummary['totals']>(
     client,
     `SELECT count() AS sessions, round(avg(session_duration), 1) AS avg_duration_s,

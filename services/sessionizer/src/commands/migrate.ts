@@ -5,7 +5,7 @@ import { openClickHouse, schemaOf } from '../wiring.js';
 import { CLICKHOUSE, type Command } from './command.js';
 
 /** Carries a schema-0001 database over to the current schema (the service's own start refuses to). */
-export async function runMigrate(
+async function runMigrate(
   client: ClickHouseClient,
   schema: SchemaContext,
   log: (message: string) => void = () => undefined,
@@ -14,7 +14,7 @@ export async function runMigrate(
   return migrate(client, schema, { upgradeV1: prepareOnly ? { phase: 'prepare' } : true, log });
 }
 
-export function formatMigrationReport(r: MigrationReport): string {
+function formatMigrationReport(r: MigrationReport): string {
   const applied = r.applied.length === 0 ? 'nothing to apply' : `applied ${r.applied.join(', ')}`;
   const u = r.upgrade;
   const upgrade =

@@ -36,7 +36,7 @@ export interface OverviewParams {
 /** Longest filter value accepted: the pipeline keeps URLs up to 8 KiB. */
 export const MAX_FILTER_CHARS = 8_192;
 /** Longest date range, in days. */
-export const MAX_RANGE_DAYS = 3_660;
+const MAX_RANGE_DAYS = 3_660;
 const DAY_MS = 86_400_000;
 const INT64_MAX = 9_223_372_036_854_775_807n;
 
@@ -45,7 +45,7 @@ const MIN_DATE = '1970-01-01';
 const MAX_DATE = '2200-12-31';
 
 /** Milliseconds of a valid YYYY-MM-DD (UTC midnight), or an error naming the parameter. */
-export function parseDate(name: string, value: string): number {
+function parseDate(name: string, value: string): number {
   const m = DATE_RE.exec(value);
   if (m === null) throw new OverviewInputError(`${name} must be a date YYYY-MM-DD, got ${quote(value)}`);
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
@@ -134,7 +134,7 @@ export interface Period {
 }
 
 /** Days shown when the range is not given: the last 7 days that have data. */
-export const DEFAULT_DAYS = 7;
+const DEFAULT_DAYS = 7;
 
 /**
  * The range to show: the caller's (from/to), or one of DEFAULT_DAYS ending on `lastDay` (the

@@ -24,7 +24,7 @@ import type { ServerSessionStore, StateWrite } from '@sessionizer/clickhouse';
 import type { PartitionBatch, SourceRecord, TopicPartition } from '@sessionizer/kafka';
 import type { ServerSessionsSetting } from '../config.js';
 
-export const DEFAULT_MAX_TRACKED_KEYS = 200_000;
+const DEFAULT_MAX_TRACKED_KEYS = 200_000;
 
 export interface ServerSessionStageOptions {
   readonly idleMs: number;
