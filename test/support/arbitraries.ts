@@ -4,7 +4,7 @@
  * uuids and page-less sessions all happen often.
  */
 import fc from 'fast-check';
-import type { SessionEvent } from '@sessionizer/core';
+import type { ChannelInput, SessionEvent } from '@sessionizer/core';
 
 const SESSION_MS = Date.UTC(2026, 10, 26, 10, 0, 0);
 
@@ -147,4 +147,17 @@ export function eventsArbitrary(pools: EventPools = DEFAULT_POOLS, maxLength = 6
   return fc
     .array(eventArbitrary(pools), { minLength: 0, maxLength })
     .map((events) => [...new Map(events.map((e) => [e.uuid, e])).values()]);
+}
+
+/** Channel inputs whose text fields (UTM parameters, referring domain, gad_source) draw from `value`. */
+export function channelInputArbitrary(value: fc.Arbitrary<string | null>): fc.Arbitrary<ChannelInput> {
+  return fc.record({
+    utmSource: value,
+    utmMedium: value,
+    utmCampaign: value,
+    referringDomain: value,
+    hasGclid: fc.boolean(),
+    gadSource: value,
+    hasFbclid: fc.boolean(),
+  });
 }

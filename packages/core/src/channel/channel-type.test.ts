@@ -10,6 +10,7 @@ import {
   normaliseLower,
 } from './channel-type.js';
 import { CHANNEL_TYPES, type ChannelInput, type ChannelType } from './types.js';
+import { channelInputArbitrary } from '../../../../test/support/arbitraries.js';
 import { blankChannelInput } from '../../../../test/support/events.js';
 
 const input = blankChannelInput;
@@ -159,20 +160,9 @@ describe('channelType', () => {
       nil: null,
     });
     fc.assert(
-      fc.property(
-        fc.record({
-          utmSource: value,
-          utmMedium: value,
-          utmCampaign: value,
-          referringDomain: value,
-          hasGclid: fc.boolean(),
-          gadSource: value,
-          hasFbclid: fc.boolean(),
-        }),
-        (i) => {
-          expect(CHANNEL_TYPES).toContain(channelType(i));
-        },
-      ),
+      fc.property(channelInputArbitrary(value), (i) => {
+        expect(CHANNEL_TYPES).toContain(channelType(i));
+      }),
       { numRuns: 2000, seed: 1 },
     );
   });

@@ -10,6 +10,7 @@ import {
   type ChannelRule,
   type ChannelRules,
 } from './custom-rules.js';
+import { channelInputArbitrary } from '../../../../test/support/arbitraries.js';
 import { blankChannelInput } from '../../../../test/support/events.js';
 
 const COLUMNS = ['entry_utm_source', 'entry_utm_medium', 'entry_current_url', 'entry_pathname'];
@@ -230,20 +231,9 @@ describe('customChannelType', () => {
     const never = teamRules([{ channel_type: 'Never', items: [{ key: 'entry_utm_source', op: 'regex', value: '^\\x{10FFFF}never$' }] }]);
     const value = fc.option(fc.oneof(fc.string(), fc.constantFrom('google', 'cpc', '$direct', 'video')), { nil: null });
     fc.assert(
-      fc.property(
-        fc.record({
-          utmSource: value,
-          utmMedium: value,
-          utmCampaign: value,
-          referringDomain: value,
-          hasGclid: fc.boolean(),
-          hasFbclid: fc.boolean(),
-          gadSource: value,
-        }),
-        (input) => {
-          expect(channelType(input, { rules: never, columns: row({ entry_utm_source: input.utmSource }) })).toBe(defaultChannelType(input));
-        },
-      ),
+      fc.property(channelInputArbitrary(value), (input) => {
+        expect(channelType(input, { rules: never, columns: row({ entry_utm_source: input.utmSource }) })).toBe(defaultChannelType(input));
+      }),
       { numRuns: 500, seed: 7 },
     );
   });
