@@ -60,4 +60,21 @@ describe('checkBoundaries', () => {
     expect(check('packages/kafka/src/local-broker.ts', "const tc = await import('testcontainers');")).toEqual([]);
     expect(check('test/support/a.ts', "import { GenericContainer } from 'testcontainers';")).toEqual([]);
   });
+  it('lets unit tests import only test/support files that start nothing, directly or through other test files', () => {
+    const files = [
+      { path: 'packages/core/src/a.test.ts', text: "import { blankEvent } from '../../../test/support/events.js';" },
+      { path: 'packages/core/src/b.test.ts', text: "import { serverEvent } from '../../../test/support/server.js';" },
+      { path: 'packages/core/src/c.test.ts', text: "import { x } from '../../../test/integration/service.test.js';" },
+      { path: 'services/sessionizer/src/d.test.ts', text: "import { runCli } from '../../../test/support/cli.js';" },
+      { path: 'test/support/events.ts', text: "import type { SessionEvent } from '@sessionizer/core';" },
+      { path: 'test/support/server.ts', text: "import { readTopic } from './kafka.js';" },
+      { path: 'test/support/kafka.ts', text: "import kafkajs from 'kafkajs';" },
+      { path: 'test/support/cli.ts', text: "import { spawn } from 'node:child_process';" },
+      { path: 'test/integration/service.test.ts', text: '' },
+    ];
+    const violations = checkBoundaries(files, ws).map((v) => v.path);
+    expect(violations.sort()).toEqual(['packages/core/src/b.test.ts', 'packages/core/src/c.test.ts', 'services/sessionizer/src/d.test.ts']);
+    // an integration test may import anything of test/support
+    expect(check('test/integration/x.test.ts', "import { runCli } from '../support/cli.js';")).toEqual([]);
+  });
 });

@@ -4,7 +4,9 @@
  *   never service → service; never production code → test helpers, nor a package's
  *   development entry point (`@sessionizer/<package>/testing`, `src/testing.ts`); testcontainers,
  *   a development dependency, is loaded only by packages/kafka/src/local-broker.ts;
- *   the pure core imports nothing from kafkajs, @clickhouse/client, chdb or node:*.
+ *   the pure core imports nothing from kafkajs, @clickhouse/client, chdb or node:*;
+ *   unit tests (`*.test.ts` beside the code) import from test/ only test/support files that start
+ *   nothing — no broker, engine or process, directly or through other test files.
  */
 import { builtinModules } from 'node:module';
 import { posix } from 'node:path';
@@ -58,6 +60,34 @@ function targetOf(from: string, spec: string, workspaces: WorkspaceMap): string 
 }
 
 const isTestFile = (p: string): boolean => /\.test\.ts$/.test(p) || p.startsWith('test/');
+const isUnitTest = (p: string): boolean => /\.test\.ts$/.test(p) && (p.startsWith('packages/') || p.startsWith('services/'));
+
+/** What starts a broker, an engine or a process (or talks to one): no unit test may reach these. */
+const STARTS_SOMETHING = [
+  /^kafkajs$/,
+  /^@clickhouse\//,
+  /^chdb(\/|$)/,
+  /^testcontainers$/,
+  /^(node:)?child_process$/,
+  /^@sessionizer\/(kafka|clickhouse)(\/|$)/,
+];
+const withoutExtension = (p: string): string => p.replace(/\.(ts|mts|js|mjs)$/, '');
+
+/** The test file's own imports and those of the test files it imports: does any start something? */
+function startsSomething(path: string, texts: ReadonlyMap<string, string>, workspaces: WorkspaceMap, seen = new Set<string>()): boolean {
+  const key = withoutExtension(path);
+  if (seen.has(key)) return false;
+  seen.add(key);
+  const text = texts.get(key);
+  if (text === undefined) return false;
+  return importsOf(text).some((spec) => {
+    if (STARTS_SOMETHING.some((re) => re.test(spec))) return true;
+    const target = targetOf(path, spec, workspaces);
+    if (target === undefined) return false;
+    if (areaOf(target).kind === 'service') return true;
+    return target.startsWith('test/') && startsSomething(target, texts, workspaces, seen);
+  });
+}
 
 /** A package's development entry point: the oracles, broker helpers; tests only. */
 const isDevEntry = (spec: string, target: string | undefined): boolean =>
@@ -65,6 +95,7 @@ const isDevEntry = (spec: string, target: string | undefined): boolean =>
 
 export function checkBoundaries(files: readonly SourceFile[], workspaces: WorkspaceMap): Violation[] {
   const violations: Violation[] = [];
+  const testTexts = new Map(files.filter((f) => f.path.startsWith('test/')).map((f) => [withoutExtension(f.path), f.text]));
   for (const file of files) {
     const from = areaOf(file.path);
     for (const spec of importsOf(file.text)) {
@@ -91,6 +122,12 @@ export function checkBoundaries(files: readonly SourceFile[], workspaces: Worksp
       }
       if (!isTestFile(file.path) && !/^packages\/[^/]+\/src\/testing\.ts$/.test(file.path) && isDevEntry(spec, target)) {
         add('production code never imports a development entry point (@sessionizer/*/testing)');
+      }
+      if (isUnitTest(file.path) && to?.kind === 'test' && target !== undefined) {
+        if (!target.startsWith('test/support/')) add('unit tests import from test/ only test/support');
+        else if (startsSomething(target, testTexts, workspaces)) {
+          add('unit tests import only test/support files that start no broker, engine or process (test/README.md: the data layer)');
+        }
       }
     }
   }
