@@ -1,11 +1,10 @@
-/** `sessionizer run` as a subprocess for the benchmarks: the same settings in every bench. */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+/** `sessionizer run` as a subprocess for the benchmarks: the same settings in every bench, through the tests' one spawn of the CLI. */
+import type { ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { REPO_ROOT, SESSIONIZER_BIN, spawnCli } from '../support/cli.js';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const BIN = join(ROOT, 'services/sessionizer/bin/sessionizer.mjs');
+export const ROOT = REPO_ROOT;
+export const BIN = SESSIONIZER_BIN;
 
 export interface ServiceSpawn {
   readonly brokers: string;
@@ -18,12 +17,11 @@ export interface ServiceSpawn {
   readonly extra?: Readonly<Record<string, string>>;
 }
 
-/** Spawns the service with its stderr piped (stdout ignored). */
-export function spawnService(o: ServiceSpawn): ChildProcessByStdio<null, null, Readable> {
-  return spawn(process.execPath, [BIN, 'run'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
+/** Spawns the service with the caller's environment and these settings; its stderr piped (stdout discarded). */
+export function spawnService(o: ServiceSpawn): ChildProcessByStdio<Writable | null, Readable, Readable> {
+  const child = spawnCli(
+    ['run'],
+    {
       KAFKA_BROKERS: o.brokers,
       KAFKA_TOPICS: o.topic,
       KAFKA_GROUP_ID: o.group,
@@ -33,6 +31,8 @@ export function spawnService(o: ServiceSpawn): ChildProcessByStdio<null, null, R
       LOG_LEVEL: o.logLevel,
       ...o.extra,
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+    { inheritEnv: true },
+  );
+  child.stdout.resume();
+  return child;
 }

@@ -12,25 +12,14 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dedicatedBroker, type DedicatedBroker } from '../support/faults-broker.js';
-import {
-  account,
-  faultReport,
-  logProblems,
-  progress,
-  retrying,
-  scaled,
-  sessionsInDir,
-  sleep,
-  startServiceProcess,
-  stopGracefully,
-  outcomeFields,
-  topicOracle,
-  untilCommitted,
-  type ServiceProcess,
-} from '../support/faults-harness.js';
+import { account, outcomeFields, topicOracle } from '../support/oracle.js';
+import { faultReport, scaled } from '../support/scale.js';
+import { logProblems, startServiceProcess, stopGracefully, type ServiceProcess } from '../support/service.js';
+import { retrying, sleep } from '../support/wait.js';
+import { sessionsInDir } from '../support/sessions.js';
 import { metricSum } from '../support/prometheus.js';
 import { backgroundProducer, generated } from '../support/faults-producer.js';
-import { committedOffsets, createTopic, endOffsets } from '../support/kafka.js';
+import { committedOffsets, createTopic, endOffsets, progress, untilCommitted } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
 
 const SEED = Number(process.env['FAULTS_SEED'] ?? 20_261_127);

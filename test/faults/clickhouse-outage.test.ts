@@ -12,23 +12,14 @@ import { startService, type Service } from '../../services/sessionizer/src/servi
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/context.js';
 import { faults, faultyClient } from '../support/faults.js';
-import {
-  account,
-  faultReport,
-  outcomeFields,
-  progress,
-  retrying,
-  scaled,
-  sleep,
-  topicOracle,
-  untilCommitted,
-} from '../support/faults-harness.js';
+import { account, outcomeFields, topicOracle } from '../support/oracle.js';
+import { faultReport, scaled } from '../support/scale.js';
 import { metricSum, scrape } from '../support/prometheus.js';
 import { backgroundProducer, generated } from '../support/faults-producer.js';
-import { committedOffsets, createTopic, endOffsets, testKafka } from '../support/kafka.js';
+import { committedOffsets, createTopic, endOffsets, testKafka, progress, untilCommitted } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
 import { readSessions } from '../support/sessions.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, retrying, sleep } from '../support/wait.js';
 
 const SEED = Number(process.env['FAULTS_SEED'] ?? 20_261_128);
 const OUTAGE_MS = scaled(12_000, 20_000);

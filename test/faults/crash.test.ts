@@ -11,29 +11,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { decodeRecord } from '@sessionizer/core';
+import { Rng } from '@sessionizer/generator';
 import { REPO_ROOT, cliEnv } from '../support/cli.js';
 import { kafkaBrokers } from '../support/context.js';
-import {
-  account,
-  classifyRecord,
-  faultReport,
-  FULL,
-  logProblems,
-  progress,
-  retrying,
-  scaled,
-  seededRandom,
-  sessionsInDir,
-  sleep,
-  startServiceProcess,
-  stopGracefully,
-  outcomeFields,
-  topicOracle,
-  untilCommitted,
-  type ServiceProcess,
-} from '../support/faults-harness.js';
+import { account, outcomeFields, topicOracle } from '../support/oracle.js';
+import { faultReport, FULL, scaled } from '../support/scale.js';
+import { logProblems, startServiceProcess, stopGracefully, type ServiceProcess } from '../support/service.js';
+import { retrying, sleep } from '../support/wait.js';
+import { sessionsInDir } from '../support/sessions.js';
 import { metricSum } from '../support/prometheus.js';
-import { createTopic, readTopic, testKafka } from '../support/kafka.js';
+import { createTopic, readTopic, testKafka, progress, untilCommitted } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
 
 const SEED = Number(process.env['FAULTS_SEED'] ?? 20_261_126);
@@ -75,7 +63,7 @@ afterAll(async () => {
 describe('crash: SIGKILL and restart while producing', () => {
   it(`${CYCLES} kill/restart cycles, then exactly the oracle`, async () => {
     const started = Date.now();
-    const rng = seededRandom(SEED);
+    const rng = new Rng(SEED);
     const dataDir = await mkdtemp(join(tmpdir(), 'sessionizer-faults-crash-'));
     dirs.push(dataDir);
     const topic = uniqueName('crash');
@@ -249,7 +237,7 @@ describe('crash: SIGKILL and restart while producing', () => {
     );
     const invalidCoords = oracle.read
       .filter((m) => {
-        const r = classifyRecord('posthog-events', m.value);
+        const r = decodeRecord('posthog-events', m.value, {});
         return !r.ok && r.action === 'dlq';
       })
       .map((m) => `${m.partition}/${m.offset}`);

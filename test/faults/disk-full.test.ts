@@ -17,24 +17,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { kafkaBrokers } from '../support/context.js';
-import {
-  account,
-  faultReport,
-  logProblems,
-  outcomeFields,
-  retrying,
-  scaled,
-  sessionsInDir,
-  sleep,
-  startServiceProcess,
-  stopGracefully,
-  topicOracle,
-  untilCommitted,
-  type ServiceProcess,
-} from '../support/faults-harness.js';
+import { account, outcomeFields, topicOracle } from '../support/oracle.js';
+import { faultReport, scaled } from '../support/scale.js';
+import { logProblems, startServiceProcess, stopGracefully, type ServiceProcess } from '../support/service.js';
+import { retrying, sleep } from '../support/wait.js';
+import { sessionsInDir } from '../support/sessions.js';
 import { metricSum, scrape } from '../support/prometheus.js';
 import { backgroundProducer, generated } from '../support/faults-producer.js';
-import { committedOffsets, createTopic, testKafka } from '../support/kafka.js';
+import { committedOffsets, createTopic, testKafka, untilCommitted } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
 import { fill, mountSmallFs } from '../support/small-fs.js';
 

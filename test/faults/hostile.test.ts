@@ -11,27 +11,20 @@
  */
 import kafkajs, { type Kafka } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { NormalizeOptions } from '@sessionizer/core';
+import { type NormalizeOptions, decodeRecord } from '@sessionizer/core';
+import { Rng } from '@sessionizer/generator';
 import { loadConfig } from '../../services/sessionizer/src/config.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
 import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/context.js';
 import { bigInvalidCorpus, eventMessage, hostileCorpus, largeCorpus, SQL_STRINGS, type CorpusMessage } from '../support/faults-corpus.js';
-import {
-  account,
-  classifyRecord,
-  faultReport,
-  oracleOf,
-  retrying,
-  scaled,
-  seededRandom,
-  sleep,
-  untilCommitted,
-} from '../support/faults-harness.js';
+import { account, oracleOf } from '../support/oracle.js';
+import { faultReport, scaled } from '../support/scale.js';
+import { retrying, sleep } from '../support/wait.js';
 import { metricBy, metricSum } from '../support/prometheus.js';
 import { generated, type Outgoing } from '../support/faults-producer.js';
-import { createTopic, endOffsets, readTopic, testKafka, type ReadMessage } from '../support/kafka.js';
+import { createTopic, endOffsets, readTopic, testKafka, type ReadMessage, untilCommitted } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
 import { readSessions } from '../support/sessions.js';
 
@@ -192,7 +185,7 @@ async function verify(name: string, i: Instance, topic: string, source: readonly
       dlqMismatches.push(`no source record for ${JSON.stringify(d.headers)}`);
       continue;
     }
-    const r = classifyRecord('posthog-events', src.value, i.options);
+    const r = decodeRecord('posthog-events', src.value, i.options);
     if (r.ok || d.headers['sessionizer-reason'] !== r.reason)
       dlqMismatches.push(
         `reason ${d.headers['sessionizer-reason'] ?? ''} for ${src.partition}/${src.offset}, normalize says ${r.ok ? 'ok' : r.reason}`,
@@ -252,7 +245,7 @@ function expectAccounted(v: Verdict, received: number): void {
 }
 
 function interleave(good: readonly Outgoing[], bad: readonly CorpusMessage[], seed: number): Outgoing[] {
-  const rng = seededRandom(seed);
+  const rng = new Rng(seed);
   const out: Outgoing[] = [...good];
   for (const m of bad) out.splice(rng.int(0, out.length), 0, m);
   return out;
@@ -313,7 +306,7 @@ describe('hostile input', () => {
 
     const kinds: Record<string, Record<string, number>> = {};
     for (const m of corpus) {
-      const r = classifyRecord('posthog-events', m.value === null ? null : Buffer.from(m.value), h.options);
+      const r = decodeRecord('posthog-events', m.value === null ? null : Buffer.from(m.value), h.options);
       const outcome = r.ok ? 'aggregated' : `${r.action}:${r.reason}`;
       kinds[m.kind] = { ...kinds[m.kind], [outcome]: (kinds[m.kind]?.[outcome] ?? 0) + 1 };
     }

@@ -20,20 +20,12 @@ import { startService, type Service } from '../../services/sessionizer/src/servi
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/context.js';
 import { faults, faultyClient, type FaultyClient } from '../support/faults.js';
-import {
-  account,
-  faultReport,
-  outcomeFields,
-  progress,
-  retrying,
-  scaled,
-  sleep,
-  topicOracle,
-  untilCommitted,
-} from '../support/faults-harness.js';
+import { account, outcomeFields, topicOracle } from '../support/oracle.js';
+import { faultReport, scaled } from '../support/scale.js';
+import { retrying, sleep } from '../support/wait.js';
 import { metricSum } from '../support/prometheus.js';
 import { backgroundProducer, generated } from '../support/faults-producer.js';
-import { committedOffsets, createTopic, testKafka } from '../support/kafka.js';
+import { committedOffsets, createTopic, testKafka, progress, untilCommitted } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
 import { readSessions } from '../support/sessions.js';
 

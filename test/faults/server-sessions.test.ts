@@ -31,29 +31,19 @@ import { createLogger } from '../../services/sessionizer/src/log.js';
 import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
 import { kafkaBrokers } from '../support/context.js';
 import { faults, faultyClient, type FaultyClient } from '../support/faults.js';
-import {
-  account,
-  FULL,
-  faultReport,
-  logProblems,
-  progress,
-  retrying,
-  scaled,
-  seededRandom,
-  sessionsInDir,
-  startServiceProcess,
-  stopGracefully,
-  untilCommitted,
-  type ServiceProcess,
-} from '../support/faults-harness.js';
+import { account } from '../support/oracle.js';
+import { FULL, faultReport, scaled } from '../support/scale.js';
+import { logProblems, startServiceProcess, stopGracefully, type ServiceProcess } from '../support/service.js';
+import { Rng } from '@sessionizer/generator';
+import { sessionsInDir } from '../support/sessions.js';
 import { backgroundProducer, generated, type BackgroundProducer, type Outgoing } from '../support/faults-producer.js';
-import { committedOffsets, createTopic, testKafka } from '../support/kafka.js';
+import { committedOffsets, createTopic, testKafka, progress, untilCommitted } from '../support/kafka.js';
 import { uniqueName } from '../support/names.js';
 import { metricSum } from '../support/prometheus.js';
 import { serverSessionOracle } from '../support/server-sessions-topic.js';
 import { serverTraffic } from '../support/server-sessions.js';
 import { serialize } from '../support/stream.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, retrying } from '../support/wait.js';
 
 const SEED = Number(process.env['FAULTS_SEED'] ?? 20_261_201);
 const PARTITIONS = 4;
@@ -102,7 +92,7 @@ function messages(): Outgoing[] {
     activeSessions: 300,
     rates: { outOfOrder: 0.05, duplicates: 0.03, invalid: 0.01, noSessionId: 0.05 },
   });
-  const rng = seededRandom(SEED);
+  const rng = new Rng(SEED);
   const out: Outgoing[] = [];
   let s = 0;
   let c = 0;
@@ -129,7 +119,7 @@ interface Phase {
 describe('server-side sessions through crashes and a rebalance', () => {
   it('lost 0, doubled 0, identical ids: exactly the oracle', async () => {
     const started = Date.now();
-    const rng = seededRandom(SEED + 1);
+    const rng = new Rng(SEED + 1);
     const dataDir = await mkdtemp(join(tmpdir(), 'sessionizer-faults-server-sessions-'));
     dirs.push(dataDir);
     const topic = uniqueName('serversessions_faults');

@@ -4,11 +4,10 @@
  * metrics, and recovers to the exact result when writes work again.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../services/sessionizer/src/config.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
-import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
+import type { Service } from '../../services/sessionizer/src/service/start.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
-import { kafkaBrokers } from '../support/context.js';
+import { inProcessConfig, startInProcess } from '../support/in-process.js';
 import { faults, faultyClient } from '../support/faults.js';
 import { committedOffsets, createTopic, endOffsets, produce, testKafka } from '../support/kafka.js';
 import { waitFor } from '../support/wait.js';
@@ -37,27 +36,16 @@ describe('backpressure during a ClickHouse outage', () => {
     await createTopic(kafka, topic, 3);
     await produce(kafka, topic, stream.messages, 2_000);
     const maxBytes = 256 * 1024;
-    const config = loadConfig(
-      {
-        brokers: kafkaBrokers().join(','),
-        topics: topic,
-        'group-id': group,
-        database: db.database,
-        'metrics-port': '0',
-        'metrics-host': '127.0.0.1',
-        'flush-interval-ms': '200',
-        'flush-max-sessions': '1000',
-        'flush-max-bytes': String(maxBytes),
-        'log-level': 'error',
-      },
-      {},
-    );
-    const faulty = faultyClient(db.handle.client);
-    service = await startService(config, {
-      brokers: kafkaBrokers().join(','),
-      log: createLogger('error'),
-      clickhouse: { ...db.handle, client: faulty.client },
+    const config = inProcessConfig(db.database, {
+      topics: topic,
+      'group-id': group,
+      'flush-interval-ms': '200',
+      'flush-max-sessions': '1000',
+      'flush-max-bytes': String(maxBytes),
+      'log-level': 'error',
     });
+    const faulty = faultyClient(db.handle.client);
+    service = await startInProcess(config, { log: createLogger('error'), clickhouse: { ...db.handle, client: faulty.client } });
     faulty.failInsertsUntilHealed(faults.connectionReset()); // after the migrations
     await service.consumer.start();
     const url = service.http.url;

@@ -8,11 +8,10 @@
  * selector of every query is checked against it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../services/sessionizer/src/config.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
-import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
+import type { Service } from '../../services/sessionizer/src/service/start.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
-import { kafkaBrokers } from '../support/context.js';
+import { inProcessConfig, startInProcess } from '../support/in-process.js';
 import { faults, faultyClient } from '../support/faults.js';
 import { committedOffsets, createTopic, endOffsets, produce, testKafka } from '../support/kafka.js';
 import { waitFor } from '../support/wait.js';
@@ -69,25 +68,18 @@ describe('the metrics the dashboard and the alerts query', () => {
     expect(stream.excluded.length).toBeGreaterThan(0);
     await createTopic(kafka, topic, 2);
     await produce(kafka, topic, stream.messages);
-    const config = loadConfig(
-      {
-        brokers: kafkaBrokers().join(','),
-        topics: `${topic}:posthog-events`,
-        'group-id': group,
-        'dlq-topic': `${topic}_dlq`,
-        database: db.database,
-        'data-dir': '/nonexistent-unused',
-        'metrics-port': '0',
-        'metrics-host': '127.0.0.1',
-        'flush-interval-ms': '300',
-        'clickhouse-retry-max-delay-ms': '200',
-        'token-teams': 'phc_test_team_1=1,phc_test_team_2=2,phc_test_team_3=3',
-        'log-level': 'error',
-      },
-      {},
-    );
+    const config = inProcessConfig(db.database, {
+      topics: `${topic}:posthog-events`,
+      'group-id': group,
+      'dlq-topic': `${topic}_dlq`,
+      'data-dir': '/nonexistent-unused',
+      'flush-interval-ms': '300',
+      'clickhouse-retry-max-delay-ms': '200',
+      'token-teams': 'phc_test_team_1=1,phc_test_team_2=2,phc_test_team_3=3',
+      'log-level': 'error',
+    });
     const faulty = faultyClient(db.handle.client);
-    service = await startService(config, { brokers: kafkaBrokers().join(','), log, clickhouse: { ...db.handle, client: faulty.client } });
+    service = await startInProcess(config, { log, clickhouse: { ...db.handle, client: faulty.client } });
     // The first write fails as an overloaded server's would (241 MEMORY_LIMIT_EXCEEDED, retriable).
     faulty.failNextInserts(1, faults.server(241, 'MEMORY_LIMIT_EXCEEDED'));
     await service.consumer.start();

@@ -14,15 +14,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '@sessionizer/generator';
-import { loadConfig } from '../../services/sessionizer/src/config.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
-import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
+import type { Service } from '../../services/sessionizer/src/service/start.js';
 import type { Meta, Tiles } from '../../services/sessionizer/src/overview/panels.js';
 import { resolvePeriod } from '../../services/sessionizer/src/overview/request.js';
 import { writeEndpointFile } from '../../services/sessionizer/src/service/endpoint-file.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { cliEnv, REPO_ROOT, runCli, SESSIONIZER_BIN, startCli } from '../support/cli.js';
 import { kafkaBrokers } from '../support/context.js';
+import { inProcessConfig, startInProcess } from '../support/in-process.js';
 import { committedOffsets, createTopic, endOffsets, produce, testKafka } from '../support/kafka.js';
 import { waitFor } from '../support/wait.js';
 import { uniqueName } from '../support/names.js';
@@ -68,20 +68,13 @@ describe('sessionizer run serves the overview', () => {
   it('at / through its own connection, and keeps writing after the page read', async () => {
     const topic = uniqueName('overview');
     const group = uniqueName('group');
-    const config = loadConfig(
-      {
-        brokers: kafkaBrokers().join(','),
-        topics: `${topic}:posthog-events`,
-        'group-id': group,
-        database: db.database,
-        'data-dir': '/nonexistent-unused',
-        'metrics-port': '0',
-        'metrics-host': '127.0.0.1',
-        'flush-interval-ms': '300',
-        'log-level': 'warn',
-      },
-      {},
-    );
+    const config = inProcessConfig(db.database, {
+      topics: `${topic}:posthog-events`,
+      'group-id': group,
+      'data-dir': '/nonexistent-unused',
+      'flush-interval-ms': '300',
+      'log-level': 'warn',
+    });
     const batch = (seed: number, startMs: number) =>
       [...generate({ seed, format: 'posthog-events', events: 1_500, startMs })].map((m) => ({ key: m.key, value: m.value }));
     const consumed = async (): Promise<void> => {
@@ -93,7 +86,7 @@ describe('sessionizer run serves the overview', () => {
     };
     await createTopic(kafka, topic, 2);
     await produce(kafka, topic, batch(31, Date.UTC(2026, 10, 18, 9)));
-    service = await startService(config, { brokers: kafkaBrokers().join(','), log: createLogger('warn'), clickhouse: db.handle });
+    service = await startInProcess(config, { log: createLogger('warn'), clickhouse: db.handle });
     await service.consumer.start();
     await consumed();
 

@@ -15,13 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kafka, Producer } from 'kafkajs';
 import { normalize, uuidV7Millis, type NormalizeOptions, type Session, type SessionEvent } from '@sessionizer/core';
 import { sessionize } from '@sessionizer/core/testing';
-import { loadConfig } from '../../services/sessionizer/src/config.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
-import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
+import type { Service } from '../../services/sessionizer/src/service/start.js';
 import { launchChromium } from '../support/browser.js';
 import { captureMessagesOf, decodeCaptureBody, startCaptureShim, type CaptureShim } from '../support/capture-shim.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
-import { kafkaBrokers } from '../support/context.js';
+import { inProcessConfig, startInProcess } from '../support/in-process.js';
 import { committedOffsets, createTopic, endOffsets, testKafka } from '../support/kafka.js';
 import { waitFor } from '../support/wait.js';
 import { uniqueName } from '../support/names.js';
@@ -316,22 +315,15 @@ describe(`posthog-js ${POSTHOG_JS_VERSION} in Chromium → capture shim → Kafk
       },
     });
     closers.unshift(() => shim.close());
-    const config = loadConfig(
-      {
-        brokers: kafkaBrokers().join(','),
-        topics: `${topic}:posthog-capture`,
-        'group-id': group,
-        database: db.database,
-        'data-dir': '/nonexistent-unused',
-        'metrics-port': '0',
-        'metrics-host': '127.0.0.1',
-        'flush-interval-ms': '200',
-        'token-teams': `${TOKEN}=${TEAM}`,
-        'log-level': 'warn',
-      },
-      {},
-    );
-    const service = await startService(config, { brokers: kafkaBrokers().join(','), log, clickhouse: db.handle });
+    const config = inProcessConfig(db.database, {
+      topics: `${topic}:posthog-capture`,
+      'group-id': group,
+      'data-dir': '/nonexistent-unused',
+      'flush-interval-ms': '200',
+      'token-teams': `${TOKEN}=${TEAM}`,
+      'log-level': 'warn',
+    });
+    const service = await startInProcess(config, { log, clickhouse: db.handle });
     closers.unshift(async () => {
       await service.consumer.stop(10_000);
       await service.close();

@@ -6,14 +6,13 @@
  * nothing doubled.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../services/sessionizer/src/config.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
-import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
+import type { Service } from '../../services/sessionizer/src/service/start.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
-import { kafkaBrokers } from '../support/context.js';
+import { inProcessConfig, startInProcess } from '../support/in-process.js';
 import { faults, faultyClient } from '../support/faults.js';
-import { account, untilCommitted } from '../support/faults-harness.js';
-import { createTopic, produce, testKafka } from '../support/kafka.js';
+import { account } from '../support/oracle.js';
+import { createTopic, produce, testKafka, untilCommitted } from '../support/kafka.js';
 import { metricSum } from '../support/prometheus.js';
 import { waitFor } from '../support/wait.js';
 import { uniqueName } from '../support/names.js';
@@ -53,24 +52,16 @@ describe('server-side sessions through a kill and rebalances', () => {
 
     const log = createLogger('error');
     const start = async (name: string, faulty?: ReturnType<typeof faultyClient>): Promise<Service> => {
-      const config = loadConfig(
-        {
-          brokers: kafkaBrokers().join(','),
-          topics: topic,
-          'group-id': group,
-          'client-id': name,
-          database: database.database,
-          'metrics-port': '0',
-          'metrics-host': '127.0.0.1',
-          'flush-interval-ms': '50',
-          'flush-max-sessions': '40',
-          'server-sessions': 'all',
-          'log-level': 'error',
-        },
-        {},
-      );
-      const service = await startService(config, {
-        brokers: kafkaBrokers().join(','),
+      const config = inProcessConfig(database.database, {
+        topics: topic,
+        'group-id': group,
+        'client-id': name,
+        'flush-interval-ms': '50',
+        'flush-max-sessions': '40',
+        'server-sessions': 'all',
+        'log-level': 'error',
+      });
+      const service = await startInProcess(config, {
         log,
         clickhouse: faulty === undefined ? database.handle : { ...database.handle, client: faulty.client },
       });

@@ -15,7 +15,7 @@ import { committedOffsets, createTopic, endOffsets, produce, readTopic, testKafk
 import { waitFor } from '../support/wait.js';
 import { uniqueName } from '../support/names.js';
 import { buildStream } from '../support/stream.js';
-import { SESSIONS_AS_ORACLE_SQL } from '../support/sessions.js';
+import { SESSIONS_AS_ORACLE_SQL, sessionsInDir } from '../support/sessions.js';
 
 const kafka = testKafka();
 const dirs: string[] = [];
@@ -36,12 +36,6 @@ function serviceEnv(topic: string, group: string, dataDir: string, extra: Record
     LOG_LEVEL: 'info',
     ...extra,
   };
-}
-
-async function sessionsIn(dataDir: string): Promise<Session[]> {
-  const r = await runCli(['query', SESSIONS_AS_ORACLE_SQL, '--data-dir', dataDir]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return jsonLines<Session>(r.stdout);
 }
 
 describe('sessionizer run as a process', () => {
@@ -85,7 +79,7 @@ describe('sessionizer run as a process', () => {
       const r = normalize('posthog-events', m.value?.toString() ?? '', stream.normalizeOptions);
       return r.ok ? [r.event] : [];
     });
-    expect(await sessionsIn(dataDir)).toEqual(sessionize(accepted));
+    expect(await sessionsInDir(dataDir)).toEqual(sessionize(accepted));
 
     // a restart picks up from the commit and finishes the stream exactly
     const again = startCli(['run'], serviceEnv(topic, group, dataDir));
@@ -99,7 +93,7 @@ describe('sessionizer run as a process', () => {
     );
     again.kill('SIGTERM');
     expect((await again.result).code).toBe(0);
-    expect(await sessionsIn(dataDir)).toEqual(stream.expected);
+    expect(await sessionsInDir(dataDir)).toEqual(stream.expected);
   });
 
   it('while it runs, `sessionizer query` reads through its loopback endpoint, read-only', async () => {
@@ -153,7 +147,7 @@ describe('sessionizer run as a process', () => {
       expect(result.code, result.stderr.slice(-3000)).toBe(0);
     }
     // after the service stopped, the data directory opens directly again
-    expect(await sessionsIn(dataDir)).toEqual(stream.expected);
+    expect(await sessionsInDir(dataDir)).toEqual(stream.expected);
   });
 
   it('without a running service, a held directory gives a clear message', async () => {

@@ -5,11 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
-import { loadConfig, type Config } from '../../services/sessionizer/src/config.js';
+import type { Config } from '../../services/sessionizer/src/config.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
-import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
+import type { Service } from '../../services/sessionizer/src/service/start.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
-import { kafkaBrokers } from '../support/context.js';
+import { inProcessConfig, startInProcess } from '../support/in-process.js';
 import { committedOffsets, createTopic, endOffsets, produce, readTopic, testKafka } from '../support/kafka.js';
 import { waitFor } from '../support/wait.js';
 import { uniqueName } from '../support/names.js';
@@ -29,23 +29,16 @@ function configFor(
   s: { topic: string; format: string; dlq: string; group: string },
   extra: Record<string, string> = {},
 ): Config {
-  return loadConfig(
-    {
-      brokers: kafkaBrokers().join(','),
-      topics: `${s.topic}:${s.format}`,
-      'group-id': s.group,
-      'dlq-topic': s.dlq,
-      database: db.database,
-      'data-dir': '/nonexistent-unused',
-      'metrics-port': '0',
-      'metrics-host': '127.0.0.1',
-      'flush-interval-ms': '300',
-      'token-teams': 'phc_test_team_1=1,phc_test_team_2=2,phc_test_team_3=3',
-      'log-level': 'warn',
-      ...extra,
-    },
-    {},
-  );
+  return inProcessConfig(db.database, {
+    topics: `${s.topic}:${s.format}`,
+    'group-id': s.group,
+    'dlq-topic': s.dlq,
+    'data-dir': '/nonexistent-unused',
+    'flush-interval-ms': '300',
+    'token-teams': 'phc_test_team_1=1,phc_test_team_2=2,phc_test_team_3=3',
+    'log-level': 'warn',
+    ...extra,
+  });
 }
 
 async function untilDone(kafka: Kafka, s: Setup, db: TestDatabase, stream: TestStream): Promise<void> {
@@ -92,7 +85,7 @@ describe.each(['posthog-events', 'posthog-capture'] as const)('sessionizer run (
   });
 
   it('sessions equal the oracle, the DLQ holds exactly the invalid messages, offsets are committed to the end', async () => {
-    service = await startService(setup.config, { brokers: kafkaBrokers().join(','), log, clickhouse: db.handle });
+    service = await startInProcess(setup.config, { log, clickhouse: db.handle });
     await service.consumer.start();
     await untilDone(kafka, setup, db, stream);
 
@@ -162,8 +155,7 @@ describe('two instances in one group', () => {
     await createTopic(kafka, topic, 6);
     const log = createLogger('warn');
     for (let i = 0; i < 2; i += 1) {
-      const s = await startService(configFor(db, { ...setup, format: 'posthog-events' }, { 'client-id': `instance-${i}` }), {
-        brokers: kafkaBrokers().join(','),
+      const s = await startInProcess(configFor(db, { ...setup, format: 'posthog-events' }, { 'client-id': `instance-${i}` }), {
         log,
         clickhouse: db.handle,
       });

@@ -14,20 +14,13 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs, { type Consumer, type Kafka, type Producer } from 'kafkajs';
-import { generate } from '@sessionizer/generator';
+import { generate, Rng } from '@sessionizer/generator';
 import { dedicatedBroker } from '../support/faults-broker.js';
-import {
-  account,
-  progress,
-  seededRandom,
-  sessionsInDir,
-  sleep,
-  startServiceProcess,
-  stopGracefully,
-  topicOracle,
-  untilCommitted,
-  type ServiceProcess,
-} from '../support/faults-harness.js';
+import { account, topicOracle } from '../support/oracle.js';
+import { progress, untilCommitted } from '../support/kafka.js';
+import { sessionsInDir } from '../support/sessions.js';
+import { sleep } from '../support/wait.js';
+import { startServiceProcess, stopGracefully, type ServiceProcess } from '../support/service.js';
 import { metricSum, scrape } from '../support/prometheus.js';
 import { fill, mountSmallFs } from '../support/small-fs.js';
 
@@ -117,7 +110,7 @@ export async function soak(o: SoakOptions): Promise<SoakReport> {
       console.log(l);
     });
   const started = Date.now();
-  const rnd = seededRandom(o.seed);
+  const rnd = new Rng(o.seed);
   const base = mkdtempSync(join(tmpdir(), 'sessionizer-soak-'));
   const mnt = join(base, 'mnt');
   await mkdir(mnt, { recursive: true });

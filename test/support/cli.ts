@@ -1,5 +1,6 @@
 /** Run the real CLI as a subprocess (node + the bin script), as users do. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -18,20 +19,36 @@ export function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
+/**
+ * The one spawn of the CLI (node + the bin script, from the repository root), stdout and stderr
+ * piped: `startCli` and the service launcher (`service.ts`) use it, and so do the benchmarks.
+ * stdin is a pipe only when `stdin` is set: with a pipe for stdin the bin runs the CLI in a child
+ * of its own (the embedded engine would read the pipe as INSERT data), and a SIGKILL to the
+ * spawned process would orphan that child. `inheritEnv` passes the caller's environment on (the
+ * benchmarks'); tests start from `cliEnv`.
+ */
+export function spawnCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  { inheritEnv = false, stdin = false } = {},
+): ChildProcessByStdio<Writable | null, Readable, Readable> {
+  const options = { cwd: REPO_ROOT, env: inheritEnv ? { ...process.env, ...env } : cliEnv(env) };
+  const argv = [SESSIONIZER_BIN, ...args];
+  return stdin
+    ? spawn(process.execPath, argv, { ...options, stdio: ['pipe', 'pipe', 'pipe'] })
+    : spawn(process.execPath, argv, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 export function startCli(
   args: readonly string[],
   env: Record<string, string> = {},
   input?: string | Buffer,
-): ChildProcess & { result: Promise<CliResult> } {
-  const child = spawn(process.execPath, [SESSIONIZER_BIN, ...args], {
-    cwd: REPO_ROOT,
-    env: cliEnv(env),
-    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-  });
+): ChildProcessByStdio<Writable | null, Readable, Readable> & { result: Promise<CliResult> } {
+  const child = spawnCli(args, env, { stdin: input !== undefined });
   let stdout = '';
   let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   if (input !== undefined) child.stdin?.end(input);
   const result = new Promise<CliResult>((resolve) => {
     child.on('close', (code, signal) => {

@@ -3,11 +3,11 @@
  * bytes, truncated JSON, wrong types, huge fields, deep nesting, bad session ids, extreme
  * timestamps, one $session_id shared by three teams, SQL-looking strings, control characters in
  * fields, keys and headers, lone UTF-16 surrogates. What each must become is not written here:
- * the test asks normalize() (through classifyRecord), as the consumer does.
+ * the test asks normalize() (through decodeRecord), as the consumer does.
  */
 import { formatTimestamp } from '@sessionizer/core';
+import { Rng } from '@sessionizer/generator';
 import { uuidV4Like, uuidV7At } from './arbitraries.js';
-import { seededRandom } from './faults-harness.js';
 import type { Outgoing } from './faults-producer.js';
 
 export interface CorpusMessage extends Outgoing {
@@ -71,7 +71,7 @@ export const SQL_STRINGS = {
 
 /** The corpus with moderate sizes (every message fits a 1 MiB broker limit with room to spare). */
 export function hostileCorpus(seed: number): CorpusMessage[] {
-  const rng = seededRandom(seed);
+  const rng = new Rng(seed);
   const out: CorpusMessage[] = [];
   const add = (
     kind: string,

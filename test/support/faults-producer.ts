@@ -6,7 +6,7 @@
  */
 import { generate, type GeneratorOptions } from '@sessionizer/generator';
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
-import { sleep } from './faults-harness.js';
+import { sleep } from './wait.js';
 
 const { Partitioners } = kafkajs;
 

@@ -1,6 +1,7 @@
-/** Kafka helpers for integration tests: topics, producing, offsets, reading a topic whole. */
+/** Kafka helpers for integration tests: topics, producing, offsets and a group's progress, reading a topic whole. */
 import kafkajs, { type IHeaders, type Kafka } from 'kafkajs';
 import { kafkaBrokers } from './context.js';
+import { retrying, sleep } from './wait.js';
 
 const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
 
@@ -112,4 +113,46 @@ export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 30_000)
     await consumer.disconnect();
   }
   return out;
+}
+
+export interface Progress {
+  readonly committed: number;
+  readonly end: number;
+  readonly lag: number;
+  readonly done: boolean;
+}
+
+export async function progress(kafka: Kafka, group: string, topic: string): Promise<Progress> {
+  const [c, e] = await retrying('committed and end offsets', () =>
+    Promise.all([committedOffsets(kafka, group, topic), endOffsets(kafka, topic)]),
+  );
+  let committed = 0;
+  let end = 0;
+  let done = true;
+  for (const [p, high] of e) {
+    const at = Math.max(0, Number(c.get(p) ?? -1));
+    committed += at;
+    end += Number(high);
+    if (at < Number(high)) done = false;
+  }
+  return { committed, end, lag: end - committed, done };
+}
+
+/** Waits until the group's committed offsets equal the topic's end offsets; returns the ms it took. */
+export async function untilCommitted(kafka: Kafka, group: string, topic: string, timeoutMs: number, onTick?: () => void): Promise<number> {
+  const started = Date.now();
+  let last: Progress | undefined;
+  for (;;) {
+    onTick?.();
+    try {
+      last = await progress(kafka, group, topic);
+      if (last.done) return Date.now() - started;
+    } catch {
+      // the broker may be restarting: keep asking
+    }
+    if (Date.now() - started > timeoutMs) {
+      throw new Error(`group ${group} did not commit ${topic} to its end within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+    }
+    await sleep(250);
+  }
 }

@@ -1,6 +1,7 @@
-/** Read the `sessions` view the way analysts do, in the oracle's order. */
+/** Read the `sessions` view the way analysts do, in the oracle's order: through a client, or a data directory through the CLI. */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Session } from '@sessionizer/core';
+import { jsonLines, runCli } from './cli.js';
 
 /**
  * The `sessions` view with every column the oracle knows, in the oracle's order, for the CLI's
@@ -28,4 +29,11 @@ export async function readInsertedAt(client: ClickHouseClient, database: string)
     format: 'JSONEachRow',
   });
   return (await rs.json<{ ms: number | string }>()).map((r) => Number(r.ms));
+}
+
+/** The sessions of an embedded data directory, through `sessionizer query`: every column the oracle knows, as readSessions. */
+export async function sessionsInDir(dataDir: string): Promise<Session[]> {
+  const r = await runCli(['query', SESSIONS_AS_ORACLE_SQL, '--data-dir', dataDir]);
+  if (r.code !== 0) throw new Error(`sessionizer query failed (${r.code}): ${r.stderr}`);
+  return jsonLines<Session>(r.stdout);
 }
