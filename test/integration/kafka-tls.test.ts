@@ -106,7 +106,7 @@ describe('Kafka over TLS with SASL, against a real SASL_SSL broker', () => {
       env(user, { KAFKA_TOPICS: topic, KAFKA_GROUP_ID: group, SESSIONIZER_DATA_DIR: dir, LOG_LEVEL: 'debug' }),
     );
     let stderrSoFar = '';
-    child.stderr?.on('data', (d: Buffer) => (stderrSoFar += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderrSoFar += d.toString()));
     let endpointText = '';
     try {
       await waitFor(
