@@ -34,7 +34,7 @@ import { uuidv7 } from 'uuidv7';
 import { generate, type GeneratorOptions } from '@sessionizer/generator';
 import { createKafkaClient, ensureTopic, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
 import { freePort } from '@sessionizer/kafka/testing';
-import { Meter, procCpuSeconds, settle, type Measured } from './measure.js';
+import { machineBusySeconds, Meter, procPeakRss, settle, treeCpuSeconds, type Measured } from './measure.js';
 import {
   buildPeer,
   comparePeer,
@@ -62,7 +62,9 @@ const { values } = parseArgs({
     partitions: { type: 'string' },
     'active-sessions': { type: 'string' },
     'freshness-seconds': { type: 'string' },
+    'freshness-rate': { type: 'string' },
     'memory-events': { type: 'string' },
+    'memory-tail-seconds': { type: 'string' },
     'peer-threads': { type: 'string' },
     'settle-seconds': { type: 'string' },
     'flush-events': { type: 'string' },
@@ -79,7 +81,11 @@ const CHECK_N = Number(values['check-events'] ?? 20_000);
 const PARTITIONS = Number(values.partitions ?? 3);
 const ACTIVE = Number(values['active-sessions'] ?? 2_000);
 const FRESHNESS_SECONDS = Number(values['freshness-seconds'] ?? 30);
+/** Events/s of the freshness phase; by default half the sessionizer's throughput on the short topic. */
+const FRESHNESS_RATE = values['freshness-rate'] === undefined ? undefined : Number(values['freshness-rate']);
 const MEMORY_EVENTS = Number(values['memory-events'] ?? 100_000);
+/** How long each memory run keeps running after it committed everything: the background merges of what it wrote count too. */
+const MEMORY_TAIL_SECONDS = Number(values['memory-tail-seconds'] ?? 20);
 const PEER_THREADS = Number(values['peer-threads'] ?? 1);
 /** The write-cost phase: events (default: the short topic's) and events per flush (default: as the service flushed them). */
 const FLUSH_N = Number(values['flush-events'] ?? N);
@@ -266,12 +272,14 @@ async function query(dataDir: string, sql: string): Promise<Record<string, numbe
     .map((l) => JSON.parse(l) as Record<string, number>);
 }
 
+/** `tailSeconds`: keep the process running that long after everything is committed (background merges), then read its peak RSS. */
 async function sessionizer(
   kafka: Kafka,
   brokers: string,
   topic: string,
   events: number,
   extra: Record<string, string> = {},
+  tailSeconds = 0,
 ): Promise<Record<string, unknown>> {
   const busy = await quiet();
   const s = await startService(brokers, topic, extra);
@@ -300,6 +308,11 @@ async function sessionizer(
       () => committedToEnd(kafka, s.group, topic),
     );
     const measured = meter.finish();
+    let peakRssAfterTail: number | undefined;
+    if (tailSeconds > 0) {
+      await sleep(tailSeconds * 1000);
+      peakRssAfterTail = procPeakRss(pid);
+    }
     const rows = await metric(s, 'sessionizer_written_rows_total');
     const bytes = await metric(s, 'sessionizer_written_bytes_total');
     const code = await stopService(s);
@@ -321,6 +334,9 @@ async function sessionizer(
     return {
       ...measured,
       window: 'first record → every offset committed (rows written to ClickHouse)',
+      ...(peakRssAfterTail === undefined
+        ? {}
+        : { tailSeconds, peakRssBytes: peakRssAfterTail, peakRssAtCommitBytes: measured.peakRssBytes }),
       consumedSeconds: round(consumed),
       consumedEventsPerSecond: Math.round(events / consumed),
       rowsWritten: rows,
@@ -459,11 +475,25 @@ function marker(teamId: number): { key: string; value: string; sessionId: string
   };
 }
 
-async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<Record<string, number | null>> {
+/**
+ * Freshness at a fixed produce rate: markers (one single-event session each, every 250 ms while the
+ * load runs) timed from their produce to their session's row being readable. Polled on
+ * `sessions_raw` (a session is in the `sessions` view exactly when it has a row there; the view's
+ * 62 KB of SQL would cost the service ~5× more CPU per poll, in the process being measured), and
+ * checked at the end against the view. Per marker it also reads `max_inserted_at` (stamped by the
+ * materialized view when the flush's INSERT ran), which splits the latency into produce → inserted
+ * (waiting for the next flush, serialising, the INSERT) and inserted → seen (the rest of the
+ * INSERT, the poll). Markers produced after the load ended are not sent; markers not seen
+ * `graceSeconds` after the last one was sent count as unseen.
+ */
+async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<Record<string, unknown>> {
   const topic = `bench_fresh_${RUN}`;
   await ensureTopic(kafka, topic, PARTITIONS);
-  const s = await startService(brokers, topic, { LOG_LEVEL: 'info' });
+  const busyBefore = await quiet();
+  // debug: the service logs each flush's duration (one line per flush)
+  const s = await startService(brokers, topic, { LOG_LEVEL: 'debug' });
   const MARKER_TEAM = 999_999;
+  const GRACE_SECONDS = 60;
   try {
     for (;;) {
       try {
@@ -474,6 +504,9 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
       await sleep(100);
     }
     say(`freshness: producing ${rate} events/s for ${FRESHNESS_SECONDS} s with a marker session every 250 ms`);
+    const cpuBefore = treeCpuSeconds(s.child.pid ?? 0);
+    const machineBefore = machineBusySeconds();
+    const phaseStart = new Date(Date.now() - 60_000).toISOString().replace('T', ' ').replace('Z', '');
     const load = spawn(
       process.execPath,
       [
@@ -494,66 +527,148 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
         '--seed',
         '5',
       ],
-      { cwd: ROOT, stdio: 'ignore' },
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
     );
+    let loadSummary = '';
+    load.stdout.on('data', (d: Buffer) => (loadSummary += d.toString()));
     const producer = kafka.producer();
     await producer.connect();
+    /** sent: wall clock (ms since epoch) when the produce call started; the poll compares it with ClickHouse's clock. */
     const pending = new Map<string, number>();
-    const latencies: number[] = [];
-    const state = { producing: true, loadFinished: false };
+    const seen: { total: number; toInserted: number; insertedToSeen: number }[] = [];
+    const state = { producing: true, lastSent: Date.now() };
     const markers = (async () => {
       while (state.producing) {
         const m = marker(MARKER_TEAM);
-        const t = performance.now();
+        const t = Date.now();
         await producer.send({ topic, acks: -1, messages: [{ key: m.key, value: m.value }] });
         pending.set(m.sessionId, t);
+        state.lastSent = Date.now();
         await sleep(250);
       }
     })();
+    const sql = `SELECT toString(session_id) AS s, toUnixTimestamp64Milli(max(max_inserted_at)) AS inserted
+      FROM sessionizer.sessions_raw WHERE team_id = ${MARKER_TEAM} AND session_start >= '${phaseStart}' GROUP BY session_id`;
     const poll = async (): Promise<void> => {
-      const res = await fetch(`http://127.0.0.1:${s.port}/query`, {
-        method: 'POST',
-        body: `SELECT toString(session_id) AS s FROM sessions WHERE team_id = ${MARKER_TEAM}`,
-      });
-      const seen = (await res.text())
+      const res = await fetch(`http://127.0.0.1:${s.port}/query`, { method: 'POST', body: sql });
+      const rows = (await res.text())
         .split('\n')
         .filter(Boolean)
-        .map((l) => (JSON.parse(l) as { s?: string }).s);
-      const now = performance.now();
-      for (const id of seen) {
-        const t = id === undefined ? undefined : pending.get(id);
-        if (id !== undefined && t !== undefined) {
-          latencies.push((now - t) / 1000);
-          pending.delete(id);
-        }
+        .map((l) => JSON.parse(l) as { s?: string; inserted?: number | string });
+      const now = Date.now();
+      for (const r of rows) {
+        const t = r.s === undefined ? undefined : pending.get(r.s);
+        if (r.s === undefined || t === undefined) continue;
+        const inserted = Number(r.inserted);
+        seen.push({ total: (now - t) / 1000, toInserted: (inserted - t) / 1000, insertedToSeen: (now - inserted) / 1000 });
+        pending.delete(r.s);
       }
     };
+    const lag: number[] = [];
     const loadDone = new Promise<void>((resolve) =>
       load.on('close', () => {
+        state.producing = false;
         resolve();
       }),
     );
-    const deadline = performance.now() + (FRESHNESS_SECONDS + 60) * 1000;
-    void loadDone.then(() => {
-      state.loadFinished = true;
-      state.producing = false;
-    });
-    while ((!state.loadFinished || pending.size > 0) && performance.now() < deadline) {
+    const t0 = performance.now();
+    let lastLagSample = 0;
+    while (state.producing || (pending.size > 0 && Date.now() - state.lastSent < GRACE_SECONDS * 1000)) {
       await poll();
+      if (performance.now() - lastLagSample >= 1000) {
+        lastLagSample = performance.now();
+        lag.push(await metric(s, 'sessionizer_consumer_lag_messages'));
+      }
       await sleep(100);
     }
-    state.producing = false;
+    const loadSeconds = (performance.now() - t0) / 1000;
+    await loadDone;
     await markers;
     await producer.disconnect();
-    const cpu = procCpuSeconds(s.child.pid ?? 0);
+    const cpu = treeCpuSeconds(s.child.pid ?? 0) - cpuBefore;
+    const others = machineBusySeconds() - machineBefore - cpu;
+    // The poll read sessions_raw; the view must show the same sessions.
+    const [inView] = await (
+      await fetch(`http://127.0.0.1:${s.port}/query`, {
+        method: 'POST',
+        body: `SELECT count() AS n FROM sessionizer.sessions WHERE team_id = ${MARKER_TEAM}`,
+      })
+    )
+      .text()
+      .then((t) =>
+        t
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { n: number | string }),
+      );
+    const flushes = s.stderr
+      .map((l) => {
+        try {
+          return JSON.parse(l) as { msg?: string; seconds?: number; sessions?: number };
+        } catch {
+          return {};
+        }
+      })
+      .filter((r) => r.msg === 'flushed' && typeof r.seconds === 'number');
+    const q = (xs: number[], p: number): number | null => round(quantile(xs, p));
+    const produced = (() => {
+      try {
+        return JSON.parse(loadSummary.trim().split('\n').at(-1) ?? '{}') as { events?: number; seconds?: number; eventsPerSecond?: number };
+      } catch {
+        return {};
+      }
+    })();
     return {
       rate,
-      markers: latencies.length,
+      producedEventsPerSecond: produced.eventsPerSecond ?? null,
+      loadSeconds: round(loadSeconds, 1),
+      markers: seen.length,
       unseenMarkers: pending.size,
-      freshnessP50Seconds: round(quantile(latencies, 0.5)),
-      freshnessP99Seconds: round(quantile(latencies, 0.99)),
+      markersInView: Number(inView?.n ?? 0),
+      graceSeconds: GRACE_SECONDS,
+      freshnessP50Seconds: q(
+        seen.map((x) => x.total),
+        0.5,
+      ),
+      freshnessP99Seconds: q(
+        seen.map((x) => x.total),
+        0.99,
+      ),
+      freshnessMaxSeconds: q(
+        seen.map((x) => x.total),
+        1,
+      ),
+      producedToInsertedP50Seconds: q(
+        seen.map((x) => x.toInserted),
+        0.5,
+      ),
+      producedToInsertedP99Seconds: q(
+        seen.map((x) => x.toInserted),
+        0.99,
+      ),
+      insertedToSeenP50Seconds: q(
+        seen.map((x) => x.insertedToSeen),
+        0.5,
+      ),
+      insertedToSeenP99Seconds: q(
+        seen.map((x) => x.insertedToSeen),
+        0.99,
+      ),
+      flushes: flushes.length,
+      flushP50Seconds: q(
+        flushes.map((f) => f.seconds ?? 0),
+        0.5,
+      ),
+      flushMaxSeconds: q(
+        flushes.map((f) => f.seconds ?? 0),
+        1,
+      ),
+      maxConsumerLagMessages: Math.max(0, ...lag),
       flushIntervalSeconds: 5,
       serviceCpuSeconds: round(cpu, 1),
+      // the load generator, the markers' producer and this poll loop, the broker, everyone else
+      otherCpuSeconds: round(others, 1),
+      machineBusyCoresBefore: busyBefore,
     };
   } finally {
     await stopService(s);
@@ -707,22 +822,46 @@ try {
   }
   const main = report['sessionizer'] as Measured;
   if (!SKIP.has('freshness')) {
-    const rate = Math.max(100, Math.round(main.eventsPerSecond * 0.5));
-    report['freshness'] = await freshness(kafka, brokers, rate);
+    const rate = FRESHNESS_RATE ?? Math.max(100, Math.round(main.eventsPerSecond * 0.5));
+    const f = await freshness(kafka, brokers, rate);
+    report['freshness'] = f;
+    say(
+      `freshness at ${rate} events/s (produced ${String(f['producedEventsPerSecond'])}/s): p50 ${String(f['freshnessP50Seconds'])} s, p99 ${String(f['freshnessP99Seconds'])} s, ` +
+        `max ${String(f['freshnessMaxSeconds'])} s (produce → inserted p99 ${String(f['producedToInsertedP99Seconds'])} s); ` +
+        `${String(f['markers'])} markers seen, ${String(f['unseenMarkers'])} unseen; ${String(f['flushes'])} flushes, p50 ${String(f['flushP50Seconds'])} s, max ${String(f['flushMaxSeconds'])} s; ` +
+        `max lag ${String(f['maxConsumerLagMessages'])} messages; service ${String(f['serviceCpuSeconds'])} CPU-s, others ${String(f['otherCpuSeconds'])} CPU-s`,
+    );
   }
   if (!SKIP.has('memory')) {
     const small = `bench_mem1_${RUN}`;
     const large = `bench_mem10_${RUN}`;
     await preload(kafka, small, workload(MEMORY_EVENTS, 2));
-    const r1 = await sessionizer(kafka, brokers, small, MEMORY_EVENTS);
+    const r1 = await sessionizer(kafka, brokers, small, MEMORY_EVENTS, {}, MEMORY_TAIL_SECONDS);
     await preload(kafka, large, workload(MEMORY_EVENTS * 10, 3));
-    const r10 = await sessionizer(kafka, brokers, large, MEMORY_EVENTS * 10);
+    const r10 = await sessionizer(kafka, brokers, large, MEMORY_EVENTS * 10, {}, MEMORY_TAIL_SECONDS);
+    const figures = (r: Record<string, unknown>, events: number): Record<string, unknown> => ({
+      events,
+      sessions: r['sessions'],
+      rowsWritten: r['rowsWritten'],
+      peakRssBytes: r['peakRssBytes'],
+      peakRssAtCommitBytes: r['peakRssAtCommitBytes'],
+      otherCpuSeconds: r['otherCpuSeconds'],
+      machineBusyCoresBefore: r['machineBusyCoresBefore'],
+    });
+    const growth = round(Number(r10['peakRssBytes'] ?? 0) / Math.max(1, Number(r1['peakRssBytes'] ?? 1)), 2);
     report['memory'] = {
       activeSessions: ACTIVE,
-      small: { events: MEMORY_EVENTS, sessions: r1['sessions'], peakRssBytes: r1['peakRssBytes'] },
-      large: { events: MEMORY_EVENTS * 10, sessions: r10['sessions'], peakRssBytes: r10['peakRssBytes'] },
-      rssGrowth: round(Number(r10['peakRssBytes'] ?? 0) / Math.max(1, Number(r1['peakRssBytes'] ?? 1)), 2),
+      tailSeconds: MEMORY_TAIL_SECONDS,
+      small: figures(r1, MEMORY_EVENTS),
+      large: figures(r10, MEMORY_EVENTS * 10),
+      rssGrowth: growth,
     };
+    const mib = (b: unknown): number => Math.round(Number(b) / 2 ** 20);
+    say(
+      `memory: ${MEMORY_EVENTS} events (${String(r1['sessions'])} sessions) → peak RSS ${mib(r1['peakRssBytes'])} MiB; ` +
+        `${MEMORY_EVENTS * 10} events (${String(r10['sessions'])} sessions) → ${mib(r10['peakRssBytes'])} MiB (×${String(growth)}; ` +
+        `${MEMORY_TAIL_SECONDS} s after the last commit included; others used ${String(r1['otherCpuSeconds'])} / ${String(r10['otherCpuSeconds'])} CPU-s meanwhile)`,
+    );
   }
   if (!SKIP.has('volume')) {
     say('write volume: PostHog events table + MV vs pre-aggregated partials');
