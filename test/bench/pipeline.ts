@@ -63,6 +63,7 @@ const { values } = parseArgs({
     'active-sessions': { type: 'string' },
     'freshness-seconds': { type: 'string' },
     'freshness-rate': { type: 'string' },
+    'freshness-flush-interval-ms': { type: 'string' },
     'memory-events': { type: 'string' },
     'memory-tail-seconds': { type: 'string' },
     'peer-threads': { type: 'string' },
@@ -83,6 +84,8 @@ const ACTIVE = Number(values['active-sessions'] ?? 2_000);
 const FRESHNESS_SECONDS = Number(values['freshness-seconds'] ?? 30);
 /** Events/s of the freshness phase; by default half the sessionizer's throughput on the short topic. */
 const FRESHNESS_RATE = values['freshness-rate'] === undefined ? undefined : Number(values['freshness-rate']);
+/** FLUSH_INTERVAL_MS of the service in the freshness phase (the service's default: 5 000). */
+const FRESHNESS_FLUSH_MS = Number(values['freshness-flush-interval-ms'] ?? 5_000);
 const MEMORY_EVENTS = Number(values['memory-events'] ?? 100_000);
 /** How long each memory run keeps running after it committed everything: the background merges of what it wrote count too. */
 const MEMORY_TAIL_SECONDS = Number(values['memory-tail-seconds'] ?? 20);
@@ -491,7 +494,7 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
   await ensureTopic(kafka, topic, PARTITIONS);
   const busyBefore = await quiet();
   // debug: the service logs each flush's duration (one line per flush)
-  const s = await startService(brokers, topic, { LOG_LEVEL: 'debug' });
+  const s = await startService(brokers, topic, { LOG_LEVEL: 'debug', FLUSH_INTERVAL_MS: String(FRESHNESS_FLUSH_MS) });
   const MARKER_TEAM = 999_999;
   const GRACE_SECONDS = 60;
   try {
@@ -664,7 +667,7 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
         1,
       ),
       maxConsumerLagMessages: Math.max(0, ...lag),
-      flushIntervalSeconds: 5,
+      flushIntervalSeconds: FRESHNESS_FLUSH_MS / 1000,
       serviceCpuSeconds: round(cpu, 1),
       // the load generator, the markers' producer and this poll loop, the broker, everyone else
       otherCpuSeconds: round(others, 1),
