@@ -653,7 +653,7 @@ describe('custom channel rules on the real ClickHouse engine', () => {
         .every((c) => (CHANNEL_RULE_COLUMNS as readonly string[]).includes(c)),
     ).toBe(true);
     const first = await migrate(db.handle.client, { database, channelRules: rules });
-    expect(first.applied).toEqual(['0002', '0003', 'R__sessions_view']);
+    expect(first.applied).toEqual(['0002', '0003', '0004', 'R__sessions_view']);
     const events: SessionEvent[] = [];
     for (let s = 0; s < 300; s += 1) {
       for (let i = 0; i < 1 + (s % 4); i += 1)

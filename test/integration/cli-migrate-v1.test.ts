@@ -77,7 +77,7 @@ describe('sessionizer migrate on a schema-0001 data directory', () => {
     expect(cut.code).toBe(0);
     expect(cut.stderr).toContain(`migrate: compared: each of the ${expected.length} sessions has the same values`);
     expect(cut.stdout).toContain(`(sessions: ${expected.length} in 0001, ${expected.length} in the new table)`);
-    expect(cut.stdout).toContain('applied 0002, 0003, R__sessions_view');
+    expect(cut.stdout).toContain('applied 0002, 0003, 0004, R__sessions_view');
 
     const q = await runCli([
       'query',

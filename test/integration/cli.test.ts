@@ -112,9 +112,9 @@ describe('sessionizer CLI', () => {
   it('migrate twice: the second run applies nothing', async () => {
     const dataDir = join(dir, 'migrate');
     const first = await runCli(['migrate', '--data-dir', dataDir, '--database', 'analytics']);
-    expect(first.stdout).toBe('migrations on analytics: applied 0002, 0003, R__sessions_view\n');
+    expect(first.stdout).toBe('migrations on analytics: applied 0002, 0003, 0004, R__sessions_view\n');
     const second = await runCli(['migrate', '--data-dir', dataDir, '--database', 'analytics']);
-    expect(second.stdout).toBe('migrations on analytics: nothing to apply; up to date: 0002, 0003, R__sessions_view\n');
+    expect(second.stdout).toBe('migrations on analytics: nothing to apply; up to date: 0002, 0003, 0004, R__sessions_view\n');
   });
 
   it('CHANNEL_RULES_FILE: checked at start, baked into the view by migrate', async () => {
@@ -129,7 +129,7 @@ describe('sessionizer CLI', () => {
     expect(refused.stderr).toContain('team 1, rule 1 ("Mine"), condition 1 value: "(?=x)" is not a valid RE2 regex');
     expect((await runCli(['migrate', '--data-dir', dataDir])).code).toBe(0);
     const withRules = await runCli(['migrate', '--data-dir', dataDir], { CHANNEL_RULES_FILE: good });
-    expect(withRules.stdout).toBe('migrations on sessionizer: applied R__sessions_view; up to date: 0002, 0003\n');
+    expect(withRules.stdout).toBe('migrations on sessionizer: applied R__sessions_view; up to date: 0002, 0003, 0004\n');
     const view = await runCli([
       'query',
       "SELECT create_table_query AS q FROM system.tables WHERE database = 'sessionizer' AND name = 'sessions'",

@@ -9,6 +9,7 @@ import { sessionize } from '@sessionizer/core/testing';
 import {
   ClickHouseSessionSink,
   COMMON_SETTINGS,
+  EMBEDDED_RAW_TABLE_SETTINGS,
   createPartialStateTablesV1Sql,
   V1_SCHEMA_VERSION,
   migrate,
@@ -141,15 +142,41 @@ describe('migrations', () => {
     try {
       const first = await migrate(db.handle.client, { database: db.database });
       const second = await migrate(db.handle.client, { database: db.database });
-      expect(first.applied).toEqual(['0002', '0003', 'R__sessions_view']);
+      expect(first.applied).toEqual(['0002', '0003', '0004', 'R__sessions_view']);
       expect(second.applied).toEqual([]);
-      expect(second.unchanged).toEqual(['0002', '0003', 'R__sessions_view']);
+      expect(second.unchanged).toEqual(['0002', '0003', '0004', 'R__sessions_view']);
       const rs = await db.handle.client.query({
         query: `SELECT count() AS n FROM ${db.database}.schema_migrations`,
         format: 'JSONEachRow',
       });
-      expect(await rs.json()).toEqual([{ n: 3 }]);
+      expect(await rs.json()).toEqual([{ n: 4 }]);
     } finally {
+      await db.drop();
+    }
+  });
+
+  it('sets the merge-memory settings of sessions_raw on the embedded engine (0004) and leaves a server table alone', async () => {
+    const settingsOf = async (database: string): Promise<string> => {
+      const rs = await db.handle.client.query({
+        query: `SELECT engine_full AS e FROM system.tables WHERE database = '${database}' AND name = 'sessions_raw'`,
+        format: 'JSONEachRow',
+      });
+      return (await rs.json<{ e: string }>())[0]?.e ?? '';
+    };
+    const db = await testDatabase('mergemem');
+    const server = `${db.database}_server`;
+    try {
+      const embedded = await migrate(db.handle.client, { database: db.database, embedded: true });
+      expect(embedded.applied).toContain('0004');
+      const e = await settingsOf(db.database);
+      for (const [k, v] of EMBEDDED_RAW_TABLE_SETTINGS) expect(e).toContain(`${k} = ${v}`);
+      // The same migration list on a server's database: 0004 is recorded but changes nothing.
+      const onServer = await migrate(db.handle.client, { database: server });
+      expect(onServer.applied).toContain('0004');
+      const s = await settingsOf(server);
+      for (const [k] of EMBEDDED_RAW_TABLE_SETTINGS) expect(s).not.toContain(k);
+    } finally {
+      await db.handle.client.command({ query: `DROP DATABASE IF EXISTS ${server}` });
       await db.drop();
     }
   });

@@ -301,7 +301,7 @@ describe('sessionizer migrate from schema 0001 to 0002', () => {
     const cutOver = [...s.before, ...s.during];
     const atCutOver = sessionize(cutOver).length;
     const upgrade = report.upgrade;
-    expect(report.applied).toEqual(['0002', '0003', 'R__sessions_view']);
+    expect(report.applied).toEqual(['0002', '0003', '0004', 'R__sessions_view']);
     expect(upgrade?.sessionsBefore).toBe(atCutOver);
     expect(upgrade?.sessionsAfter).toBe(atCutOver);
     expect(upgrade?.copied.map((c) => c.partition)).toEqual(['202609', '202610', '202611']);
@@ -391,7 +391,7 @@ describe('sessionizer migrate from schema 0001 to 0002', () => {
           break;
         }
         const report = await migrate(client, { database: crashDb.database }, { upgradeV1: true });
-        expect(report.applied.length + report.unchanged.length).toBe(3); // 0002, 0003, R__sessions_view
+        expect(report.applied.length + report.unchanged.length).toBe(4); // 0002, 0003, 0004, R__sessions_view
         expectAsDocumented(await readSessions(client, crashDb.database), cutOver, [], [cutOver]);
         points += 1;
       } finally {

@@ -18,6 +18,7 @@ export { ClickHouseSessionSink, INSERT_CALL_SETTINGS, type SessionSink, type Sin
 export { type ChannelSqlColumns, channelTypeSql } from './schema/channel-sql.js';
 export { createDatabaseSql, createMigrationsTableSql, names, type SchemaContext } from './schema/ddl.js';
 export { createPartialStateTablesV1Sql } from './schema/ddl-v1.js';
+export { EMBEDDED_RAW_TABLE_SETTINGS } from './schema/merge-settings.js';
 export {
   checksum,
   migrate,

@@ -24,6 +24,7 @@ export function schemaOf(config: Config): SchemaContext {
     bounceThresholdSeconds: config.session.bounceThresholdSeconds,
     bounceThresholdSecondsByTeam: config.session.bounceThresholdSecondsByTeam,
     channelRules: config.session.channelRules,
+    embedded: config.clickhouse.url === undefined || config.clickhouse.url === '',
   };
 }
 

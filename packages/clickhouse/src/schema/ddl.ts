@@ -40,6 +40,8 @@ export interface SchemaContext {
   readonly bounceThresholdSecondsByTeam?: ReadonlyMap<number, number> | undefined;
   /** Custom channel rules per team (CHANNEL_RULES_FILE); in the view, so a change re-creates it. */
   readonly channelRules?: ChannelRules | undefined;
+  /** The embedded engine (no CLICKHOUSE_URL): its merges run in the service's process (migration 0004). */
+  readonly embedded?: boolean | undefined;
 }
 
 const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;

@@ -21,6 +21,7 @@ import {
   sessionsViewSql,
   type SchemaContext,
 } from './ddl.js';
+import { embeddedMergeSettingsSql } from './merge-settings.js';
 
 export interface Migration {
   /** Versioned: '0001', '0002', …; repeatable: 'R__<name>'. */
@@ -35,7 +36,8 @@ export interface Migration {
  * tuples; 0002 (ddl.ts) is the catalog's schema with SimpleAggregateFunction states. A fresh
  * database gets 0002 directly; a database that recorded 0001 needs its data carried over
  * (`V1_SCHEMA_VERSION`, see migrate()). 0003 adds server-side sessions' state table
- * (`server_session_state`), beside the partials.
+ * (`server_session_state`), beside the partials. 0004 bounds the memory of `sessions_raw`'s merges
+ * on the embedded engine (merge-settings.ts; no statements on a server).
  */
 export const V1_SCHEMA_VERSION = '0001';
 export const SCHEMA_VERSION = '0002';
@@ -43,6 +45,7 @@ export const SCHEMA_VERSION = '0002';
 export const MIGRATIONS: readonly Migration[] = [
   { version: SCHEMA_VERSION, name: 'catalog partial-state tables', repeatable: false, statements: createPartialStateTablesSql },
   { version: '0003', name: 'server session state', repeatable: false, statements: createServerSessionStateSql },
+  { version: '0004', name: 'embedded merge memory', repeatable: false, statements: embeddedMergeSettingsSql },
   { version: 'R__sessions_view', name: 'sessions view', repeatable: true, statements: (ctx) => [sessionsViewSql(ctx)] },
 ];
 
