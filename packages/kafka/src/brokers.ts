@@ -1,3 +1,4 @@
+/** Broker addresses: parse the `KAFKA_BROKERS` list, and probe whether the brokers answer. */
 import kafkajs from 'kafkajs';
 
 const { Kafka, logLevel } = kafkajs;

@@ -1,3 +1,4 @@
+/** The channel type's modules, re-exported for the package index: attribution types, source data, public suffixes. */
 export * from './types.js';
 export * from './definitions.js';
 export * from './suffixes.js';

@@ -1,3 +1,4 @@
+/** Normalisation by input format: one message of the given format → one event, or a rejection with a reason. */
 import type { InputFormat, Normalized } from '../event.js';
 import type { NormalizeOptions } from './common.js';
 import { normalizeCaptureMessage } from './posthog-capture.js';

@@ -1,3 +1,4 @@
+/** The server-side session modules, re-exported for the package index: the rule, the streaming assigner, the reference oracle. */
 export * from './rule.js';
 export * from './assigner.js';
 export * from './oracle.js';
