@@ -6,11 +6,10 @@
  * the `sessions` view equals the oracle over the topic.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../services/sessionizer/src/config.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
-import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
+import type { Service } from '../../services/sessionizer/src/service/start.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
-import { kafkaBrokers } from '../support/context.js';
+import { inProcessConfig, startInProcess } from '../support/in-process.js';
 import { faults, faultyClient } from '../support/faults.js';
 import { account, outcomeFields, topicOracle } from '../support/oracle.js';
 import { faultReport, scaled } from '../support/scale.js';
@@ -59,27 +58,16 @@ describe('ClickHouse outage while producing', () => {
     const topic = uniqueName('outage');
     const group = uniqueName('outage_group');
     await retrying('create topic', () => createTopic(kafka, topic, 3));
-    const config = loadConfig(
-      {
-        brokers: kafkaBrokers().join(','),
-        topics: topic,
-        'group-id': group,
-        database: db.database,
-        'metrics-port': '0',
-        'metrics-host': '127.0.0.1',
-        'flush-interval-ms': '200',
-        'flush-max-sessions': '1000',
-        'flush-max-bytes': String(MAX_BYTES),
-        'log-level': 'error',
-      },
-      {},
-    );
-    const faulty = faultyClient(db.handle.client);
-    service = await startService(config, {
-      brokers: kafkaBrokers().join(','),
-      log: createLogger('error'),
-      clickhouse: { ...db.handle, client: faulty.client },
+    const config = inProcessConfig(db.database, {
+      topics: topic,
+      'group-id': group,
+      'flush-interval-ms': '200',
+      'flush-max-sessions': '1000',
+      'flush-max-bytes': String(MAX_BYTES),
+      'log-level': 'error',
     });
+    const faulty = faultyClient(db.handle.client);
+    service = await startInProcess(config, { log: createLogger('error'), clickhouse: { ...db.handle, client: faulty.client } });
     await service.consumer.start();
     const url = service.http.url;
     const producer = backgroundProducer(

@@ -13,11 +13,10 @@ import kafkajs, { type Kafka } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type NormalizeOptions, decodeRecord } from '@sessionizer/core';
 import { Rng } from '@sessionizer/generator';
-import { loadConfig } from '../../services/sessionizer/src/config.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
-import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
+import type { Service } from '../../services/sessionizer/src/service/start.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
-import { kafkaBrokers } from '../support/context.js';
+import { inProcessConfig, startInProcess } from '../support/in-process.js';
 import { bigInvalidCorpus, eventMessage, hostileCorpus, largeCorpus, SQL_STRINGS, type CorpusMessage } from '../support/faults-corpus.js';
 import { account, oracleOf } from '../support/oracle.js';
 import { faultReport, scaled } from '../support/scale.js';
@@ -85,27 +84,16 @@ async function startInstance(topic: string, name: string, extra: Record<string, 
   const group = uniqueName(`${name}_group`);
   const dlq = uniqueName(`${name}_dlq`);
   await retrying('create the dead-letter topic', () => createTopic(kafka, dlq, 1));
-  const config = loadConfig(
-    {
-      brokers: kafkaBrokers().join(','),
-      topics: topic,
-      'group-id': group,
-      'dlq-topic': dlq,
-      database: db.database,
-      'metrics-port': '0',
-      'metrics-host': '127.0.0.1',
-      'flush-interval-ms': '200',
-      'log-level': 'warn',
-      ...extra,
-    },
-    {},
-  );
-  const warnings: string[] = [];
-  const service = await startService(config, {
-    brokers: kafkaBrokers().join(','),
-    log: createLogger('warn', (l) => warnings.push(l)),
-    clickhouse: db.handle,
+  const config = inProcessConfig(db.database, {
+    topics: topic,
+    'group-id': group,
+    'dlq-topic': dlq,
+    'flush-interval-ms': '200',
+    'log-level': 'warn',
+    ...extra,
   });
+  const warnings: string[] = [];
+  const service = await startInProcess(config, { log: createLogger('warn', (l) => warnings.push(l)), clickhouse: db.handle });
   cleanups.push(async () => {
     await service.consumer.stop(5_000);
     await service.close();

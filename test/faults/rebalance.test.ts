@@ -14,11 +14,10 @@
  * before the kill completes).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../services/sessionizer/src/config.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
-import { startService, type Service } from '../../services/sessionizer/src/service/start.js';
+import type { Service } from '../../services/sessionizer/src/service/start.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
-import { kafkaBrokers } from '../support/context.js';
+import { inProcessConfig, startInProcess } from '../support/in-process.js';
 import { faults, faultyClient, type FaultyClient } from '../support/faults.js';
 import { account, outcomeFields, topicOracle } from '../support/oracle.js';
 import { faultReport, scaled } from '../support/scale.js';
@@ -70,28 +69,17 @@ describe('rebalance: scale 1 → 3, kill one, back to 1, while producing', () =>
     });
     const log = createLogger('error');
     const start = async (name: string): Promise<Instance> => {
-      const config = loadConfig(
-        {
-          brokers: kafkaBrokers().join(','),
-          topics: topic,
-          'group-id': group,
-          'dlq-topic': dlq,
-          'client-id': name,
-          database: database.database,
-          'metrics-port': '0',
-          'metrics-host': '127.0.0.1',
-          'flush-interval-ms': '100',
-          'flush-max-sessions': '300',
-          'log-level': 'error',
-        },
-        {},
-      );
-      const faulty = faultyClient(database.handle.client);
-      const service = await startService(config, {
-        brokers: kafkaBrokers().join(','),
-        log,
-        clickhouse: { ...database.handle, client: faulty.client },
+      const config = inProcessConfig(database.database, {
+        topics: topic,
+        'group-id': group,
+        'dlq-topic': dlq,
+        'client-id': name,
+        'flush-interval-ms': '100',
+        'flush-max-sessions': '300',
+        'log-level': 'error',
       });
+      const faulty = faultyClient(database.handle.client);
+      const service = await startInProcess(config, { log, clickhouse: { ...database.handle, client: faulty.client } });
       const instance: Instance = { name, service, faulty, startedAt: Date.now() - started };
       instances.push(instance);
       await service.consumer.start();
