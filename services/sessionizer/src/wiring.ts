@@ -88,22 +88,34 @@ export function serverSessionStageOf(
   });
 }
 
+/** What `openClickHouseWaiting` waits with; the defaults are the real ones (tests pass a fake clock). */
+export interface OpenWaitingOptions {
+  /** How long to wait for the directory before failing with the held-directory error. */
+  readonly waitMs?: number;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly random?: () => number;
+  readonly open?: (config: Config) => ClickHouseHandle;
+}
+
 /**
  * Open ClickHouse; on the embedded engine, wait a while for a directory held by another process
  * (typically a short `sessionizer query` or `migrate`) instead of failing the service at once.
  */
-export async function openClickHouseWaiting(config: Config, log: Logger, waitMs = 30_000): Promise<ClickHouseHandle> {
-  const deadline = Date.now() + waitMs;
-  const { value } = await retry<ClickHouseHandle, EmbeddedClickHouseLockedError>(
-    () => Promise.resolve().then(() => openClickHouse(config)),
-    {
-      policy: { maxAttempts: Infinity, initialDelayMs: 100, maxDelayMs: 2_000 },
-      classify: (err) => (err instanceof EmbeddedClickHouseLockedError && Date.now() <= deadline ? { retry: err } : { fail: err }),
-      onRetry: (err, attempt) => {
-        if (attempt === 1)
-          log.warn('data directory held by another process; waiting for it', { dataDir: err.dataDir, pid: err.holderPid ?? null, waitMs });
-      },
+export async function openClickHouseWaiting(config: Config, log: Logger, o: OpenWaitingOptions = {}): Promise<ClickHouseHandle> {
+  const waitMs = o.waitMs ?? 30_000;
+  const now = o.now ?? Date.now;
+  const open = o.open ?? ((c: Config) => openClickHouse(c));
+  const deadline = now() + waitMs;
+  const { value } = await retry<ClickHouseHandle, EmbeddedClickHouseLockedError>(() => Promise.resolve().then(() => open(config)), {
+    policy: { maxAttempts: Infinity, initialDelayMs: 100, maxDelayMs: 2_000 },
+    classify: (err) => (err instanceof EmbeddedClickHouseLockedError && now() <= deadline ? { retry: err } : { fail: err }),
+    onRetry: (err, attempt) => {
+      if (attempt === 1)
+        log.warn('data directory held by another process; waiting for it', { dataDir: err.dataDir, pid: err.holderPid ?? null, waitMs });
     },
-  );
+    sleep: o.sleep,
+    random: o.random,
+  });
   return value;
 }
