@@ -36,15 +36,15 @@ import { createChdbConnection } from 'chdb/connection';
 import { generate } from '@sessionizer/generator';
 import { formatTimestamp, KEYED, normalize, SessionBuffer, type SessionEvent, type SessionState } from '@sessionizer/core';
 import { sessionize } from '@sessionizer/core/testing';
+import { migrate } from '@sessionizer/clickhouse';
 import {
   COMMON_SETTINGS,
   createPartialStateTablesV1Sql,
   INSERT_CALL_SETTINGS,
-  migrate,
   names,
   partialInsertSql,
   toPartialRow,
-} from '@sessionizer/clickhouse';
+} from '@sessionizer/clickhouse/testing';
 
 const { values } = parseArgs({
   options: {

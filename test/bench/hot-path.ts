@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { generate } from '@sessionizer/generator';
 import { decodeRecord, SessionBuffer, type SessionEvent, type SessionState } from '@sessionizer/core';
-import { toPartialRow } from '@sessionizer/clickhouse';
+import { toPartialRow } from '@sessionizer/clickhouse/testing';
 
 const { values } = parseArgs({ options: { events: { type: 'string' }, 'flush-every': { type: 'string' }, rounds: { type: 'string' } } });
 const N = Number(values.events ?? 300_000);

@@ -22,7 +22,8 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import { generate } from '@sessionizer/generator';
 import { normalize, SessionBuffer } from '@sessionizer/core';
-import { COMMON_SETTINGS, INSERT_CALL_SETTINGS, migrate, names, partialInsertSql, toPartialRow } from '@sessionizer/clickhouse';
+import { migrate } from '@sessionizer/clickhouse';
+import { COMMON_SETTINGS, INSERT_CALL_SETTINGS, names, partialInsertSql, toPartialRow } from '@sessionizer/clickhouse/testing';
 
 const { values } = parseArgs({
   options: {

@@ -25,15 +25,8 @@ import {
   stateToSession,
   type InputFormat,
 } from '@sessionizer/core';
-import {
-  createClickHouse,
-  parseAstDump,
-  queryReadOnly,
-  ReadOnlyRefusal,
-  refusalOf,
-  toPartialRow,
-  type ClickHouseHandle,
-} from '@sessionizer/clickhouse';
+import { createClickHouse, queryReadOnly, ReadOnlyRefusal, type ClickHouseHandle } from '@sessionizer/clickhouse';
+import { parseAstDump, refusalOf, toPartialRow } from '@sessionizer/clickhouse/testing';
 import { cleanSql, returnsRows } from '../../services/sessionizer/src/commands/query.js';
 import { sqlShape } from '../../services/sessionizer/src/commands/sql.js';
 import { messageArb } from './messages.js';

@@ -24,7 +24,8 @@ import {
   type ChannelType,
 } from '@sessionizer/core';
 import { sessionize } from '@sessionizer/core/testing';
-import { ClickHouseSessionSink, channelTypeSql, migrate, type ChannelSqlColumns } from '@sessionizer/clickhouse';
+import { ClickHouseSessionSink, migrate } from '@sessionizer/clickhouse';
+import { channelTypeSql, type ChannelSqlColumns } from '@sessionizer/clickhouse/testing';
 import { eventFor } from '../support/arbitraries.js';
 import { blankChannelInput } from '../support/events.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';

@@ -16,7 +16,7 @@ import {
   createMigrationsTableSql,
   createPartialStateTablesV1Sql,
   V1_SCHEMA_VERSION,
-} from '@sessionizer/clickhouse';
+} from '@sessionizer/clickhouse/testing';
 import { eventFor } from '../support/arbitraries.js';
 import { jsonLines, runCli } from '../support/cli.js';
 import { v1Rows } from '../support/v1-writer.js';

@@ -6,20 +6,16 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG, SESSION_COLUMNS, SessionBuffer, VIEW_COLUMNS, type SessionEvent } from '@sessionizer/core';
 import { sessionize } from '@sessionizer/core/testing';
+import { ClickHouseSessionSink, migrate, MigrationError, SinkError, type Migration } from '@sessionizer/clickhouse';
 import {
-  ClickHouseSessionSink,
   COMMON_SETTINGS,
   EMBEDDED_RAW_TABLE_SETTINGS,
   createPartialStateTablesV1Sql,
   V1_SCHEMA_VERSION,
-  migrate,
   MIGRATIONS,
-  MigrationError,
   names,
   PARTIAL_COLUMNS,
-  SinkError,
-  type Migration,
-} from '@sessionizer/clickhouse';
+} from '@sessionizer/clickhouse/testing';
 import { eventFor } from '../support/arbitraries.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { faults, faultyClient } from '../support/faults.js';

@@ -20,15 +20,8 @@ import {
   type SessionEvent,
 } from '@sessionizer/core';
 import { sessionize } from '@sessionizer/core/testing';
-import {
-  ClickHouseSessionSink,
-  migrate,
-  MigrationError,
-  upgradeFromV1,
-  upgradeNames,
-  UPGRADE_TO_0002,
-  type MigrationReport,
-} from '@sessionizer/clickhouse';
+import { ClickHouseSessionSink, migrate, MigrationError, type MigrationReport } from '@sessionizer/clickhouse';
+import { upgradeFromV1, upgradeNames, UPGRADE_TO_0002 } from '@sessionizer/clickhouse/testing';
 import { eventFor, uuidV7At } from '../support/arbitraries.js';
 import { blankEvent } from '../support/events.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { V1_TYPES, v1SessionsSql } from '@sessionizer/clickhouse';
+import { V1_TYPES, v1SessionsSql } from '@sessionizer/clickhouse/testing';
 import { createV1Schema, insertV1Rows } from '../support/v1-writer.js';
 import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { uuidV7At } from '../support/arbitraries.js';

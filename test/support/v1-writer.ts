@@ -15,7 +15,7 @@ import {
   createPartialStateTablesV1Sql,
   names,
   V1_SCHEMA_VERSION,
-} from '@sessionizer/clickhouse';
+} from '@sessionizer/clickhouse/testing';
 
 export async function createV1Schema(client: ClickHouseClient, database: string): Promise<void> {
   const ctx = { database };
