@@ -4,7 +4,9 @@
  * (`chdb/connection`). Everything above this file only sees a ClickHouseClient.
  *
  * The embedded engine locks its data directory: one process at a time. A second process gets
- * EmbeddedClickHouseLockedError, whose message says how to read instead.
+ * EmbeddedClickHouseLockedError, whose message says how to read instead. Within the process,
+ * `readSession()` opens another chDB connection on the same directory: a query waits behind
+ * whatever runs on its own connection (an insert), not behind other connections' work.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -38,6 +40,13 @@ export interface ClickHouseHandle {
   readonly transport: Transport;
   /** Human-readable target, for logs: the URL (without password) or the data directory. */
   readonly target: string;
+  /**
+   * A handle for reads that must not wait behind this handle's writes: on the embedded engine a
+   * new chDB connection to the same data directory (its own session: settings such as `USE`
+   * are its own), on a server a handle on the same client (the server runs requests side by
+   * side). Its owner closes it, before this handle.
+   */
+  readSession(): ClickHouseHandle;
   close(): Promise<void>;
 }
 
@@ -109,7 +118,15 @@ export function createClickHouse(options: ClickHouseOptions): ClickHouseHandle {
     });
     const shown = new URL(options.url);
     shown.password = '';
-    return { client, transport: 'http', target: shown.toString(), close: () => client.close() };
+    const target = shown.toString();
+    const shared: ClickHouseHandle = {
+      client,
+      transport: 'http',
+      target,
+      readSession: () => shared,
+      close: () => Promise.resolve(),
+    };
+    return { client, transport: 'http', target, readSession: () => shared, close: () => client.close() };
   }
 
   const dataDir = resolve(options.dataDir);
@@ -124,6 +141,16 @@ export function createClickHouse(options: ClickHouseOptions): ClickHouseHandle {
     }
     throw err;
   }
-  const client = createClient({ ...common, connection: connection as unknown as ClientConnection });
-  return { client, transport: 'embedded', target: `embedded chDB at ${dataDir}`, close: () => client.close() };
+  const embedded = (conn: ReturnType<typeof createChdbConnection>): ClickHouseHandle => {
+    const client = createClient({ ...common, connection: conn as unknown as ClientConnection });
+    return {
+      client,
+      transport: 'embedded',
+      target: `embedded chDB at ${dataDir}`,
+      // chDB allows several connections to the one directory bound in this process
+      readSession: () => embedded(createChdbConnection({ path: dataDir })),
+      close: () => client.close(),
+    };
+  };
+  return embedded(connection);
 }

@@ -34,7 +34,14 @@ export async function startService(
   const { log } = deps;
   // A handle passed in (tests, the demo) stays open: its owner closes it.
   const ch = deps.clickhouse ?? (await openClickHouseWaiting(config, componentLog(log, 'clickhouse')));
-  const closeClickHouse = deps.clickhouse === undefined ? () => ch.close() : () => Promise.resolve();
+  const closeOwn = deps.clickhouse === undefined ? () => ch.close() : () => Promise.resolve();
+  // Reads (/query, the overview) go through a session of their own, so that on the embedded
+  // engine they do not wait behind the sink's in-flight insert on the writing connection.
+  let reader: ClickHouseHandle | undefined;
+  const closeClickHouse = async (): Promise<void> => {
+    await reader?.close();
+    await closeOwn();
+  };
   try {
     const schema = schemaOf(config);
     const migrateLog = componentLog(log, 'migrate');
@@ -44,7 +51,8 @@ export async function startService(
       },
     });
     // Ad-hoc reads through the /query endpoint see the database's tables unqualified.
-    if (ch.transport === 'embedded') await ch.client.command({ query: `USE ${config.clickhouse.database}` });
+    reader = ch.readSession();
+    if (ch.transport === 'embedded') await reader.client.command({ query: `USE ${config.clickhouse.database}` });
     const kafkaOptions = {
       brokers: deps.brokers,
       clientId: config.kafka.clientId,
@@ -147,9 +155,9 @@ export async function startService(
           notReadyBecause: readiness.notReadyBecause,
         },
       }),
-      query: ch.transport === 'embedded' ? { client: ch.client, database: config.clickhouse.database } : undefined,
-      // Reads through the service's own connection: on the embedded engine no other process can.
-      overview: overviewRoutes({ client: ch.client, database: config.clickhouse.database, log: componentLog(log, 'overview') }),
+      query: ch.transport === 'embedded' ? { client: reader.client, database: config.clickhouse.database } : undefined,
+      // Reads in this process: on the embedded engine no other process can.
+      overview: overviewRoutes({ client: reader.client, database: config.clickhouse.database, log: componentLog(log, 'overview') }),
     });
     // Only the process that opened the data directory announces itself as its reader.
     const removeEndpoint =
