@@ -357,9 +357,12 @@ describe(`posthog-js ${POSTHOG_JS_VERSION} in Chromium → capture shim → Kafk
 
     // the service has consumed everything
     const ends = await endOffsets(kafka, topic);
+    // Messages are keyed by token:distinct_id and posthog-js mints the distinct_ids, so all four
+    // visitors land on one of the two partitions in 1 run of 8: a partition that received nothing
+    // has end 0 and no committed offset (-1), and is done as it is.
     await waitFor('committed offsets at the end of every partition', async () => {
       const committed = await committedOffsets(kafka, group, topic);
-      return [...ends].every(([p, end]) => committed.get(p) === end) ? true : undefined;
+      return [...ends].every(([p, end]) => end === '0' || committed.get(p) === end) ? true : undefined;
     });
     const rows = await waitFor('a session per visitor', async () => {
       const r = await readSessions(db.handle.client, db.database);
