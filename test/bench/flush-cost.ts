@@ -160,30 +160,18 @@ interface SchemaTotals {
   bytesOnDiskAfterMerge: number;
   sessions: number;
 }
-const totals: Record<'v1' | 'v2', SchemaTotals> = {
-  v1: {
-    writeWallSeconds: 0,
-    writeCpuSeconds: 0,
-    jsonBytes: 0,
-    partsBeforeMerge: 0,
-    bytesOnDiskBeforeMerge: 0,
-    mergeWallSeconds: 0,
-    mergeCpuSeconds: 0,
-    bytesOnDiskAfterMerge: 0,
-    sessions: 0,
-  },
-  v2: {
-    writeWallSeconds: 0,
-    writeCpuSeconds: 0,
-    jsonBytes: 0,
-    partsBeforeMerge: 0,
-    bytesOnDiskBeforeMerge: 0,
-    mergeWallSeconds: 0,
-    mergeCpuSeconds: 0,
-    bytesOnDiskAfterMerge: 0,
-    sessions: 0,
-  },
-};
+const zeroTotals = (): SchemaTotals => ({
+  writeWallSeconds: 0,
+  writeCpuSeconds: 0,
+  jsonBytes: 0,
+  partsBeforeMerge: 0,
+  bytesOnDiskBeforeMerge: 0,
+  mergeWallSeconds: 0,
+  mergeCpuSeconds: 0,
+  bytesOnDiskAfterMerge: 0,
+  sessions: 0,
+});
+const totals: Record<'v1' | 'v2', SchemaTotals> = { v1: zeroTotals(), v2: zeroTotals() };
 const rows: number[] = [];
 const bodyBytes: Record<'v1' | 'v2', number[]> = { v1: [], v2: [] };
 const events: SessionEvent[] = [];

@@ -614,6 +614,10 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
       })
       .filter((r) => r.msg === 'flushed' && typeof r.seconds === 'number');
     const q = (xs: number[], p: number): number | null => round(quantile(xs, p));
+    const total = seen.map((x) => x.total);
+    const toInserted = seen.map((x) => x.toInserted);
+    const insertedToSeen = seen.map((x) => x.insertedToSeen);
+    const flushSeconds = flushes.map((f) => f.seconds ?? 0);
     const produced = (() => {
       try {
         return JSON.parse(loadSummary.trim().split('\n').at(-1) ?? '{}') as { events?: number; seconds?: number; eventsPerSecond?: number };
@@ -629,43 +633,16 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
       unseenMarkers: pending.size,
       markersInView: Number(inView?.n ?? 0),
       graceSeconds: GRACE_SECONDS,
-      freshnessP50Seconds: q(
-        seen.map((x) => x.total),
-        0.5,
-      ),
-      freshnessP99Seconds: q(
-        seen.map((x) => x.total),
-        0.99,
-      ),
-      freshnessMaxSeconds: q(
-        seen.map((x) => x.total),
-        1,
-      ),
-      producedToInsertedP50Seconds: q(
-        seen.map((x) => x.toInserted),
-        0.5,
-      ),
-      producedToInsertedP99Seconds: q(
-        seen.map((x) => x.toInserted),
-        0.99,
-      ),
-      insertedToSeenP50Seconds: q(
-        seen.map((x) => x.insertedToSeen),
-        0.5,
-      ),
-      insertedToSeenP99Seconds: q(
-        seen.map((x) => x.insertedToSeen),
-        0.99,
-      ),
+      freshnessP50Seconds: q(total, 0.5),
+      freshnessP99Seconds: q(total, 0.99),
+      freshnessMaxSeconds: q(total, 1),
+      producedToInsertedP50Seconds: q(toInserted, 0.5),
+      producedToInsertedP99Seconds: q(toInserted, 0.99),
+      insertedToSeenP50Seconds: q(insertedToSeen, 0.5),
+      insertedToSeenP99Seconds: q(insertedToSeen, 0.99),
       flushes: flushes.length,
-      flushP50Seconds: q(
-        flushes.map((f) => f.seconds ?? 0),
-        0.5,
-      ),
-      flushMaxSeconds: q(
-        flushes.map((f) => f.seconds ?? 0),
-        1,
-      ),
+      flushP50Seconds: q(flushSeconds, 0.5),
+      flushMaxSeconds: q(flushSeconds, 1),
       maxConsumerLagMessages: Math.max(0, ...lag),
       flushIntervalSeconds: FRESHNESS_FLUSH_MS / 1000,
       serviceCpuSeconds: round(cpu, 1),
