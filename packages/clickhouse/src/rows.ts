@@ -8,6 +8,13 @@
  * than JSONEachRow with keys (BENCHMARKS.md, the partials' format). Each candidate names its event
  * by an index into the row's `events` array, so a key (page, time, uuid) is written once per
  * event, not once per column.
+ *
+ * Measured and not taken (2026-12-01, `test/bench/row-formats.ts`; BENCHMARKS.md, *The partials'
+ * write cost*): leaving out the columns at their default — JSONEachRow without those fields, or an
+ * explicit column list of the columns not at their default in a flush (at the bench's flush size
+ * only browser_version is empty in every row) — and TabSeparated: each within a few % of this
+ * format's parse and insert CPU, and dearer to serialise. What cut the write cost was the
+ * statement's `optimize_on_insert = 0` (partialInsertSql).
  */
 import { ANY, COUNTS, formatTimestamp, KEYED, SETS, finalSet, type EventKey, type SessionState, type Value } from '@sessionizer/core';
 import { PARTIAL_COLUMN_TYPES } from './schema/ddl.js';
@@ -50,8 +57,16 @@ export function toPartialRow(s: SessionState): PartialRow {
  * and `distributed_foreground_insert = 1` makes the INSERT return only once every shard has its
  * rows: the service commits Kafka offsets when the INSERT returns, and with background forwarding
  * the rows would still be queued on the receiving node's disk at that point (commit-after-write).
+ *
+ * `optimize_on_insert = 0`: ClickHouse otherwise runs the AggregatingMergeTree's merge over every
+ * inserted block before writing the part. A flush holds one partial per session, so that merge
+ * finds no two rows to fold; it only re-aggregates each row (it re-hashes the sets'
+ * groupUniqArrayArray arrays, which is all it changes: their order in the stored state). The
+ * `sessions` view sorts every set, and background merges fold the partials of a session as before,
+ * so the results are the same; the insert costs ~30 % less CPU (BENCHMARKS.md, the partials' write
+ * cost, 2026-12-01).
  */
 export function partialInsertSql(table: string, options: { readonly distributed?: boolean } = {}): string {
   const foreground = options.distributed === true ? ', distributed_foreground_insert = 1' : '';
-  return `INSERT INTO ${table} SETTINGS input_format_json_named_tuples_as_objects = 0, async_insert = 0${foreground} FORMAT JSONCompactEachRow`;
+  return `INSERT INTO ${table} SETTINGS input_format_json_named_tuples_as_objects = 0, async_insert = 0, optimize_on_insert = 0${foreground} FORMAT JSONCompactEachRow`;
 }
