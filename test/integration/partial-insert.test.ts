@@ -5,7 +5,8 @@
  * set's state compared as its elements: the engine's merge on insert only re-hashed them) and the
  * same `sessions`, before and after the parts are merged. The states include one with every
  * column at its default (absent candidates, NULL any-values and entry-event values, empty counts
- * and sets) and one with every column set.
+ * and sets; a second partial of its session carries the few values the view requires) and one
+ * with every column set.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
@@ -55,6 +56,21 @@ function allDefault(): SessionState {
     any: ANY.map(() => null),
     counts: COUNTS.map(() => []),
     sets: SETS.map(() => []),
+  };
+}
+
+/**
+ * A second partial of allDefault()'s session with the values the view cannot do without (it
+ * declares distinct_id, session_id_source and the entry event's click-id flags non-NULL), every
+ * other column at its default; its entry event (page-like) wins over allDefault()'s.
+ */
+function companion(): SessionState {
+  const s = allDefault();
+  return {
+    ...s,
+    keyed: KEYED.map((p) => (p.column === 'distinct_id' ? { key: key(1, false), value: 'user-1' } : null)),
+    entryEvent: { key: key(2, true), value: ENTRY_EVENT.map((p) => (p.type === 'Bool' ? false : null)) },
+    any: ANY.map((p) => (p.column === 'session_id_source' ? 'client' : null)),
   };
 }
 
@@ -138,7 +154,10 @@ describe('the sink’s INSERT gives the states and sessions of the statement bef
     expect(columns(allSet()).filter(([, v]) => isDefault(v) || (Array.isArray(v) && v.includes(null)))).toEqual([]);
 
     const half = Math.floor(states.length / 2);
-    const flushes = [[...special, ...states.slice(0, half)], states.slice(half)];
+    const flushes = [
+      [...special, ...states.slice(0, half)],
+      [companion(), ...states.slice(half)],
+    ];
     const sink = new ClickHouseSessionSink(now.handle.client, { schema: { database: now.database } });
     for (const flush of flushes) {
       await sink.write(flush);
@@ -151,7 +170,7 @@ describe('the sink’s INSERT gives the states and sessions of the statement bef
     }
 
     const beforeRaw = await text(before, rawAsValues(before.database));
-    expect(beforeRaw.length).toBe(states.length + special.length + 1);
+    expect(beforeRaw.length).toBe(states.length + special.length + 2);
     expect(await text(now, rawAsValues(now.database))).toEqual(beforeRaw);
     const sessions = await readSessions(now.handle.client, now.database);
     expect(sessions).toEqual(await readSessions(before.handle.client, before.database));
