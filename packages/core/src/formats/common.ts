@@ -89,9 +89,8 @@ export function toDistinctId(value: string | number): string {
   return typeof value === 'string' ? value : String(value);
 }
 
-/** A string property as kept: null when absent, empty or not a string; cut to `max`; well-formed. */
-function stringProperty(properties: Properties, key: string, max: number, warnings: NormalizeWarning[]): string | null {
-  const v = properties[key];
+/** A string property's value as kept: null when absent, empty or not a string; cut to `max`; well-formed. */
+function keptString(v: unknown, max: number, warnings: NormalizeWarning[]): string | null {
   if (typeof v !== 'string' || v === '') return null;
   if (v.length > max) {
     if (!warnings.includes('field_truncated')) warnings.push('field_truncated');
@@ -149,25 +148,29 @@ export function finishEvent(core: CoreFields, properties: Properties, options: N
     if (!warnings.includes('field_truncated')) warnings.push('field_truncated');
   }
   const f = limits.maxFieldLength;
+  const read = readProperties(properties, limits);
+  // One literal with every key (optional ones undefined when absent), so every event has one
+  // shape: the aggregation's reads of its fields stay monomorphic.
   const event: SessionEvent = {
     uuid,
     event: eventName,
     teamId: core.teamId,
     distinctId,
     sessionId,
-    ...(sessionId === UNASSIGNED_SESSION_ID ? { sessionIdSource: 'server' as const } : {}),
+    sessionIdSource: sessionId === UNASSIGNED_SESSION_ID ? 'server' : undefined,
     timestamp: core.timestamp,
-    currentUrl: stringProperty(properties, '$current_url', limits.maxUrlLength, warnings),
-    referringDomain: stringProperty(properties, '$referring_domain', f, warnings),
-    utmSource: stringProperty(properties, 'utm_source', f, warnings),
-    utmMedium: stringProperty(properties, 'utm_medium', f, warnings),
-    utmCampaign: stringProperty(properties, 'utm_campaign', f, warnings),
-    utmTerm: stringProperty(properties, 'utm_term', f, warnings),
-    utmContent: stringProperty(properties, 'utm_content', f, warnings),
-    gclid: stringProperty(properties, 'gclid', f, warnings),
-    gadSource: stringProperty(properties, 'gad_source', f, warnings),
-    fbclid: stringProperty(properties, 'fbclid', f, warnings),
-    ...catalogProperties(core, properties, limits, warnings),
+    currentUrl: keptString(read[0], limits.maxUrlLength, warnings),
+    referringDomain: keptString(read[1], f, warnings),
+    utmSource: keptString(read[2], f, warnings),
+    utmMedium: keptString(read[3], f, warnings),
+    utmCampaign: keptString(read[4], f, warnings),
+    utmTerm: keptString(read[5], f, warnings),
+    utmContent: keptString(read[6], f, warnings),
+    gclid: keptString(read[7], f, warnings),
+    gadSource: keptString(read[8], f, warnings),
+    fbclid: keptString(read[9], f, warnings),
+    props: catalogProps(core, limits, warnings),
+    flags: read.flags,
   };
   return { ok: true, event, warnings };
 }
@@ -175,53 +178,109 @@ export function finishEvent(core: CoreFields, properties: Properties, options: N
 /** `$feature/<key>` properties kept per event, and their key and value lengths. */
 const MAX_FLAGS = 200;
 
+/** The properties every event's own fields read, in the order of SessionEvent's fields (slots 0–9). */
+const EVENT_FIELD_PROPERTIES = [
+  '$current_url',
+  '$referring_domain',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_term',
+  'utm_content',
+  'gclid',
+  'gad_source',
+  'fbclid',
+] as const;
+const FIRST_EXTRACTED = EVENT_FIELD_PROPERTIES.length;
+const END_EXTRACTED = FIRST_EXTRACTED + EXTRACTED_PROPERTIES.length;
+/** posthog-capture: the person's properties set by this event (for the email). */
+const SET_SLOT = END_EXTRACTED;
 /**
- * The other properties the catalog reads (EXTRACTED_PROPERTIES), and nothing else: strings as
- * stringProperty keeps them, Int64 as safe integers (others are absent, as PostHog's
- * JSONExtract gives NULL), the email of the person (posthog-events: `person_properties.email`;
- * posthog-capture: `$set.email`), and the `$feature/<key>` flags.
+ * Every property read by name: the event's fields, then EXTRACTED_PROPERTIES (their names, and
+ * how each is kept), then `$set`.
  */
-function catalogProperties(
-  core: CoreFields,
-  properties: Properties,
-  limits: Limits,
-  warnings: NormalizeWarning[],
-): Pick<SessionEvent, 'props' | 'flags'> {
-  const props: Record<string, string | number> = {};
-  let any = false;
-  for (const { property, type } of EXTRACTED_PROPERTIES) {
-    if (type === 'Int64') {
-      const v = properties[property];
-      if (typeof v === 'number' && Number.isSafeInteger(v)) {
-        props[property] = v;
-        any = true;
-      }
+const SLOT_NAMES: readonly string[] = [...EVENT_FIELD_PROPERTIES, ...EXTRACTED_PROPERTIES.map((p) => p.property), '$set'];
+const KIND_STRING = 0;
+const KIND_URL = 1;
+const KIND_INT = 2;
+const SLOT_KINDS: readonly number[] = [
+  ...EVENT_FIELD_PROPERTIES.map(() => KIND_STRING),
+  ...EXTRACTED_PROPERTIES.map((p) => (p.type === 'Int64' ? KIND_INT : p.type === 'url' ? KIND_URL : KIND_STRING)),
+  KIND_STRING,
+];
+const SLOT_OF: ReadonlyMap<string, number> = new Map(SLOT_NAMES.map((name, i) => [name, i]));
+if (SLOT_OF.size !== SLOT_NAMES.length) throw new Error('catalog: a property is read twice (EXTRACTED_PROPERTIES overlaps the event fields or $set)');
+const CHAR_DOLLAR = 36;
+const FEATURE_PREFIX = '$feature/';
+
+/**
+ * The raw values of SLOT_NAMES of the event being normalised, and its flags: one array, reused
+ * (normalisation is synchronous), cleared at the start of each event.
+ */
+const SCRATCH: unknown[] & { flags: [string, string][] | undefined } = Object.assign(
+  SLOT_NAMES.map(() => undefined as unknown),
+  { flags: undefined as [string, string][] | undefined },
+);
+
+/**
+ * One pass over the event's properties: the value of each property read by name (SCRATCH, by
+ * slot), and the `$feature/<key>` flags (string values, and booleans as 'true'/'false'; at most
+ * MAX_FLAGS, in the properties' order). One `for…in` with a Map lookup per key costs a fraction
+ * of 39 lookups by name in objects of ~40 keys whose shapes all differ (BENCHMARKS.md).
+ */
+function readProperties(properties: Properties, limits: Limits): typeof SCRATCH {
+  const read = SCRATCH;
+  for (let i = 0; i < read.length; i += 1) read[i] = undefined;
+  let flags: [string, string][] | undefined;
+  let flagsFull = false;
+  for (const key in properties) {
+    const slot = SLOT_OF.get(key);
+    if (slot !== undefined) {
+      read[slot] = properties[key];
       continue;
     }
-    const v = stringProperty(properties, property, type === 'url' ? limits.maxUrlLength : limits.maxFieldLength, warnings);
-    if (v !== null) {
-      props[property] = v;
-      any = true;
-    }
-  }
-  const set = properties['$set'];
-  const person = core.personProperties ?? (isPlainObject(set) ? set : undefined);
-  if (person !== undefined) {
-    const email = stringProperty(person, 'email', limits.maxFieldLength, warnings);
-    if (email !== null) {
-      props['person_properties.email'] = email;
-      any = true;
-    }
-  }
-  let flags: [string, string][] | undefined;
-  for (const key in properties) {
-    if (!key.startsWith('$feature/') || key.length === 9) continue;
+    // most names do not start with '$', and of those most are not flags: one char code first
+    if (flagsFull || key.charCodeAt(0) !== CHAR_DOLLAR || key.length <= FEATURE_PREFIX.length || !key.startsWith(FEATURE_PREFIX)) continue;
     const v = properties[key];
-    const value = typeof v === 'string' ? v : typeof v === 'boolean' ? String(v) : null;
+    const value = typeof v === 'string' ? v : typeof v === 'boolean' ? (v ? 'true' : 'false') : null;
     if (value === null || value === '') continue;
     flags ??= [];
-    if (flags.length >= MAX_FLAGS) break;
-    flags.push([wellFormed(truncate(key.slice(9), limits.maxFieldLength)), wellFormed(truncate(value, limits.maxFieldLength))]);
+    if (flags.length >= MAX_FLAGS) {
+      flagsFull = true;
+      continue;
+    }
+    flags.push([wellFormed(truncate(key.slice(FEATURE_PREFIX.length), limits.maxFieldLength)), wellFormed(truncate(value, limits.maxFieldLength))]);
   }
-  return { ...(any ? { props } : {}), ...(flags === undefined ? {} : { flags }) };
+  read.flags = flags;
+  return read;
+}
+
+/**
+ * The other properties the catalog reads (EXTRACTED_PROPERTIES, from SCRATCH), and nothing
+ * else: strings as keptString keeps them, Int64 as safe integers (others are absent, as
+ * PostHog's JSONExtract gives NULL), and the email of the person (posthog-events:
+ * `person_properties.email`; posthog-capture: `$set.email`). Undefined when none is present.
+ */
+function catalogProps(core: CoreFields, limits: Limits, warnings: NormalizeWarning[]): Record<string, string | number> | undefined {
+  const read = SCRATCH;
+  let props: Record<string, string | number> | undefined;
+  for (let i = FIRST_EXTRACTED; i < END_EXTRACTED; i += 1) {
+    const v = read[i];
+    if (v === undefined) continue;
+    const kind = SLOT_KINDS[i];
+    const kept =
+      kind === KIND_INT
+        ? typeof v === 'number' && Number.isSafeInteger(v)
+          ? v
+          : null
+        : keptString(v, kind === KIND_URL ? limits.maxUrlLength : limits.maxFieldLength, warnings);
+    if (kept !== null) (props ??= {})[SLOT_NAMES[i] as string] = kept;
+  }
+  const set = read[SET_SLOT];
+  const person = core.personProperties ?? (isPlainObject(set) ? set : undefined);
+  if (person !== undefined) {
+    const email = keptString(person['email'], limits.maxFieldLength, warnings);
+    if (email !== null) (props ??= {})['person_properties.email'] = email;
+  }
+  return props;
 }
