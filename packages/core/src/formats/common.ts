@@ -209,7 +209,8 @@ const SLOT_KINDS: readonly number[] = [
   KIND_STRING,
 ];
 const SLOT_OF: ReadonlyMap<string, number> = new Map(SLOT_NAMES.map((name, i) => [name, i]));
-if (SLOT_OF.size !== SLOT_NAMES.length) throw new Error('catalog: a property is read twice (EXTRACTED_PROPERTIES overlaps the event fields or $set)');
+if (SLOT_OF.size !== SLOT_NAMES.length)
+  throw new Error('catalog: a property is read twice (EXTRACTED_PROPERTIES overlaps the event fields or $set)');
 const CHAR_DOLLAR = 36;
 const FEATURE_PREFIX = '$feature/';
 
@@ -249,7 +250,10 @@ function readProperties(properties: Properties, limits: Limits): typeof SCRATCH 
       flagsFull = true;
       continue;
     }
-    flags.push([wellFormed(truncate(key.slice(FEATURE_PREFIX.length), limits.maxFieldLength)), wellFormed(truncate(value, limits.maxFieldLength))]);
+    flags.push([
+      wellFormed(truncate(key.slice(FEATURE_PREFIX.length), limits.maxFieldLength)),
+      wellFormed(truncate(value, limits.maxFieldLength)),
+    ]);
   }
   read.flags = flags;
   return read;

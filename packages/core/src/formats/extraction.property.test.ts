@@ -22,7 +22,16 @@ type Properties = Record<string, unknown>;
 interface Reference {
   readonly fields: Pick<
     SessionEvent,
-    'currentUrl' | 'referringDomain' | 'utmSource' | 'utmMedium' | 'utmCampaign' | 'utmTerm' | 'utmContent' | 'gclid' | 'gadSource' | 'fbclid'
+    | 'currentUrl'
+    | 'referringDomain'
+    | 'utmSource'
+    | 'utmMedium'
+    | 'utmCampaign'
+    | 'utmTerm'
+    | 'utmContent'
+    | 'gclid'
+    | 'gadSource'
+    | 'fbclid'
   >;
   readonly props: Record<string, string | number> | undefined;
   readonly flags: [string, string][] | undefined;
@@ -112,7 +121,16 @@ const NAMES = [
   '17',
 ];
 const text = fc.oneof(
-  fc.constantFrom('', 'x', 'Chrome', 'https://www.example.com/a/long/path?q=1', 'exactly12chr', '\ud800lone', 'pair\ud83d\ude00pair!!', '12'),
+  fc.constantFrom(
+    '',
+    'x',
+    'Chrome',
+    'https://www.example.com/a/long/path?q=1',
+    'exactly12chr',
+    '\ud800lone',
+    'pair\ud83d\ude00pair!!',
+    '12',
+  ),
   fc.string({ maxLength: 30 }),
   fc.string({ unit: 'binary', maxLength: 30 }),
 );
@@ -125,7 +143,11 @@ const value = fc.oneof(
 const properties = fc
   .tuple(
     fc.dictionary(fc.constantFrom(...NAMES), value, { maxKeys: 30 }),
-    fc.dictionary(fc.string({ maxLength: 12 }).map((k) => `$feature/${k}`), fc.oneof(text, fc.boolean()), { maxKeys: 6 }),
+    fc.dictionary(
+      fc.string({ maxLength: 12 }).map((k) => `$feature/${k}`),
+      fc.oneof(text, fc.boolean()),
+      { maxKeys: 6 },
+    ),
     fc.option(fc.dictionary(fc.constantFrom('email', 'name'), value), { nil: undefined }),
   )
   .map(([named, flags, set]) => ({ ...named, ...flags, ...(set === undefined ? {} : { $set: set }) }));
@@ -168,7 +190,13 @@ describe('the one-pass extraction of properties equals lookups by name', () => {
     const props: Properties = { $session_id: SESSION_ID, $browser: 'Firefox' };
     for (let i = 0; i < 330; i += 1) props[`$feature/f${i}`] = i % 3 === 0 ? '' : i % 2 === 0;
     props['$host'] = 'www.example.com'; // after the flags: still read once the flags are full
-    const message = { uuid: '019aa0f1-2c3d-7e4f-9a0b-1c2d3e4f5a6b', event: 'x', team_id: 2, distinct_id: 'd', timestamp: '2026-11-20 10:00:03' };
+    const message = {
+      uuid: '019aa0f1-2c3d-7e4f-9a0b-1c2d3e4f5a6b',
+      event: 'x',
+      team_id: 2,
+      distinct_id: 'd',
+      timestamp: '2026-11-20 10:00:03',
+    };
     const result = normalize('posthog-events', JSON.stringify({ ...message, properties: JSON.stringify(props) }));
     expect(result.ok).toBe(true);
     if (!result.ok) return;
