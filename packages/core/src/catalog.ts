@@ -79,9 +79,8 @@ export interface SetProperty extends Documented {
   readonly cap: number | null;
   read(e: SessionEvent): readonly string[];
   /**
-   * For a set that takes at most one value per event: that value, or null. `read` is made from
-   * it (oneValue), so the two cannot differ; the session state adds through `one` (no array per
-   * event), the oracle through `read`.
+   * For a set that takes at most one value per event: that value, or null. The same as `read`
+   * (a test holds them equal), without an array per event; the session state adds through it.
    */
   readonly one?: (e: SessionEvent) => string | null;
 }
