@@ -78,25 +78,7 @@ export interface SetProperty extends Documented {
   /** At most this many values (the smallest by UTF-8 bytes); null: no cap. */
   readonly cap: number | null;
   read(e: SessionEvent): readonly string[];
-  /**
-   * For a set that takes at most one value per event: that value, or null. The same as `read`
-   * (a test holds them equal), without an array per event; the session state adds through it.
-   */
-  readonly one?: (e: SessionEvent) => string | null;
 }
-
-/** `read` and `one` of a set with at most one value per event, from `one`. */
-function oneValue(one: (e: SessionEvent) => string | null): Pick<SetProperty, 'read' | 'one'> {
-  return {
-    one,
-    read: (e) => {
-      const v = one(e);
-      return v === null ? [] : [v];
-    },
-  };
-}
-
-const NO_VALUES: readonly string[] = [];
 
 export const DERIVED_COLUMNS = [
   'session_timestamp',
@@ -224,7 +206,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     source: 'distinct_id',
     applies: 'all',
     cap: null,
-    ...oneValue((e) => e.distinctId),
+    read: (e) => [e.distinctId],
     doc: 'every distinct `distinct_id` of the session, sorted',
   },
   {
@@ -277,7 +259,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     source: '$current_url',
     applies: 'pageLike',
     cap: 2000,
-    ...oneValue((e) => e.currentUrl),
+    read: (e) => (e.currentUrl === null ? [] : [e.currentUrl]),
     doc: 'distinct `$current_url` of page-like events, sorted; at most 2,000 (the smallest by bytes)',
   },
   derived('num_uniq_urls', 'UInt64', '`length(urls)`', '$num_uniq_urls'),
@@ -376,7 +358,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     source: 'event',
     applies: 'all',
     cap: 2000,
-    ...oneValue((e) => e.event),
+    read: (e) => [e.event],
     doc: "distinct event names, sorted; at most 2,000 (the smallest by bytes). Sessions where X happened: `has(event_names, 'X')`",
   },
   {
@@ -387,7 +369,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     source: '$feature/<key>',
     applies: 'all',
     cap: null,
-    read: (e) => (e.flags === undefined ? NO_VALUES : e.flags.map(([key]) => key)),
+    read: (e) => (e.flags ?? []).map(([key]) => key),
     doc: 'the keys of every `$feature/<key>` property seen, sorted',
   },
   {
@@ -398,7 +380,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     source: '$feature/<key>',
     applies: 'all',
     cap: null,
-    read: (e) => (e.flags === undefined ? NO_VALUES : e.flags.map(([key, value]) => `${key}=${value}`)),
+    read: (e) => (e.flags ?? []).map(([key, value]) => `${key}=${value}`),
     doc: '`key=value` of every `$feature/<key>` property seen (booleans as `true`/`false`), sorted',
   },
   {
@@ -409,10 +391,10 @@ export const CATALOG: readonly CatalogEntry[] = [
     source: '$host',
     applies: 'all',
     cap: 100,
-    ...oneValue((e) => {
+    read: (e) => {
       const v = prop(e, '$host');
-      return typeof v === 'string' ? v : null;
-    }),
+      return typeof v === 'string' ? [v] : [];
+    },
     doc: 'distinct `$host`, sorted; at most 100 (the smallest by bytes)',
   },
   {
@@ -423,10 +405,10 @@ export const CATALOG: readonly CatalogEntry[] = [
     source: 'person_properties.email',
     applies: 'all',
     cap: 10,
-    ...oneValue((e) => {
+    read: (e) => {
       const v = prop(e, 'person_properties.email');
-      return typeof v === 'string' ? v : null;
-    }),
+      return typeof v === 'string' ? [v] : [];
+    },
     doc: 'distinct `person_properties.email` (posthog-capture: `$set.email`), sorted; at most 10 (the smallest by bytes)',
   },
   scalar(

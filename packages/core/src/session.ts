@@ -120,20 +120,11 @@ function addToSet(state: SessionState, kind: 'counts' | 'sets', i: number, value
   let cur: Values = state[kind][i] ?? EMPTY;
   for (const v of values) cur = withValue(cur, v);
   state[kind][i] = cur;
-  if (kind === 'sets') capSet(state, i, cur);
-}
-
-/** One value into SETS[i] (no array for it). */
-function addOneToSet(state: SessionState, i: number, v: string): void {
-  const cur = withValue(state.sets[i] ?? EMPTY, v);
-  state.sets[i] = cur;
-  capSet(state, i, cur);
-}
-
-function capSet(state: SessionState, i: number, cur: Values): void {
-  const cap = SETS[i]?.cap ?? null;
-  // Values beyond the cap's smallest can never be shown: dropping them keeps memory bounded.
-  if (cap !== null && sizeOf(cur) > 2 * cap) state.sets[i] = new Set([...cur].sort(compareUtf8).slice(0, cap));
+  if (kind === 'sets') {
+    const cap = SETS[i]?.cap ?? null;
+    // Values beyond the cap's smallest can never be shown: dropping them keeps memory bounded.
+    if (cap !== null && sizeOf(cur) > 2 * cap) state.sets[i] = new Set([...cur].sort(compareUtf8).slice(0, cap));
+  }
 }
 
 /** The state of a session that has seen exactly this one event. */
@@ -164,13 +155,7 @@ function addSets(state: SessionState, e: SessionEvent): void {
   }
   for (let i = 0; i < SETS.length; i += 1) {
     const p = SETS[i];
-    if (p === undefined || !appliesTo(p.applies, e.event)) continue;
-    if (p.one === undefined) {
-      addToSet(state, 'sets', i, p.read(e));
-    } else {
-      const v = p.one(e);
-      if (v !== null) addOneToSet(state, i, v);
-    }
+    if (p !== undefined && appliesTo(p.applies, e.event)) addToSet(state, 'sets', i, p.read(e));
   }
 }
 
