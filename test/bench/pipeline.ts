@@ -322,7 +322,16 @@ async function sessionizer(
     const flushes = s.stderr
       .map((l) => {
         try {
-          return JSON.parse(l) as { msg?: string; seconds?: number; sessions?: number };
+          return JSON.parse(l) as {
+            msg?: string;
+            ts?: string;
+            reason?: string;
+            seconds?: number;
+            sessions?: number;
+            serialiseSeconds?: number;
+            insertSeconds?: number;
+            commitSeconds?: number;
+          };
         } catch {
           return {};
         }
@@ -607,7 +616,16 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
     const flushes = s.stderr
       .map((l) => {
         try {
-          return JSON.parse(l) as { msg?: string; seconds?: number; sessions?: number };
+          return JSON.parse(l) as {
+            msg?: string;
+            ts?: string;
+            reason?: string;
+            seconds?: number;
+            sessions?: number;
+            serialiseSeconds?: number;
+            insertSeconds?: number;
+            commitSeconds?: number;
+          };
         } catch {
           return {};
         }
@@ -618,6 +636,7 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
     const toInserted = seen.map((x) => x.toInserted);
     const insertedToSeen = seen.map((x) => x.insertedToSeen);
     const flushSeconds = flushes.map((f) => f.seconds ?? 0);
+    const flushPart = (k: 'serialiseSeconds' | 'insertSeconds' | 'commitSeconds'): number[] => flushes.map((f) => f[k] ?? 0);
     const produced = (() => {
       try {
         return JSON.parse(loadSummary.trim().split('\n').at(-1) ?? '{}') as { events?: number; seconds?: number; eventsPerSecond?: number };
@@ -643,6 +662,24 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
       flushes: flushes.length,
       flushP50Seconds: q(flushSeconds, 0.5),
       flushMaxSeconds: q(flushSeconds, 1),
+      // the flush's parts (the service's 'flushed' log lines): JSON text, INSERTs, offset commit
+      flushSerialiseP50Seconds: q(flushPart('serialiseSeconds'), 0.5),
+      flushInsertP50Seconds: q(flushPart('insertSeconds'), 0.5),
+      flushInsertMaxSeconds: q(flushPart('insertSeconds'), 1),
+      flushCommitP50Seconds: q(flushPart('commitSeconds'), 0.5),
+      flushRowsP50: q(
+        flushes.map((f) => f.sessions ?? 0),
+        0.5,
+      ),
+      flushLog: flushes.map((f) => ({
+        ts: f.ts,
+        reason: f.reason,
+        sessions: f.sessions,
+        seconds: round(f.seconds ?? 0, 3),
+        serialise: round(f.serialiseSeconds ?? 0, 3),
+        insert: round(f.insertSeconds ?? 0, 3),
+        commit: round(f.commitSeconds ?? 0, 3),
+      })),
       maxConsumerLagMessages: Math.max(0, ...lag),
       flushIntervalSeconds: FRESHNESS_FLUSH_MS / 1000,
       serviceCpuSeconds: round(cpu, 1),
@@ -808,7 +845,8 @@ try {
     say(
       `freshness at ${rate} events/s (produced ${String(f['producedEventsPerSecond'])}/s): p50 ${String(f['freshnessP50Seconds'])} s, p99 ${String(f['freshnessP99Seconds'])} s, ` +
         `max ${String(f['freshnessMaxSeconds'])} s (produce → inserted p99 ${String(f['producedToInsertedP99Seconds'])} s); ` +
-        `${String(f['markers'])} markers seen, ${String(f['unseenMarkers'])} unseen; ${String(f['flushes'])} flushes, p50 ${String(f['flushP50Seconds'])} s, max ${String(f['flushMaxSeconds'])} s; ` +
+        `${String(f['markers'])} markers seen, ${String(f['unseenMarkers'])} unseen; ${String(f['flushes'])} flushes, p50 ${String(f['flushP50Seconds'])} s, max ${String(f['flushMaxSeconds'])} s ` +
+        `(p50 serialise ${String(f['flushSerialiseP50Seconds'])} s, insert ${String(f['flushInsertP50Seconds'])} s, commit ${String(f['flushCommitP50Seconds'])} s); ` +
         `max lag ${String(f['maxConsumerLagMessages'])} messages; service ${String(f['serviceCpuSeconds'])} CPU-s, others ${String(f['otherCpuSeconds'])} CPU-s`,
     );
   }

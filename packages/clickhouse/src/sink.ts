@@ -34,6 +34,10 @@ export interface WriteStats {
   readonly inserts: number;
   readonly attempts: number;
   readonly durationMs: number;
+  /** Of durationMs: building the JSON text (JavaScript, main thread). */
+  readonly serialiseMs?: number;
+  /** Of durationMs: waiting for the INSERTs (retries and their backoff included). */
+  readonly insertMs?: number;
 }
 
 export interface SessionSink {
@@ -77,9 +81,12 @@ export class ClickHouseSessionSink implements SessionSink {
     let attempts = 0;
     let chunk: string[] = [];
     let chunkBytes = 0;
+    let insertMs = 0;
     const flushChunk = async (): Promise<void> => {
       if (chunk.length === 0) return;
+      const t = performance.now();
       attempts += await this.#insertWithRetry(chunk, signal);
+      insertMs += performance.now() - t;
       inserts += 1;
       bytes += chunkBytes;
       chunk = [];
@@ -94,7 +101,8 @@ export class ClickHouseSessionSink implements SessionSink {
       chunkBytes += line.length + 1;
     }
     await flushChunk();
-    return { rows: states.length, bytes, inserts, attempts, durationMs: performance.now() - started };
+    const durationMs = performance.now() - started;
+    return { rows: states.length, bytes, inserts, attempts, durationMs, serialiseMs: durationMs - insertMs, insertMs };
   }
 
   /** Insert one chunk (pre-serialised JSONCompactEachRow lines); returns the attempts it took. */
