@@ -3,7 +3,8 @@
  *
  * `write()` resolves only when every row is durably in ClickHouse; that resolution is the
  * source's permission to commit offsets (end-to-end acknowledgement). It splits large writes
- * into inserts of bounded rows and bytes, retries transient failures with exponential backoff
+ * into inserts of bounded rows and bytes, sent in order with one in flight while the next is
+ * serialised, retries transient failures with exponential backoff
  * and full jitter, and never retries bad-data errors. Re-inserting a partial after an insert
  * whose outcome was unknown is harmless: merging partial states is idempotent.
  */
@@ -18,8 +19,17 @@ import { DEFAULT_RETRY, retry, type RetryPolicy } from './retry.js';
 
 export interface SinkOptions {
   readonly schema: SchemaContext;
+  /**
+   * Rows per INSERT (default 5 000): a larger write goes as several INSERTs, one in flight and the
+   * next built meanwhile, in the states' order (the buffer drains its sessions in the order they
+   * first arrived, so the oldest get visible first).
+   */
   readonly maxRowsPerInsert?: number;
   readonly maxBytesPerInsert?: number;
+  /** Rows serialised between two yields to the event loop (default 1 000). */
+  readonly yieldEveryRows?: number;
+  /** How to yield to the event loop (default: setImmediate; tests pass their own). */
+  readonly yieldToEventLoop?: () => Promise<void>;
   readonly retry?: RetryPolicy;
   /** Called before each retry: for logs, metrics and readiness. */
   readonly onRetry?: (error: SinkError, attempt: number, delayMs: number) => void;
@@ -34,9 +44,9 @@ export interface WriteStats {
   readonly inserts: number;
   readonly attempts: number;
   readonly durationMs: number;
-  /** Of durationMs: building the JSON text (JavaScript, main thread). */
+  /** Building the JSON text (JavaScript, main thread); overlaps insertMs when there are several INSERTs. */
   readonly serialiseMs?: number;
-  /** Of durationMs: waiting for the INSERTs (retries and their backoff included). */
+  /** From each INSERT's start to its end, summed (retries and their backoff included). */
   readonly insertMs?: number;
 }
 
@@ -55,12 +65,22 @@ export const INSERT_CALL_SETTINGS: Readonly<Record<string, undefined>> = Object.
   Object.keys(COMMON_SETTINGS).map((k) => [k, undefined]),
 );
 
+/**
+ * Rows per INSERT. Small enough that a flush of ~20 000 rows (the freshness bench's) goes as a few
+ * INSERTs, so that the first ones are visible before the whole flush is written and serialising
+ * overlaps inserting; large enough that the fixed cost of an INSERT stays small (BENCHMARKS.md,
+ * freshness).
+ */
+export const DEFAULT_MAX_ROWS_PER_INSERT = 5_000;
+
 export class ClickHouseSessionSink implements SessionSink {
   readonly #client: ClickHouseClient;
   readonly #table: string;
   readonly #insertSql: string;
   readonly #maxRows: number;
   readonly #maxBytes: number;
+  readonly #yieldEveryRows: number;
+  readonly #yield: () => Promise<void>;
   readonly #retry: RetryPolicy;
   readonly #options: SinkOptions;
 
@@ -68,41 +88,68 @@ export class ClickHouseSessionSink implements SessionSink {
     this.#client = client;
     this.#table = names(options.schema).input;
     this.#insertSql = partialInsertSql(this.#table, { distributed: options.schema.cluster !== undefined });
-    this.#maxRows = options.maxRowsPerInsert ?? 50_000;
+    this.#maxRows = options.maxRowsPerInsert ?? DEFAULT_MAX_ROWS_PER_INSERT;
     this.#maxBytes = options.maxBytesPerInsert ?? 64 * 1024 * 1024;
+    this.#yieldEveryRows = Math.max(1, options.yieldEveryRows ?? 1_000);
+    this.#yield = options.yieldToEventLoop ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
     this.#retry = options.retry ?? DEFAULT_RETRY;
     this.#options = options;
   }
 
+  /**
+   * Serialises the states chunk by chunk and inserts the chunks in order, one INSERT in flight:
+   * chunk k+1 is built while chunk k's INSERT runs (on the embedded engine the INSERT runs off
+   * the main thread), and the building yields to the event loop every `yieldEveryRows` rows so
+   * that the INSERT gets started and the consumer's I/O is not held up. Resolves when every chunk
+   * is in; on a failure, no later chunk is sent and the error is the write's.
+   */
   async write(states: readonly SessionState[], signal?: AbortSignal): Promise<WriteStats> {
     const started = performance.now();
     let bytes = 0;
     let inserts = 0;
     let attempts = 0;
+    let insertMs = 0;
+    let serialiseMs = 0;
+    let inflight: Promise<void> | undefined;
+    const send = (lines: readonly string[], size: number): Promise<void> => {
+      const t = performance.now();
+      const p = this.#insertWithRetry(lines, signal).then((n) => {
+        attempts += n;
+        inserts += 1;
+        bytes += size;
+        insertMs += performance.now() - t;
+      });
+      // awaited below (before the next chunk is sent, or at the end); until then a failure is held, not unhandled
+      p.catch(() => undefined);
+      return p;
+    };
     let chunk: string[] = [];
     let chunkBytes = 0;
-    let insertMs = 0;
-    const flushChunk = async (): Promise<void> => {
-      if (chunk.length === 0) return;
-      const t = performance.now();
-      attempts += await this.#insertWithRetry(chunk, signal);
-      insertMs += performance.now() - t;
-      inserts += 1;
-      bytes += chunkBytes;
-      chunk = [];
-      chunkBytes = 0;
-    };
-    for (const state of states) {
+    let sliceStart = performance.now();
+    for (let i = 0; i < states.length; i += 1) {
+      const state = states[i] as SessionState;
       const line = JSON.stringify(toPartialRow(state));
       if (chunk.length > 0 && (chunk.length >= this.#maxRows || chunkBytes + line.length + 1 > this.#maxBytes)) {
-        await flushChunk();
+        serialiseMs += performance.now() - sliceStart;
+        if (inflight !== undefined) await inflight;
+        inflight = send(chunk, chunkBytes);
+        chunk = [];
+        chunkBytes = 0;
+        sliceStart = performance.now();
       }
       chunk.push(line);
       chunkBytes += line.length + 1;
+      if ((i + 1) % this.#yieldEveryRows === 0 && i + 1 < states.length) {
+        serialiseMs += performance.now() - sliceStart;
+        await this.#yield();
+        signal?.throwIfAborted();
+        sliceStart = performance.now();
+      }
     }
-    await flushChunk();
-    const durationMs = performance.now() - started;
-    return { rows: states.length, bytes, inserts, attempts, durationMs, serialiseMs: durationMs - insertMs, insertMs };
+    serialiseMs += performance.now() - sliceStart;
+    if (inflight !== undefined) await inflight;
+    if (chunk.length > 0) await send(chunk, chunkBytes);
+    return { rows: states.length, bytes, inserts, attempts, durationMs: performance.now() - started, serialiseMs, insertMs };
   }
 
   /** Insert one chunk (pre-serialised JSONCompactEachRow lines); returns the attempts it took. */

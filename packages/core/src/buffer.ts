@@ -53,7 +53,11 @@ export class SessionBuffer {
     return this.#events;
   }
 
-  /** Everything buffered, and an empty buffer. */
+  /**
+   * Everything buffered, and an empty buffer. In the order the sessions were first added since the
+   * last drain (a Map's order): the sink writes them in this order, so the states that waited
+   * longest are written first.
+   */
   drain(): SessionState[] {
     const out = Array.from(this.#sessions.values(), (e) => e.state);
     this.#sessions = new Map();

@@ -1,0 +1,138 @@
+/**
+ * ClickHouseSessionSink's chunking against a stub client (its one call, `exec`, recorded and
+ * resolved by the test): chunks go in order with one INSERT in flight, the next chunk is built
+ * while the previous INSERT runs, and a failed INSERT is the write's error with nothing sent
+ * after it. What the rows say is held by the integration tests (storage.test.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { SessionBuffer, type SessionState } from '@sessionizer/core';
+import { eventFor } from '../../../test/support/arbitraries.js';
+import { ClickHouseSessionSink } from './sink.js';
+
+/** `n` states of distinct sessions. */
+function states(n: number): SessionState[] {
+  const b = new SessionBuffer();
+  for (let i = 0; i < n; i += 1) b.add(eventFor(1, i, 0));
+  return b.drain();
+}
+
+interface Call {
+  readonly body: Promise<string>;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** A client whose every exec waits until the test settles it; `log` records the order of things. */
+function stubClient(log: string[]): { client: ClickHouseClient; calls: Call[] } {
+  const calls: Call[] = [];
+  const exec = (params: { values: AsyncIterable<string> }): Promise<{ stream: { destroy: () => void } }> => {
+    const n = calls.length + 1;
+    log.push(`insert ${n} started`);
+    const body = (async () => {
+      let text = '';
+      for await (const chunk of params.values) text += chunk;
+      return text;
+    })();
+    return new Promise((resolve, reject) => {
+      calls.push({
+        body,
+        resolve: () => {
+          log.push(`insert ${n} done`);
+          resolve({ stream: { destroy: () => undefined } });
+        },
+        reject,
+      });
+    });
+  };
+  return { client: { exec } as unknown as ClickHouseClient, calls };
+}
+
+/** Lets every pending callback run (the sink's awaits, the stub's body reads). */
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 20; i += 1) await new Promise<void>((r) => setImmediate(r));
+};
+
+const sessionIds = (body: string): string[] => body.trim().split('\n').map((l) => (JSON.parse(l) as unknown[])[1] as string);
+
+describe('ClickHouseSessionSink', () => {
+  it('builds the next chunk while the previous INSERT runs, and sends chunks in order with one in flight', async () => {
+    const log: string[] = [];
+    const { client, calls } = stubClient(log);
+    let built = 0;
+    const sink = new ClickHouseSessionSink(client, {
+      schema: { database: 'db' },
+      maxRowsPerInsert: 3,
+      yieldEveryRows: 1,
+      // one yield per row built: counts the rows built so far
+      yieldToEventLoop: () => {
+        built += 1;
+        log.push(`built ${built}`);
+        return new Promise((r) => setImmediate(r));
+      },
+    });
+    const input = states(7);
+    const write = sink.write(input);
+    await settle();
+    // chunk 1 (rows 1–3) is being inserted; chunk 2 (rows 4–6) was built meanwhile and waits
+    expect(calls).toHaveLength(1);
+    expect(log).toEqual(['built 1', 'built 2', 'built 3', 'insert 1 started', 'built 4', 'built 5', 'built 6']);
+    calls[0]?.resolve();
+    await settle();
+    expect(calls).toHaveLength(2);
+    expect(log.slice(7)).toEqual(['insert 1 done', 'insert 2 started']);
+    calls[1]?.resolve();
+    await settle();
+    expect(calls).toHaveLength(3);
+    calls[2]?.resolve();
+    const stats = await write;
+    expect(stats).toMatchObject({ rows: 7, inserts: 3, attempts: 3 });
+    const bodies = await Promise.all(calls.map((c) => c.body));
+    expect(bodies.map((b) => sessionIds(b).length)).toEqual([3, 3, 1]);
+    expect(bodies.flatMap(sessionIds)).toEqual(input.map((s) => s.sessionId));
+    expect(stats.bytes).toBe(bodies.reduce((n, b) => n + b.length, 0));
+  });
+
+  it('a failed INSERT fails the write, and no later chunk is sent', async () => {
+    const log: string[] = [];
+    const { client, calls } = stubClient(log);
+    const sink = new ClickHouseSessionSink(client, {
+      schema: { database: 'db' },
+      maxRowsPerInsert: 2,
+      yieldEveryRows: 1,
+      yieldToEventLoop: () => new Promise((r) => setImmediate(r)),
+    });
+    const write = sink.write(states(6));
+    const outcome = write.then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
+    await settle();
+    expect(calls).toHaveLength(1);
+    // not retriable: a ClickHouse error code the sink does not retry (bad data)
+    calls[0]?.reject(Object.assign(new Error('Cannot parse input'), { code: '117', type: 'INCORRECT_DATA' }));
+    await settle();
+    const e = await outcome;
+    expect(e).toBeInstanceOf(Error);
+    expect((e as { retriable?: boolean }).retriable).toBe(false);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('a write that fits one INSERT sends it once every row is built', async () => {
+    const log: string[] = [];
+    const { client, calls } = stubClient(log);
+    const sink = new ClickHouseSessionSink(client, {
+      schema: { database: 'db' },
+      yieldEveryRows: 2,
+      yieldToEventLoop: () => {
+        log.push('yield');
+        return Promise.resolve();
+      },
+    });
+    const write = sink.write(states(5));
+    await settle();
+    expect(log).toEqual(['yield', 'yield', 'insert 1 started']);
+    calls[0]?.resolve();
+    expect(await write).toMatchObject({ rows: 5, inserts: 1 });
+  });
+});
