@@ -332,7 +332,7 @@ describe('the sink against a flaky ClickHouse (fault-injecting wrapper around th
     // chdb/connection turns per-call settings into SET statements in front of the inlined rows,
     // which costs time in proportion to the body (BENCHMARKS.md, bench:flush); the statement
     // carries what the insert needs instead, async_insert = 0 above all (rows in the table when
-    // the write resolves).
+    // the write resolves), and optimize_on_insert = 0 (BENCHMARKS.md, freshness).
     const seen: { query: string; settings: Record<string, unknown> | undefined }[] = [];
     const recording = new Proxy(db.handle.client, {
       get(target, prop, receiver) {
@@ -349,6 +349,9 @@ describe('the sink against a flaky ClickHouse (fault-injecting wrapper around th
     await sink.write(states());
     expect(seen).toHaveLength(1);
     expect(seen[0]?.query).toMatch(/^INSERT INTO \S+ SETTINGS .*\basync_insert = 0\b.* FORMAT JSONCompactEachRow$/);
+    // no aggregation of the block at insert time (a flush has one row per session; merges and
+    // queries aggregate): the sessions read back are still exactly the oracle's
+    expect(seen[0]?.query).toMatch(/\boptimize_on_insert = 0\b/);
     expect(Object.keys(seen[0]?.settings ?? {}).sort()).toEqual(Object.keys(COMMON_SETTINGS).sort());
     expect(Object.values(seen[0]?.settings ?? {}).every((v) => v === undefined)).toBe(true);
     expect(await readSessions(db.handle.client, db.database)).toEqual(sessionize(generate(7, 30, 5)));

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { SessionBuffer, type SessionState } from '@sessionizer/core';
 import { eventFor } from '../../../test/support/arbitraries.js';
-import { ClickHouseSessionSink } from './sink.js';
+import { ClickHouseSessionSink, DEFAULT_INSERT_SPLIT, rowsPerInsert } from './sink.js';
 
 /** `n` states of distinct sessions. */
 function states(n: number): SessionState[] {
@@ -54,6 +54,22 @@ const settle = async (): Promise<void> => {
 };
 
 const sessionIds = (body: string): string[] => body.trim().split('\n').map((l) => (JSON.parse(l) as unknown[])[1] as string);
+
+describe('rowsPerInsert', () => {
+  it('splits a write into up to 4 INSERTs of 5 000 to 50 000 rows by default', () => {
+    const r = (rows: number): number => rowsPerInsert(rows, DEFAULT_INSERT_SPLIT);
+    expect(r(3_000)).toBe(5_000); // one INSERT
+    expect(r(18_000)).toBe(5_000); // 4: the freshness bench's flushes
+    expect(r(46_000)).toBe(11_500); // 4: a flush at 200 000 active sessions
+    expect(r(100_000)).toBe(25_000); // 4: FLUSH_MAX_SESSIONS
+    expect(r(1_000_000)).toBe(50_000); // 20: the cap
+  });
+
+  it('keeps to a small maximum (tests set one)', () => {
+    expect(rowsPerInsert(7, { insertsPerWrite: 4, minRowsPerInsert: 3, maxRowsPerInsert: 3 })).toBe(3);
+    expect(rowsPerInsert(0, DEFAULT_INSERT_SPLIT)).toBe(5_000);
+  });
+});
 
 describe('ClickHouseSessionSink', () => {
   it('builds the next chunk while the previous INSERT runs, and sends chunks in order with one in flight', async () => {

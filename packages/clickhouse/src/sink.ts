@@ -20,10 +20,13 @@ import { DEFAULT_RETRY, retry, type RetryPolicy } from './retry.js';
 export interface SinkOptions {
   readonly schema: SchemaContext;
   /**
-   * Rows per INSERT (default 5 000): a larger write goes as several INSERTs, one in flight and the
-   * next built meanwhile, in the states' order (the buffer drains its sessions in the order they
-   * first arrived, so the oldest get visible first).
+   * A write goes as up to `insertsPerWrite` INSERTs (default 4) of at least `minRowsPerInsert` rows
+   * (default 5 000) and at most `maxRowsPerInsert` (default 50 000) and `maxBytesPerInsert`, one in
+   * flight and the next built meanwhile, in the states' order (the buffer drains its sessions in
+   * the order they first arrived, so the oldest get visible first).
    */
+  readonly insertsPerWrite?: number;
+  readonly minRowsPerInsert?: number;
   readonly maxRowsPerInsert?: number;
   readonly maxBytesPerInsert?: number;
   /** Rows serialised between two yields to the event loop (default 1 000). */
@@ -66,18 +69,25 @@ export const INSERT_CALL_SETTINGS: Readonly<Record<string, undefined>> = Object.
 );
 
 /**
- * Rows per INSERT. Small enough that a flush of ~20 000 rows (the freshness bench's) goes as a few
- * INSERTs, so that the first ones are visible before the whole flush is written and serialising
- * overlaps inserting; large enough that the fixed cost of an INSERT stays small (BENCHMARKS.md,
- * freshness).
+ * How a write is split. A flush of ~20 000 rows (the freshness bench's) goes as 4 INSERTs, so that
+ * the first rows are visible before the whole flush is written and serialising overlaps
+ * inserting; at most 4 per flush in the usual range (up to 200 000 rows), so that the parts
+ * created stay ~1 per second per instance at FLUSH_INTERVAL_MS 5 000; at least 5 000 rows each,
+ * so that an INSERT's fixed cost stays small (BENCHMARKS.md, freshness).
  */
-export const DEFAULT_MAX_ROWS_PER_INSERT = 5_000;
+export const DEFAULT_INSERT_SPLIT = { insertsPerWrite: 4, minRowsPerInsert: 5_000, maxRowsPerInsert: 50_000 } as const;
+
+/** Rows per INSERT for a write of `rows`: rows / inserts, within [min, max]. */
+export function rowsPerInsert(rows: number, split: { insertsPerWrite: number; minRowsPerInsert: number; maxRowsPerInsert: number }): number {
+  const max = Math.max(1, split.maxRowsPerInsert);
+  return Math.min(max, Math.max(1, split.minRowsPerInsert, Math.ceil(rows / Math.max(1, split.insertsPerWrite))));
+}
 
 export class ClickHouseSessionSink implements SessionSink {
   readonly #client: ClickHouseClient;
   readonly #table: string;
   readonly #insertSql: string;
-  readonly #maxRows: number;
+  readonly #split: { insertsPerWrite: number; minRowsPerInsert: number; maxRowsPerInsert: number };
   readonly #maxBytes: number;
   readonly #yieldEveryRows: number;
   readonly #yield: () => Promise<void>;
@@ -88,7 +98,12 @@ export class ClickHouseSessionSink implements SessionSink {
     this.#client = client;
     this.#table = names(options.schema).input;
     this.#insertSql = partialInsertSql(this.#table, { distributed: options.schema.cluster !== undefined });
-    this.#maxRows = options.maxRowsPerInsert ?? DEFAULT_MAX_ROWS_PER_INSERT;
+    this.#split = {
+      insertsPerWrite: options.insertsPerWrite ?? DEFAULT_INSERT_SPLIT.insertsPerWrite,
+      // a caller that bounds the rows (tests) gets chunks of at most that many
+      minRowsPerInsert: options.minRowsPerInsert ?? Math.min(DEFAULT_INSERT_SPLIT.minRowsPerInsert, options.maxRowsPerInsert ?? Infinity),
+      maxRowsPerInsert: options.maxRowsPerInsert ?? DEFAULT_INSERT_SPLIT.maxRowsPerInsert,
+    };
     this.#maxBytes = options.maxBytesPerInsert ?? 64 * 1024 * 1024;
     this.#yieldEveryRows = Math.max(1, options.yieldEveryRows ?? 1_000);
     this.#yield = options.yieldToEventLoop ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
@@ -110,6 +125,7 @@ export class ClickHouseSessionSink implements SessionSink {
     let attempts = 0;
     let insertMs = 0;
     let serialiseMs = 0;
+    const maxRows = rowsPerInsert(states.length, this.#split);
     let inflight: Promise<void> | undefined;
     const send = (lines: readonly string[], size: number): Promise<void> => {
       const t = performance.now();
@@ -129,7 +145,7 @@ export class ClickHouseSessionSink implements SessionSink {
     for (let i = 0; i < states.length; i += 1) {
       const state = states[i] as SessionState;
       const line = JSON.stringify(toPartialRow(state));
-      if (chunk.length > 0 && (chunk.length >= this.#maxRows || chunkBytes + line.length + 1 > this.#maxBytes)) {
+      if (chunk.length > 0 && (chunk.length >= maxRows || chunkBytes + line.length + 1 > this.#maxBytes)) {
         serialiseMs += performance.now() - sliceStart;
         if (inflight !== undefined) await inflight;
         inflight = send(chunk, chunkBytes);
