@@ -53,11 +53,7 @@ export function toPartialRow(s: SessionState): PartialRow {
 /**
  * The INSERT statement the rows go with. It carries every setting the insert needs in its own
  * SETTINGS clause (async_insert = 0: see COMMON_SETTINGS in client.ts), so that the sink can send
- * it without per-call settings (sink.ts says why). optimize_on_insert = 0: the engine would
- * otherwise aggregate the inserted block by the table's key before writing the part, and a flush
- * never has two rows of one session (the buffer is keyed by it), so that pass merges nothing —
- * but it cost about half of the INSERT (BENCHMARKS.md, freshness, 2026-12-01). Rows of one key in
- * different parts or inserts are merged later, and every query aggregates, as before. In cluster mode `table` is a Distributed table,
+ * it without per-call settings (sink.ts says why). In cluster mode `table` is a Distributed table,
  * and `distributed_foreground_insert = 1` makes the INSERT return only once every shard has its
  * rows: the service commits Kafka offsets when the INSERT returns, and with background forwarding
  * the rows would still be queued on the receiving node's disk at that point (commit-after-write).
