@@ -53,7 +53,11 @@ const settle = async (): Promise<void> => {
   for (let i = 0; i < 20; i += 1) await new Promise<void>((r) => setImmediate(r));
 };
 
-const sessionIds = (body: string): string[] => body.trim().split('\n').map((l) => (JSON.parse(l) as unknown[])[1] as string);
+const sessionIds = (body: string): string[] =>
+  body
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as unknown[])[1] as string);
 
 describe('rowsPerInsert', () => {
   it('splits a write into up to 4 INSERTs of 5 000 to 50 000 rows by default', () => {

@@ -78,7 +78,10 @@ export const INSERT_CALL_SETTINGS: Readonly<Record<string, undefined>> = Object.
 export const DEFAULT_INSERT_SPLIT = { insertsPerWrite: 4, minRowsPerInsert: 5_000, maxRowsPerInsert: 50_000 } as const;
 
 /** Rows per INSERT for a write of `rows`: rows / inserts, within [min, max]. */
-export function rowsPerInsert(rows: number, split: { insertsPerWrite: number; minRowsPerInsert: number; maxRowsPerInsert: number }): number {
+export function rowsPerInsert(
+  rows: number,
+  split: { insertsPerWrite: number; minRowsPerInsert: number; maxRowsPerInsert: number },
+): number {
   const max = Math.max(1, split.maxRowsPerInsert);
   return Math.min(max, Math.max(1, split.minRowsPerInsert, Math.ceil(rows / Math.max(1, split.insertsPerWrite))));
 }
