@@ -339,7 +339,7 @@ async function sessionizer(
       .filter((r) => r.msg === 'flushed' && typeof r.seconds === 'number');
     const [disk] = await query(
       s.dataDir,
-      "SELECT sum(rows) AS rows, sum(bytes_on_disk) AS bytes_on_disk FROM system.parts WHERE active AND database = 'sessionizer' AND table = 'sessions_raw'",
+      "SELECT count() AS parts, sum(rows) AS rows, sum(bytes_on_disk) AS bytes_on_disk FROM system.parts WHERE active AND database = 'sessionizer' AND table = 'sessions_raw'",
     );
     const [sessions] = await query(s.dataDir, 'SELECT count() AS sessions FROM sessions');
     const consumed = consumedAt.seconds ?? measured.seconds;
@@ -355,6 +355,7 @@ async function sessionizer(
       rowsPer1000Events: round((rows / events) * 1000, 1),
       jsonBytesPer1000Events: Math.round((bytes / events) * 1000),
       onDiskBytesPer1000Events: Math.round(((disk?.['bytes_on_disk'] ?? 0) / events) * 1000),
+      activePartsAtStop: disk?.['parts'] ?? 0,
       sessions: sessions?.['sessions'] ?? null,
       flushes: flushes.length,
       flushP50Seconds: round(
@@ -861,6 +862,9 @@ try {
       events,
       sessions: r['sessions'],
       rowsWritten: r['rowsWritten'],
+      activePartsAtStop: r['activePartsAtStop'],
+      cpuSeconds: r['cpuSeconds'],
+      seconds: r['seconds'],
       peakRssBytes: r['peakRssBytes'],
       peakRssAtCommitBytes: r['peakRssAtCommitBytes'],
       otherCpuSeconds: r['otherCpuSeconds'],
@@ -878,7 +882,8 @@ try {
     say(
       `memory: ${MEMORY_EVENTS} events (${String(r1['sessions'])} sessions) → peak RSS ${mib(r1['peakRssBytes'])} MiB; ` +
         `${MEMORY_EVENTS * 10} events (${String(r10['sessions'])} sessions) → ${mib(r10['peakRssBytes'])} MiB (×${String(growth)}; ` +
-        `${MEMORY_TAIL_SECONDS} s after the last commit included; others used ${String(r1['otherCpuSeconds'])} / ${String(r10['otherCpuSeconds'])} CPU-s meanwhile)`,
+        `${MEMORY_TAIL_SECONDS} s after the last commit included; others used ${String(r1['otherCpuSeconds'])} / ${String(r10['otherCpuSeconds'])} CPU-s meanwhile); ` +
+        `service ${String(r1['cpuSeconds'])} / ${String(r10['cpuSeconds'])} CPU-s, active parts at stop ${String(r1['activePartsAtStop'])} / ${String(r10['activePartsAtStop'])}`,
     );
   }
   if (!SKIP.has('volume')) {
