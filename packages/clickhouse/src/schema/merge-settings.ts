@@ -20,7 +20,9 @@ export const EMBEDDED_RAW_TABLE_SETTINGS: readonly (readonly [string, number])[]
   ['min_columns_to_activate_adaptive_write_buffer', 1],
   // What a merge holds grows with the number of parts it reads at once (their buffers), up to
   // ~50–75 MiB per part once parts are a few MB: at most 4 parts per merge bounds it, at the cost
-  // of more, smaller merges (rows are rewritten a few more times as parts grow).
+  // of more, smaller merges (rows are rewritten a few more times as parts grow). Below the merge
+  // selector's base (5) it also defers merges: 4 equal parts merge once a partition holds ~23;
+  // 3 or 2 would wait for ~37 or ~50 and did not lower the peak (BENCHMARKS.md, *Merge memory*).
   ['max_parts_to_merge_at_once', 4],
 ];
 
