@@ -3,8 +3,9 @@
  * setting: `npm run bench:merge-memory -- [--parts K] [--events-per-part N] [--active-sessions A]
  * [--config 'name:setting=value,setting=value']...`.
  *
- * For each configuration, in a fresh process (VmHWM is per process): migrate a database, apply the
- * configuration's settings with ALTER TABLE sessions_raw MODIFY SETTING, stop merges, write K
+ * For each configuration, in a fresh process (VmHWM is per process): migrate a database as the
+ * service's embedded engine does (migration 0004's settings included), apply the configuration's
+ * settings with ALTER TABLE sessions_raw MODIFY SETTING, stop merges, write K
  * parts through the sink's INSERT (each the partial rows of N events from A active sessions, as
  * a flush of the service writes them), then reset the process's peak RSS (/proc/self/clear_refs),
  * start merges and run OPTIMIZE TABLE … FINAL: the peak RSS over the RSS before the merge is what
@@ -84,7 +85,7 @@ async function child(spec: string): Promise<Result> {
   const rowsOf = async <T>(query: string): Promise<T[]> => (await client.query({ query, format: 'JSONEachRow' })).json<T>();
   try {
     const db = 'mergemem';
-    await migrate(client, { database: db });
+    await migrate(client, { database: db, embedded: true }); // the service's table: 0004's settings apply
     const raw = names({ database: db }).raw;
     if (settings !== '') await exec(`ALTER TABLE ${raw} MODIFY SETTING ${settings}`);
     await exec(`SYSTEM STOP MERGES ${raw}`);
