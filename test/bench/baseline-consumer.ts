@@ -9,10 +9,10 @@
  * process.cpuUsage(), peak RSS). It then stays connected until SIGTERM, so that the bench reads
  * /proc of a live process.
  */
-import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: { brokers: { type: 'string' }, topic: { type: 'string' }, group: { type: 'string' }, expect: { type: 'string' } },
 });
 const expected = Number(values.expect);

@@ -5,11 +5,11 @@
  *   npm run bench:core -- [--events N]
  * No timing is asserted anywhere: these machines are shared and noisy.
  */
-import { parseArgs } from 'node:util';
 import { generate, tokenTeams, type GeneratedMessage } from '@sessionizer/generator';
 import { normalize, SessionBuffer, type InputFormat, type SessionEvent } from '@sessionizer/core';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string' }, json: { type: 'boolean' } } });
+const { values } = benchArgs(import.meta.url, { options: { events: { type: 'string' }, json: { type: 'boolean' } } });
 const N = Number(values.events ?? 100_000);
 const gc = (globalThis as { gc?: () => void }).gc;
 

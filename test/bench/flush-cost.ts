@@ -30,7 +30,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import { generate } from '@sessionizer/generator';
@@ -45,8 +44,9 @@ import {
   partialInsertSql,
   toPartialRow,
 } from '@sessionizer/clickhouse/testing';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     'events-per-flush': { type: 'string' },
     'active-sessions': { type: 'string' },

@@ -16,14 +16,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { generate } from '@sessionizer/generator';
 import { createKafkaClient, ensureTopic, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
 import { freePort } from '@sessionizer/kafka/testing';
 import { spawnService } from './service.js';
 import { metricSum } from '../support/prometheus.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     events: { type: 'string' },
     'active-sessions': { type: 'string' },

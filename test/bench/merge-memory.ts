@@ -18,15 +18,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import { generate } from '@sessionizer/generator';
 import { normalize, SessionBuffer } from '@sessionizer/core';
 import { migrate } from '@sessionizer/clickhouse';
 import { COMMON_SETTINGS, INSERT_CALL_SETTINGS, names, partialInsertSql, toPartialRow } from '@sessionizer/clickhouse/testing';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     parts: { type: 'string' },
     'events-per-part': { type: 'string' },

@@ -17,15 +17,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ClickHouseSessionSink, createClickHouse, migrate } from '@sessionizer/clickhouse';
 import { startDashboard } from '../../services/sessionizer/src/commands/dashboard.js';
 import { createLogger } from '../../services/sessionizer/src/log.js';
 import { Overview, type Meta } from '../../services/sessionizer/src/overview/panels.js';
 import { parseParams } from '../../services/sessionizer/src/overview/request.js';
 import { loadClonedSessions } from '../support/overview-data.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     sessions: { type: 'string' },
     days: { type: 'string' },

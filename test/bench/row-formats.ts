@@ -24,15 +24,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import { generate } from '@sessionizer/generator';
 import { normalize, SessionBuffer, SETS, type SessionState } from '@sessionizer/core';
 import { migrate } from '@sessionizer/clickhouse';
 import { COMMON_SETTINGS, INSERT_CALL_SETTINGS, names, PARTIAL_COLUMNS, toPartialRow } from '@sessionizer/clickhouse/testing';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     events: { type: 'string' },
     'events-per-flush': { type: 'string' },

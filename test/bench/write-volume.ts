@@ -11,12 +11,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { generate } from '@sessionizer/generator';
 import { normalize, SessionBuffer } from '@sessionizer/core';
 import { ClickHouseSessionSink, createClickHouse, migrate } from '@sessionizer/clickhouse';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: { events: { type: 'string' }, 'flush-events': { type: 'string' }, 'batch-events': { type: 'string' } },
 });
 const N = Number(values.events ?? 200_000);
