@@ -5,7 +5,8 @@
  * Preloads one topic of loadgen events (the bench's workload: posthog-events, 2 000 active
  * sessions, 3 partitions; skipped when --topic names one that already holds them), then runs
  * `sessionizer run` from offset 0 of it, --runs times per checkout given with --root (default:
- * this one; `--root <dir>::--flag,--flag` adds node flags to that one), alternating the checkouts
+ * this one; `--root <dir>::--flag,--flag` adds node flags to that one; each runs with its own
+ * Dockerfile's NODE_OPTIONS, as the image does), alternating the checkouts
  * run by run so that both see the same machine. Each run is
  * measured like the pipeline bench's sessionizer (measure.ts: first record read → every offset
  * committed) and prints CPU-s per million events, the steady-state figure, what the rest of the
@@ -22,7 +23,7 @@ import { generate } from '@sessionizer/generator';
 import { createKafkaClient, ensureTopic, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
 import { freePort } from '@sessionizer/kafka/testing';
 import { Meter, settle, type Measured } from './measure.js';
-import { ROOT } from './service.js';
+import { ROOT, serviceNodeOptions } from './service.js';
 import { metricSum, scrape } from '../support/prometheus.js';
 
 const { values } = parseArgs({
@@ -110,6 +111,8 @@ async function once(root: string, n: number): Promise<Run> {
         METRICS_PORT: String(port),
         METRICS_HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
+        // the node flags of that checkout's image (its Dockerfile), as deployed
+        NODE_OPTIONS: serviceNodeOptions(dir),
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     },
@@ -150,7 +153,7 @@ for (let i = 0; i < RUNS; i += 1) {
       .join(' ');
     say(
       `${root} run ${i + 1}: ${m.cpuSecondsPerMillionEvents} CPU-s/M (steady ${m.steady?.cpuSecondsPerMillionEvents ?? '-'}), ` +
-        `${m.eventsPerSecond} events/s, main thread ${m.mainThreadCpuSeconds} CPU-s, others ${m.otherCpuSeconds} CPU-s in ${m.seconds} s, busy before ${m.machineBusyCoresBefore}; ${top}`,
+        `${m.eventsPerSecond} events/s, main thread ${m.mainThreadCpuSeconds} CPU-s, peak RSS ${Math.round(m.peakRssBytes / 2 ** 20)} MiB, others ${m.otherCpuSeconds} CPU-s in ${m.seconds} s, busy before ${m.machineBusyCoresBefore}; ${top}`,
     );
   }
 }
@@ -168,6 +171,7 @@ for (const [root, ms] of results) {
     otherCpuSeconds: ms.map((m) => m.otherCpuSeconds),
     mainThreadCpuSeconds: ms.map((m) => m.mainThreadCpuSeconds),
     mainThreadMedian: median(ms.map((m) => m.mainThreadCpuSeconds)),
+    peakRssMiB: ms.map((m) => Math.round(m.peakRssBytes / 2 ** 20)),
   };
   process.stdout.write(`BENCH-CPU ${JSON.stringify(line)}\n`);
 }

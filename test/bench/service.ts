@@ -1,5 +1,7 @@
 /** `sessionizer run` as a subprocess for the benchmarks: the same settings in every bench, through the tests' one spawn of the CLI. */
 import type { ChildProcessByStdio } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { REPO_ROOT, SESSIONIZER_BIN, spawnCli } from '../support/cli.js';
 
@@ -17,7 +19,27 @@ export interface ServiceSpawn {
   readonly extra?: Readonly<Record<string, string>>;
 }
 
-/** Spawns the service with the caller's environment and these settings; its stderr piped (stdout discarded). */
+/**
+ * The node flags the image runs the service with (`ENV NODE_OPTIONS=…` in the checkout's
+ * Dockerfile; empty when it sets none), so that the benchmarks measure the service as deployed.
+ */
+export function deployedNodeOptions(root: string = ROOT): string {
+  let dockerfile: string;
+  try {
+    dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  } catch {
+    return '';
+  }
+  const value = /^ENV\s+NODE_OPTIONS=(.*)$/m.exec(dockerfile)?.[1]?.trim() ?? '';
+  return value.replace(/^"(.*)"$/, '$1');
+}
+
+/** NODE_OPTIONS for a service spawned from `root`: the caller's, then the image's. */
+export function serviceNodeOptions(root: string = ROOT): string {
+  return [process.env['NODE_OPTIONS'], deployedNodeOptions(root)].filter((o) => o !== undefined && o !== '').join(' ');
+}
+
+/** Spawns the service with the caller's environment, the image's node flags and these settings; its stderr piped (stdout discarded). */
 export function spawnService(o: ServiceSpawn): ChildProcessByStdio<Writable | null, Readable, Readable> {
   const child = spawnCli(
     ['run'],
@@ -29,6 +51,7 @@ export function spawnService(o: ServiceSpawn): ChildProcessByStdio<Writable | nu
       METRICS_PORT: String(o.port),
       METRICS_HOST: '127.0.0.1',
       LOG_LEVEL: o.logLevel,
+      NODE_OPTIONS: serviceNodeOptions(),
       ...o.extra,
     },
     { inheritEnv: true },
