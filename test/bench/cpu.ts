@@ -1,6 +1,7 @@
 /**
  * CPU per event of `sessionizer run`, A/B: `npm run bench:cpu -- --events 500000 --runs 3
- * [--topic bench_cpu_x] [--root /path/to/other/checkout ...] [--node-arg=--cpu-prof ...]`.
+ * [--topic bench_cpu_x] [--root /path/to/other/checkout ...] [--node-arg=--cpu-prof ...]
+ * [--active-sessions 2000] [--settle-seconds 20]`.
  *
  * Preloads one topic of loadgen events (the bench's workload: posthog-events, 2 000 active
  * sessions, 3 partitions; skipped when --topic names one that already holds them), then runs
@@ -10,7 +11,7 @@
  * run by run so that both see the same machine. Each run is
  * measured like the pipeline bench's sessionizer (measure.ts: first record read → every offset
  * committed) and prints CPU-s per million events, the steady-state figure, what the rest of the
- * machine used, and the CPU by thread name (the JavaScript main thread is `node`; chDB's threads,
+ * machine used, the peak RSS, and the CPU by thread name (the JavaScript main thread is `node`; chDB's threads,
  * V8's GC helpers and libuv's pool have their own names). Then the median per checkout.
  * Nothing is asserted.
  */
@@ -18,15 +19,15 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { generate } from '@sessionizer/generator';
 import { createKafkaClient, ensureTopic, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
 import { freePort } from '@sessionizer/kafka/testing';
 import { Meter, settle, type Measured } from './measure.js';
 import { ROOT, serviceNodeOptions } from './service.js';
 import { metricSum, scrape } from '../support/prometheus.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     events: { type: 'string' },
     runs: { type: 'string' },
