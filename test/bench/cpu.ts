@@ -14,10 +14,15 @@
  * machine used, the peak RSS, and the CPU by thread name (the JavaScript main thread is `node`; chDB's threads,
  * V8's GC helpers and libuv's pool have their own names). Then the median per checkout.
  * Nothing is asserted.
+ *
+ * `--modes client,server` runs each checkout on the same events with their client `$session_id`
+ * (`client`, the default) and without it with SERVER_SESSIONS=all (`server`: a second topic of the
+ * same messages, stripped like the bench's server-sessions phase), alternating too; each run also
+ * prints what it wrote (partial rows, state rows, inserts, flushes) through the service's /query.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from '@sessionizer/generator';
 import { createKafkaClient, ensureTopic, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
@@ -26,6 +31,7 @@ import { Meter, settle, type Measured } from './measure.js';
 import { ROOT, serviceNodeOptions } from './service.js';
 import { metricSum, scrape } from '../support/prometheus.js';
 import { benchArgs } from './args.js';
+import { withoutSessionId } from './no-session-id.js';
 
 const { values } = benchArgs(import.meta.url, {
   options: {
@@ -36,6 +42,7 @@ const { values } = benchArgs(import.meta.url, {
     'node-arg': { type: 'string', multiple: true },
     'active-sessions': { type: 'string' },
     'settle-seconds': { type: 'string' },
+    modes: { type: 'string' },
   },
 });
 const EVENTS = Number(values.events ?? 500_000);
@@ -44,6 +51,10 @@ const ACTIVE = Number(values['active-sessions'] ?? 2_000);
 const SETTLE_SECONDS = Number(values['settle-seconds'] ?? 20);
 const ROOTS = values.root ?? [ROOT];
 const NODE_ARGS = values['node-arg'] ?? [];
+const MODES = (values.modes ?? 'client').split(',').map((m): 'client' | 'server' => {
+  if (m !== 'client' && m !== 'server') throw new Error(`--modes: client or server, not '${m}'`);
+  return m;
+});
 const say = (m: string): void => {
   process.stderr.write(`bench:cpu: ${m}\n`);
 };
@@ -53,19 +64,23 @@ const provisioned = await provisionKafka({ brokers: process.env['KAFKA_BROKERS']
 const brokers = provisioned.brokers.join(',');
 const kafka = createKafkaClient({ brokers, clientId: 'bench-cpu' });
 const topic = values.topic ?? `bench_cpu_${ACTIVE}_${EVENTS}`;
-{
-  const { end } = await groupProgress(kafka, `probe_${Date.now()}`, topic).catch(() => ({ end: new Map<number, bigint>() }));
+/** The same messages without `$session_id`, for `--modes server`. */
+const serverTopic = `${topic}_nosid`;
+async function preload(name: string, edit?: (value: string) => string): Promise<void> {
+  const { end } = await groupProgress(kafka, `probe_${Date.now()}`, name).catch(() => ({ end: new Map<number, bigint>() }));
   const present = [...end.values()].reduce((a, b) => a + Number(b), 0);
-  if (present >= EVENTS) say(`topic ${topic} holds ${present} events: not preloaded again`);
+  if (present >= EVENTS) say(`topic ${name} holds ${present} events: not preloaded again`);
   else {
-    await ensureTopic(kafka, topic, 3);
+    await ensureTopic(kafka, name, 3);
     const t = performance.now();
-    const sent = await produceAll(kafka, topic, generate({ seed: 1, format: 'posthog-events', events: EVENTS, activeSessions: ACTIVE }), {
-      batchSize: 2_000,
-    });
-    say(`preloaded ${sent} events into ${topic} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const generated = generate({ seed: 1, format: 'posthog-events', events: EVENTS, activeSessions: ACTIVE });
+    const messages = edit === undefined ? generated : [...generated].map((m) => ({ ...m, value: edit(m.value) }));
+    const sent = await produceAll(kafka, name, messages, { batchSize: 2_000 });
+    say(`preloaded ${sent} events into ${name} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
 }
+if (MODES.includes('client')) await preload(topic);
+if (MODES.includes('server')) await preload(serverTopic, withoutSessionId);
 
 async function metric(port: number, name: string): Promise<number> {
   try {
@@ -90,9 +105,35 @@ function taskCpu(pid: number, tid: number): number {
 interface Run extends Measured {
   /** CPU seconds of the main thread in the window (other threads named `node`: V8's and libuv's helpers, chDB's unnamed threads). */
   readonly mainThreadCpuSeconds: number;
+  /** What the run wrote, from the service's metrics and its /query endpoint. */
+  readonly written: Record<string, number | string>;
 }
 
-async function once(root: string, n: number): Promise<Run> {
+/** One number from the service's read-only /query endpoint (the embedded engine is locked by it). */
+async function queryNumber(port: number, sql: string): Promise<number | string> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/query`, { method: 'POST', body: sql });
+    const text = (await res.text()).trim();
+    if (!res.ok) return `error: ${text.slice(0, 120)}`;
+    const row = JSON.parse(text.split('\n')[0] ?? '{}') as Record<string, unknown>;
+    return Number(Object.values(row)[0]);
+  } catch (err) {
+    return `error: ${String(err).slice(0, 120)}`;
+  }
+}
+
+async function written(port: number, mode: string): Promise<Record<string, number | string>> {
+  const text = await scrape(`http://127.0.0.1:${port}`).catch(() => '');
+  return {
+    partialRows: metricSum(text, 'sessionizer_written_rows_total'),
+    flushes: metricSum(text, 'sessionizer_flushes_total'),
+    sessions: await queryNumber(port, 'SELECT count() FROM sessions'),
+    stateRows: mode === 'server' ? await queryNumber(port, 'SELECT count() FROM server_session_state') : 0,
+    serverSessionEvents: metricSum(text, 'sessionizer_server_session_events_total'),
+  };
+}
+
+async function once(root: string, n: number, mode: 'client' | 'server'): Promise<Run> {
   const busy = await settle(0.3, SETTLE_SECONDS * 1000);
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-cpu-'));
@@ -106,7 +147,8 @@ async function once(root: string, n: number): Promise<Run> {
       env: {
         ...process.env,
         KAFKA_BROKERS: brokers,
-        KAFKA_TOPICS: topic,
+        KAFKA_TOPICS: mode === 'server' ? serverTopic : topic,
+        ...(mode === 'server' ? { SERVER_SESSIONS: 'all' } : {}),
         KAFKA_GROUP_ID: group,
         SESSIONIZER_DATA_DIR: dataDir,
         METRICS_PORT: String(port),
@@ -129,13 +171,14 @@ async function once(root: string, n: number): Promise<Run> {
     const main0 = mainThreadCpu(child.pid ?? 0);
     for (;;) {
       meter.sample(await metric(port, 'sessionizer_received_events_total'));
-      const { committed, end } = await groupProgress(kafka, group, topic);
+      const { committed, end } = await groupProgress(kafka, group, mode === 'server' ? serverTopic : topic);
       if ([...end].every(([p, e]) => (committed.get(p) ?? -1n) >= e)) break;
       if (child.exitCode !== null) throw new Error('sessionizer exited before committing everything');
       await sleep(200);
     }
     const main = mainThreadCpu(child.pid ?? 0) - main0;
-    return { ...meter.finish(), mainThreadCpuSeconds: Math.round(main * 100) / 100 };
+    const finished = meter.finish();
+    return { ...finished, mainThreadCpuSeconds: Math.round(main * 100) / 100, written: await written(port, mode) };
   } finally {
     child.kill('SIGTERM');
     if (child.exitCode === null) await new Promise((r) => child.once('close', r));
@@ -143,18 +186,19 @@ async function once(root: string, n: number): Promise<Run> {
   }
 }
 
-const results = new Map<string, Run[]>(ROOTS.map((r) => [r, []]));
+const contenders = ROOTS.flatMap((root) => MODES.map((mode) => ({ root, mode, name: MODES.length > 1 ? `${root} [${mode}]` : root })));
+const results = new Map<string, Run[]>(contenders.map((c) => [c.name, []]));
 for (let i = 0; i < RUNS; i += 1) {
-  for (const root of ROOTS) {
-    const m = await once(root, i);
-    results.get(root)?.push(m);
+  for (const { root, mode, name } of contenders) {
+    const m = await once(root, i, mode);
+    results.get(name)?.push(m);
     const top = Object.entries(m.threadCpuSeconds)
       .slice(0, 8)
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
     say(
-      `${root} run ${i + 1}: ${m.cpuSecondsPerMillionEvents} CPU-s/M (steady ${m.steady?.cpuSecondsPerMillionEvents ?? '-'}), ` +
-        `${m.eventsPerSecond} events/s, main thread ${m.mainThreadCpuSeconds} CPU-s, peak RSS ${Math.round(m.peakRssBytes / 2 ** 20)} MiB, others ${m.otherCpuSeconds} CPU-s in ${m.seconds} s, busy before ${m.machineBusyCoresBefore}; ${top}`,
+      `${name} run ${i + 1}: ${m.cpuSecondsPerMillionEvents} CPU-s/M (steady ${m.steady?.cpuSecondsPerMillionEvents ?? '-'}), ` +
+        `${m.eventsPerSecond} events/s, main thread ${m.mainThreadCpuSeconds} CPU-s, peak RSS ${Math.round(m.peakRssBytes / 2 ** 20)} MiB, others ${m.otherCpuSeconds} CPU-s in ${m.seconds} s, busy before ${m.machineBusyCoresBefore}, load ${loadavg()[0]?.toFixed(2) ?? '?'}; ${top}; wrote ${JSON.stringify(m.written)}`,
     );
   }
 }
@@ -173,6 +217,7 @@ for (const [root, ms] of results) {
     mainThreadCpuSeconds: ms.map((m) => m.mainThreadCpuSeconds),
     mainThreadMedian: median(ms.map((m) => m.mainThreadCpuSeconds)),
     peakRssMiB: ms.map((m) => Math.round(m.peakRssBytes / 2 ** 20)),
+    written: ms.map((m) => m.written),
   };
   process.stdout.write(`BENCH-CPU ${JSON.stringify(line)}\n`);
 }
