@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalize, SESSION_COLUMNS, SessionBuffer, type SessionEvent } from '@sessionizer/core';
+import { normalize, serverSessionKey, SESSION_COLUMNS, SessionBuffer, type SessionEvent } from '@sessionizer/core';
 import { sessionize } from '@sessionizer/core/testing';
 import { ClickHouseServerSessionStore, ClickHouseSessionSink, migrate } from '@sessionizer/clickhouse';
 import { MIGRATIONS } from '@sessionizer/clickhouse/testing';
@@ -118,6 +118,33 @@ describe('server-side sessions in ClickHouse equal the oracle', () => {
     ]);
     expect((await at('10'))[0]).toEqual({ teamId: 1, distinctId: 'x', state: state(b, 2) });
     expect(await store.load('events', 3, [{ teamId: 2, distinctId: 'y' }], '10')).toEqual([]);
+  });
+
+  it('the state store: storedKeys holds every key with a row of the partition, whatever its version', async () => {
+    const store = new ClickHouseServerSessionStore(db.handle.client, { schema: { database: db.database } });
+    const state = { sessionId: '019ad9a0-0000-7000-8000-00000000000c', start: 1_764_579_600_000_000, last: 1_764_579_600_000_000 };
+    const empty = await store.storedKeys('filtered', 0);
+    expect(empty.added).toBe(0);
+    const ids = Array.from({ length: 3_000 }, (_, i) => `0f0e0d0c-0b0a-4000-9000-${String(i).padStart(12, '0')}`);
+    await store.write([
+      { topic: 'filtered', partition: 0, version: '7', changes: ids.map((distinctId) => ({ teamId: 1, distinctId, state })) },
+      // a newer version of some keys, and keys of other teams, partitions and topics
+      { topic: 'filtered', partition: 0, version: '9', changes: ids.slice(0, 10).map((distinctId) => ({ teamId: 1, distinctId, state })) },
+      { topic: 'filtered', partition: 0, version: '9', changes: [{ teamId: 2, distinctId: "q'\n", state }] },
+      { topic: 'filtered', partition: 1, version: '1', changes: [{ teamId: 1, distinctId: 'other-partition', state }] },
+      { topic: 'other', partition: 0, version: '1', changes: [{ teamId: 1, distinctId: 'other-topic', state }] },
+    ]);
+    const filter = await store.storedKeys('filtered', 0);
+    expect(filter.added).toBe(3_001); // one per key, however many rows it has
+    expect(filter.capacity).toBe(100_000);
+    expect(ids.every((id) => filter.has(serverSessionKey(1, id)))).toBe(true);
+    expect(filter.has(serverSessionKey(2, "q'\n"))).toBe(true);
+    // not stored on this partition: absent (the filter is far below capacity, so no false positive among these)
+    expect(['other-partition', 'other-topic', ids[0] ?? ''].map((id, i) => filter.has(serverSessionKey(i < 2 ? 1 : 2, id)))).toEqual([
+      false,
+      false,
+      false,
+    ]);
   });
 
   it('a database at the catalog schema (0002) gets the state table (0003) and keeps its sessions', async () => {

@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { formatTimestamp, type KeyRef, type StateChange } from '@sessionizer/core';
+import { formatTimestamp, KeyFilter, serverSessionKey, type KeyRef, type StateChange } from '@sessionizer/core';
 import { classify, type SinkError } from './errors.js';
 import { names, type SchemaContext } from './schema/ddl.js';
 import { DEFAULT_RETRY, retry, type RetryPolicy } from './retry.js';
@@ -24,7 +24,15 @@ export interface StateWrite {
 export interface ServerSessionStore {
   write(writes: readonly StateWrite[], signal?: AbortSignal): Promise<{ rows: number; bytes: number }>;
   load(topic: string, partition: number, keys: readonly KeyRef[], maxVersion: string, signal?: AbortSignal): Promise<StateChange[]>;
+  /**
+   * A filter holding every `team_id:distinct_id` with a row for the partition (any version), for
+   * skipping the reads of keys that have none. Optional: without it every key not in memory is read.
+   */
+  storedKeys?(topic: string, partition: number, signal?: AbortSignal): Promise<KeyFilter>;
 }
+
+/** A filter's room: twice the keys stored, so that a partition's new keys fit before a rebuild. */
+export const storedKeysCapacity = (stored: number): number => Math.max(100_000, 2 * stored);
 
 export interface StoreOptions {
   readonly schema: SchemaContext;
@@ -114,6 +122,35 @@ GROUP BY team_id, distinct_id`,
         distinctId: r.distinct_id,
         state: { sessionId: r.session_id, start: r.start_us, last: r.last_us },
       }));
+  }
+
+  async storedKeys(topic: string, partition: number, signal?: AbortSignal): Promise<KeyFilter> {
+    const where = 'WHERE topic = {topic:String} AND partition = {partition:UInt32}';
+    const abort = signal === undefined ? {} : { abort_signal: signal };
+    return this.#retrying(`read of the stored keys of ${topic}/${partition} from ${this.#table}`, signal, async () => {
+      const counted = await this.#client.query({
+        query: `SELECT uniqExact(team_id, distinct_id) AS n FROM ${this.#table} ${where}`,
+        query_params: { topic, partition },
+        format: 'JSONEachRow',
+        ...abort,
+      });
+      const [row] = await counted.json<{ n: number | string }>();
+      const filter = new KeyFilter(storedKeysCapacity(Number(row?.n ?? 0)));
+      // streamed: a partition may hold millions of keys, the filter ~1.2 bytes each
+      const rs = await this.#client.query({
+        query: `SELECT DISTINCT team_id, distinct_id FROM ${this.#table} ${where}`,
+        query_params: { topic, partition },
+        format: 'JSONCompactEachRow',
+        ...abort,
+      });
+      for await (const rows of rs.stream<[number, string]>()) {
+        for (const r of rows) {
+          const [teamId, distinctId] = r.json();
+          filter.add(serverSessionKey(teamId, distinctId));
+        }
+      }
+      return filter;
+    });
   }
 
   /** The shared retry helper (retry.ts), classified like the sink's inserts. */

@@ -80,9 +80,11 @@ export { type FlushPolicy, flushReason, type FlushReason } from './flush-policy.
 export {
   DEFAULT_SERVER_SESSION_IDLE_MS,
   estimateTrackedBytes,
+  KeyFilter,
   type KeyRef,
   type RuleCounts,
   ServerSessionAssigner,
   type ServerSessionRule,
+  serverSessionKey,
   type StateChange,
 } from './server-sessions/index.js';

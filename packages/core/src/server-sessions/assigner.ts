@@ -14,8 +14,18 @@
  * Memory is a cache of the store: a key may be evicted once its latest state is written in a
  * committed flush (`confirm`); when an event of a key that is not in memory arrives, the caller
  * loads it first (`missing` → store → `load`).
+ *
+ * With a filter of the keys that may be in the store (`useStoredKeys`, key-filter.ts), `missing`
+ * leaves out keys the filter does not hold: they have no row, so the store would answer nothing
+ * for them, and they start with no state, as a read of nothing would give. The filter must hold
+ * every key the store had when it was built, and every key this assigner evicts afterwards (it
+ * adds them itself; `beginStoredKeys` keeps those evicted while a new filter is being built).
+ * Rows written since the build by someone else (an old owner during a rebalance) are of keys
+ * with events before this assigner's start, whose state at its start was already stored; or of
+ * keys with events since, which this assigner holds in memory or evicted.
  */
 import type { SessionEvent } from '../event.js';
+import type { KeyFilter } from './key-filter.js';
 import { serverSessionKey, step, type OpenSession, type ServerSessionOptions, type ServerSessionRule } from './rule.js';
 
 interface Entry {
@@ -52,6 +62,10 @@ export class ServerSessionAssigner {
   #flush = 0;
   #committedFlush = 0;
   readonly counts: RuleCounts = { new: 0, join: 0, late: 0 };
+  /** Keys that may be in the store (undefined: any key may be; `missing` lists all not in memory). */
+  #stored: KeyFilter | undefined;
+  /** Keys evicted while a filter is being built (`beginStoredKeys`), for the new filter. */
+  #evictedDuringBuild: string[] | undefined;
 
   constructor(options: ServerSessionOptions = {}) {
     this.#options = options;
@@ -61,14 +75,40 @@ export class ServerSessionAssigner {
     return this.#entries.size;
   }
 
-  /** Keys of these events that are not in memory: load them from the store before `assign`. */
+  /**
+   * Keys of these events that are not in memory (and, with a filter, may be in the store): load
+   * them from the store before `assign`.
+   */
   missing(events: Iterable<KeyRef>): KeyRef[] {
     const out = new Map<string, KeyRef>();
+    const stored = this.#stored;
     for (const e of events) {
       const key = serverSessionKey(e.teamId, e.distinctId);
-      if (!this.#entries.has(key) && !out.has(key)) out.set(key, { teamId: e.teamId, distinctId: e.distinctId });
+      if (this.#entries.has(key) || out.has(key)) continue;
+      if (stored !== undefined && !stored.has(key)) continue;
+      out.set(key, { teamId: e.teamId, distinctId: e.distinctId });
     }
     return [...out.values()];
+  }
+
+  /** A filter for this assigner is being built from the store: keep the keys evicted meanwhile. */
+  beginStoredKeys(): void {
+    this.#evictedDuringBuild ??= [];
+  }
+
+  /**
+   * From now on, `missing` lists only keys `filter` holds. It must hold every key the store had
+   * when its build began (`beginStoredKeys`, before reading the store).
+   */
+  useStoredKeys(filter: KeyFilter): void {
+    for (const key of this.#evictedDuringBuild ?? []) filter.add(key);
+    this.#evictedDuringBuild = undefined;
+    this.#stored = filter;
+  }
+
+  /** The filter of stored keys in use (undefined: none). */
+  get storedKeys(): KeyFilter | undefined {
+    return this.#stored;
   }
 
   /** States read from the store (greatest version ≤ the committed offset). Keys in memory win. */
@@ -136,6 +176,9 @@ export class ServerSessionAssigner {
       if (this.#entries.size <= maxKeys) break;
       if (entry.dirty || entry.writtenIn > this.#committedFlush) continue;
       this.#entries.delete(key);
+      // the store has it now: a later event of the key must read it back
+      this.#stored?.add(key);
+      this.#evictedDuringBuild?.push(key);
       evicted += 1;
     }
     return evicted;

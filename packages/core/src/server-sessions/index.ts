@@ -2,4 +2,5 @@
 export * from './rule.js';
 export * from './assigner.js';
 export * from './oracle.js';
+export { KeyFilter } from './key-filter.js';
 export { deterministicUuidV7 } from './id.js';

@@ -1,6 +1,14 @@
 /** The server-side session stage: client events untouched, one assigner per source partition, rules counted. */
 import { describe, expect, it } from 'vitest';
-import { type KeyRef, type Normalized, type ServerSessionRule, type SessionEvent, type StateChange } from '@sessionizer/core';
+import {
+  KeyFilter,
+  serverSessionKey,
+  type KeyRef,
+  type Normalized,
+  type ServerSessionRule,
+  type SessionEvent,
+  type StateChange,
+} from '@sessionizer/core';
 import { assignServerSessionsOracle } from '@sessionizer/core/testing';
 import type { ServerSessionStore, StateWrite } from '@sessionizer/clickhouse';
 import type { PartitionBatch } from '@sessionizer/kafka';
@@ -189,5 +197,105 @@ describe('ServerSessionStage with a store', () => {
     const again = events.map((e, i) => unassigned(10_000 + i, i * 0.001 + 1, e.distinctId));
     const second = await run(stage, again, 1_500);
     expect(second).toEqual(first); // every key joins its open session, evicted or not
+  });
+});
+
+/** MemoryStore with `storedKeys`: the stage reads only the keys the store may have. */
+class FilteringStore extends MemoryStore {
+  readonly loaded: string[] = [];
+  builds = 0;
+  /** Capacity of the filters it builds (0: the minimum, 1,024 keys). */
+  capacity = 0;
+  override load(topic: string, partition: number, keys: readonly KeyRef[], maxVersion: string): Promise<StateChange[]> {
+    this.loaded.push(...keys.map((k) => k.distinctId));
+    return super.load(topic, partition, keys, maxVersion);
+  }
+  storedKeys(topic: string, partition: number): Promise<KeyFilter> {
+    this.builds += 1;
+    const filter = new KeyFilter(this.capacity);
+    for (const r of this.rows) if (r.topic === topic && r.partition === partition) filter.add(serverSessionKey(r.teamId, r.distinctId));
+    return Promise.resolve(filter);
+  }
+}
+
+describe('ServerSessionStage with a store that filters its keys', () => {
+  const batchOf = (events: SessionEvent[], from: number): PartitionBatch => ({
+    topic: 't',
+    partition: 0,
+    records: events.map((e, i) => ({
+      topic: 't',
+      partition: 0,
+      offset: String(from + i),
+      key: Buffer.from(`phc:${e.distinctId}`),
+      value: null,
+      headers: {},
+    })),
+    lagAfter: 0,
+  });
+  const decodeFrom =
+    (events: SessionEvent[], from: number) =>
+    (r: { offset: string }): Normalized => ({ ok: true, event: events[Number(r.offset) - from] as SessionEvent, warnings: [] });
+  const run = async (stage: ServerSessionStage, events: SessionEvent[], from: number): Promise<string[]> => {
+    await stage.prepare(batchOf(events, from), decodeFrom(events, from));
+    const ids = events.map((e) => stage.apply('t', 0, e).sessionId);
+    if (events.length > 0) stage.processed('t', 0, String(from + events.length - 1));
+    return ids;
+  };
+  const flush = async (stage: ServerSessionStage): Promise<void> => {
+    const checkpoint = stage.takeChanges();
+    if (checkpoint === undefined) throw new Error('no checkpoint');
+    await stage.write(checkpoint);
+    stage.written(checkpoint);
+  };
+
+  it('new distinct_ids are not read; a restart reads the stored ones, and assigns as the oracle', async () => {
+    const events = [
+      unassigned(1, 0, 'a'),
+      unassigned(2, 10, 'b'),
+      unassigned(3, 100, 'a'),
+      unassigned(4, 50, 'a'),
+      unassigned(5, 101, 'c'),
+    ];
+    const expected = assignServerSessionsOracle(events.filter((e) => e.distinctId === 'a'));
+    const store = new FilteringStore();
+    const stage = new ServerSessionStage({ idleMs: 1_800_000, store });
+    const first = await run(stage, events.slice(0, 2), 0);
+    expect(store.loaded).toEqual([]); // an empty store: nothing to read
+    await flush(stage);
+    const rest = await run(stage, events.slice(2), 2);
+    expect(store.loaded).toEqual([]); // a and b in memory, c new: still nothing read
+    expect([...first, ...rest].filter((_, i) => events[i]?.distinctId === 'a')).toEqual(expected);
+    expect(store.builds).toBe(1);
+    // a new instance from the commit at 2: a and b are stored and read, c (never written) is not
+    const fresh = new ServerSessionStage({ idleMs: 1_800_000, store });
+    expect(await run(fresh, events.slice(2), 2)).toEqual(rest);
+    expect(store.loaded).toEqual(['a']);
+    expect(store.builds).toBe(2);
+    // and the same through a stage whose store does not filter (every key not in memory is read)
+    const unfiltered = new ServerSessionStage({ idleMs: 1_800_000, store: new MemoryStore() });
+    expect(await run(unfiltered, events, 0)).toEqual([...first, ...rest]);
+  });
+
+  it('evicted keys are read back; a full filter is rebuilt from the store', async () => {
+    const store = new FilteringStore();
+    const stage = new ServerSessionStage({ idleMs: 1_800_000, store, maxTrackedKeys: 0 });
+    const events = Array.from({ length: 1_500 }, (_, i) => unassigned(i, i * 0.001, `k${i}`));
+    const first = await run(stage, events, 0);
+    await flush(stage);
+    expect(stage.trackedKeys).toBe(1_000); // the per-partition floor; 500 evicted into the filter
+    expect(store.loaded).toEqual([]);
+    const again = events.map((e, i) => unassigned(10_000 + i, i * 0.001 + 1, e.distinctId));
+    // the filter (1,024 keys) now holds 500 evicted keys; more new keys fill it
+    const extra = Array.from({ length: 600 }, (_, i) => unassigned(20_000 + i, 2, `n${i}`));
+    await run(stage, extra, 1_500);
+    await flush(stage);
+    expect(store.builds).toBe(1);
+    const second = await run(stage, again, 2_100);
+    expect(second).toEqual(first); // every key joins its open session, evicted or not
+    expect(store.builds).toBe(2); // the first filter was full: rebuilt before this batch
+    // only stored keys were read, and some were: those evicted
+    const stored = new Set(store.rows.map((r) => r.distinctId));
+    expect(store.loaded.length).toBeGreaterThan(0);
+    expect(store.loaded.filter((k) => !stored.has(k))).toEqual([]);
   });
 });

@@ -9,7 +9,9 @@
  *   - `prepare`, before a batch: when the batch does not start where the assigner stopped
  *     (first batch after a start or a rebalance, kafkajs re-delivering from the last commit),
  *     memory is dropped; then the keys of the batch that are not in memory are read from the
- *     store as of the batch's first offset (the row with the greatest version ≤ it).
+ *     store as of the batch's first offset (the row with the greatest version ≤ it). A new
+ *     assigner first reads which keys the store has for the partition (a filter, rebuilt when
+ *     full), and keys it does not hold are not read: they have no row, so nothing is read back.
  *   - `processed`, once the batch's events are applied (in the synchronous step that folds the
  *     batch into the aggregate, with the offsets): the position moves past the batch. Not in
  *     `prepare`: between a prepared batch and its ingestion a flush may take a checkpoint (the
@@ -124,6 +126,14 @@ export class ServerSessionStage {
     }
     const store = this.#options.store;
     if (store !== undefined) {
+      if (store.storedKeys !== undefined && (p.assigner.storedKeys === undefined || p.assigner.storedKeys.full)) {
+        // once per assigner (and when its filter is full): which keys the store may have, so
+        // that keys it cannot have (new distinct_ids) are not read (assigner.ts)
+        const assigner = p.assigner;
+        assigner.beginStoredKeys();
+        const filter = await store.storedKeys(batch.topic, batch.partition, signal);
+        assigner.useStoredKeys(filter);
+      }
       const events = decoded.flatMap((r) => (r.ok && r.event.sessionIdSource === 'server' ? [r.event] : []));
       const missing = p.assigner.missing(events);
       if (missing.length > 0) p.assigner.load(await store.load(batch.topic, batch.partition, missing, first.offset, signal));
