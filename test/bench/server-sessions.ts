@@ -1,8 +1,8 @@
 /**
  * Server-side sessions: bytes of memory per tracked distinct_id (the V8 heap, and the estimate),
  * the cost per event of normalise + assign + aggregate against normalise + aggregate for the
- * same events with a client $session_id, and the store's read per batch of unknown keys on the
- * embedded engine. Prints a table and one JSON line.
+ * same events with a client $session_id, and the store's read per batch of unknown keys and its
+ * filter of a partition's stored keys (read once per assigner) on the embedded engine. Prints a table and one JSON line.
  *   npm run bench:server-sessions -- [--events N] [--keys N] [--only memory|cost|store]…
  * `npm run bench`'s server-sessions phase runs it with `--only memory` (it needs --expose-gc,
  * which the bench's own process does not have) and reads the JSON line.
@@ -129,6 +129,11 @@ interface StoreCost {
   keysPerRead: number;
   readMs: number;
   found: number;
+  /** The filter of a partition's stored keys (read once per assigner): its keys, time (wall and process CPU), bytes. */
+  filterKeys: number;
+  filterMs: number;
+  filterCpuMs: number;
+  filterBytes: number;
 }
 
 async function storeRead(): Promise<StoreCost> {
@@ -153,12 +158,22 @@ async function storeRead(): Promise<StoreCost> {
     const reads = 10;
     let found = 0;
     for (let i = 0; i < reads; i += 1) found += (await store.load('events', 0, keys, '3000')).length;
+    const readMs = (performance.now() - t) / reads;
+    t = performance.now();
+    const cpu = process.cpuUsage();
+    const filter = await store.storedKeys('events', 0);
+    const filterCpu = process.cpuUsage(cpu);
+    const filterMs = performance.now() - t;
     return {
       storedRows: 5 * rows,
       writeMicrosPerRow,
       keysPerRead: keys.length,
-      readMs: (performance.now() - t) / reads,
+      readMs,
       found: found / reads,
+      filterKeys: filter.added,
+      filterMs,
+      filterCpuMs: (filterCpu.user + filterCpu.system) / 1000,
+      filterBytes: filter.bytes,
     };
   } finally {
     await ch.close();
@@ -180,6 +195,7 @@ if (cost !== undefined)
   );
 if (store !== undefined)
   console.log(
-    `store: ${store.storedRows} rows written at ${store.writeMicrosPerRow.toFixed(2)} µs/row; a read of ${store.keysPerRead} keys ${store.readMs.toFixed(1)} ms (${store.found} found)`,
+    `store: ${store.storedRows} rows written at ${store.writeMicrosPerRow.toFixed(2)} µs/row; a read of ${store.keysPerRead} keys ${store.readMs.toFixed(1)} ms (${store.found} found); ` +
+      `the filter of the partition's ${store.filterKeys} stored keys: ${store.filterMs.toFixed(0)} ms (${store.filterCpuMs.toFixed(0)} ms CPU), ${store.filterBytes} bytes`,
   );
 console.log(JSON.stringify({ node: process.version, memory, cost, store }));
