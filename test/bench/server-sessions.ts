@@ -11,15 +11,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { generate, tokenTeams } from '@sessionizer/generator';
 import { estimateTrackedBytes, normalize, ServerSessionAssigner, SessionBuffer, type SessionEvent } from '@sessionizer/core';
 import { ClickHouseServerSessionStore, createClickHouse, migrate } from '@sessionizer/clickhouse';
 import { ServerSessionStage } from '../../services/sessionizer/src/service/server-sessions.js';
 import { blankEvent } from '../support/events.js';
 import { withoutSessionId } from './no-session-id.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: { events: { type: 'string' }, keys: { type: 'string' }, only: { type: 'string', multiple: true } },
 });
 const ONLY = new Set(values.only ?? ['memory', 'cost', 'store']);
