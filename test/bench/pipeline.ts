@@ -13,8 +13,11 @@
  *     sessionizer's events per CPU-second to the peer's;
  *  3. the peer's sessions checked against the oracle on the short topic and on a topic with faults
  *     (--check-events): every column the oracle has, and rejects by reason;
- *  4. freshness: at 50% of the measured throughput, time from produce to the session row being
- *     visible (marker sessions polled through the service's query endpoint), p50/p99;
+ *  4. freshness: at 50% of the measured throughput (or --freshness-rate; --freshness-only runs
+ *     this phase alone), time from produce to the session row being visible (marker sessions
+ *     polled through the service's query endpoint), p50/p99; the load is generated before the
+ *     phase and produced paced by the clock (fresh-load.ts), the asked and produced rates and the
+ *     load's CPU are reported;
  *  5. memory: peak RSS with 10x the total sessions at the same number of active sessions;
  *  6. write volume: PostHog's events table + materialized view vs our pre-aggregated inserts;
  *  7. write cost of schema v1 (argMin/argMax states) vs the current schema on the short topic's
@@ -52,7 +55,8 @@ import { withoutSessionId } from './no-session-id.js';
 import { serverSessionsPhase, serverSessionsSummary, trackedKeyBytes } from './server-sessions-phase.js';
 import { metricSum, scrape } from '../support/prometheus.js';
 
-const LOADGEN = join(ROOT, 'services/loadgen/bin/loadgen.mjs');
+/** The freshness phase's load: pre-generated, then produced at the asked rate (see that file). */
+const FRESH_LOAD = join(ROOT, 'test/bench/fresh-load.ts');
 
 const { values } = parseArgs({
   options: {
@@ -64,6 +68,8 @@ const { values } = parseArgs({
     'freshness-seconds': { type: 'string' },
     'freshness-rate': { type: 'string' },
     'freshness-flush-interval-ms': { type: 'string' },
+    'freshness-active-sessions': { type: 'string' },
+    'freshness-only': { type: 'boolean' },
     'memory-events': { type: 'string' },
     'memory-tail-seconds': { type: 'string' },
     'peer-threads': { type: 'string' },
@@ -84,6 +90,23 @@ const ACTIVE = Number(values['active-sessions'] ?? 2_000);
 const FRESHNESS_SECONDS = Number(values['freshness-seconds'] ?? 30);
 /** Events/s of the freshness phase; by default half the sessionizer's throughput on the short topic. */
 const FRESHNESS_RATE = values['freshness-rate'] === undefined ? undefined : Number(values['freshness-rate']);
+/** Sessions open at once in the freshness load (default 17 × rate: event time then keeps pace with the clock). */
+const FRESHNESS_ACTIVE = values['freshness-active-sessions'] === undefined ? undefined : Number(values['freshness-active-sessions']);
+/** Only the freshness phase, at --freshness-rate (nothing is preloaded, no other phase runs). */
+const FRESHNESS_ONLY = values['freshness-only'] === true;
+if (FRESHNESS_ONLY && FRESHNESS_RATE === undefined) {
+  process.stderr.write('bench: --freshness-only needs --freshness-rate (the rate is otherwise half the short phase’s throughput)\n');
+  process.exit(2);
+}
+for (const [flag, v] of [
+  ['freshness-rate', FRESHNESS_RATE],
+  ['freshness-active-sessions', FRESHNESS_ACTIVE],
+] as const) {
+  if (v !== undefined && !(Number.isInteger(v) && v > 0)) {
+    process.stderr.write(`bench: --${flag} must be a positive integer, got '${String(values[flag])}'\n`);
+    process.exit(2);
+  }
+}
 /** FLUSH_INTERVAL_MS of the service in the freshness phase (the service's default: 5 000). */
 const FRESHNESS_FLUSH_MS = Number(values['freshness-flush-interval-ms'] ?? 5_000);
 const MEMORY_EVENTS = Number(values['memory-events'] ?? 100_000);
@@ -99,7 +122,10 @@ const SERVER_KEYS = Number(values['server-sessions-keys'] ?? 200_000);
 /** Longest wait for a quiet machine before each measured process (0: do not wait, e.g. in the smoke test). */
 const SETTLE_SECONDS = Number(values['settle-seconds'] ?? 30);
 const quiet = (): Promise<number | null> => (SETTLE_SECONDS > 0 ? settle(0.3, SETTLE_SECONDS * 1000) : Promise.resolve(null));
-const SKIP = new Set(values.skip ?? []);
+const SKIP = new Set([
+  ...(values.skip ?? []),
+  ...(FRESHNESS_ONLY ? ['baseline', 'peer', 'check', 'memory', 'volume', 'flush', 'server-sessions'] : []),
+]);
 const OUT = values['out-dir'] ?? join(ROOT, 'bench-results');
 /** The service's default (SESSION_ID_TOLERANCE_MS); the peer and the check use the same. */
 const TOLERANCE_MS = Number(process.env['SESSION_ID_TOLERANCE_MS'] ?? 0);
@@ -502,6 +528,58 @@ function marker(teamId: number): { key: string; value: string; sessionId: string
 async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<Record<string, unknown>> {
   const topic = `bench_fresh_${RUN}`;
   await ensureTopic(kafka, topic, PARTITIONS);
+  // The load is generated, serialised and partitioned before the service starts (fresh-load.ts),
+  // so that producing it costs little beside the service; it starts producing on GO.
+  say(`freshness: preparing ${rate * FRESHNESS_SECONDS} events (${FRESHNESS_ACTIVE ?? Math.max(200, 17 * rate)} active sessions)`);
+  const load = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      FRESH_LOAD,
+      '--topic',
+      topic,
+      '--brokers',
+      brokers,
+      '--rate',
+      String(rate),
+      '--seconds',
+      String(FRESHNESS_SECONDS),
+      ...(FRESHNESS_ACTIVE === undefined ? [] : ['--active-sessions', String(FRESHNESS_ACTIVE)]),
+      '--seed',
+      '5',
+    ],
+    { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  const loadLines: string[] = [];
+  let loadStderr = '';
+  load.stderr.on('data', (d: Buffer) => (loadStderr += d.toString()));
+  const loadLine = (prefix: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const found = loadLines.find((l) => l.startsWith(prefix));
+      if (found !== undefined) {
+        resolve(found.slice(prefix.length));
+        return;
+      }
+      const onData = (): void => {
+        const l = loadLines.find((x) => x.startsWith(prefix));
+        if (l === undefined) return;
+        load.stdout.off('data', onData);
+        resolve(l.slice(prefix.length));
+      };
+      load.stdout.on('data', onData);
+      load.once('close', (code) => {
+        reject(new Error(`the freshness load exited with ${code} before '${prefix.trim()}': ${loadStderr.slice(-1000)}`));
+      });
+    });
+  let loadPartial = '';
+  load.stdout.on('data', (d: Buffer) => {
+    const parts = (loadPartial + d.toString()).split('\n');
+    loadPartial = parts.pop() ?? '';
+    loadLines.push(...parts);
+  });
+  const prepared = JSON.parse(await loadLine('READY ')) as { events: number; valueBytes: number; prepareSeconds: number };
+  say(`freshness: ${prepared.events} events prepared in ${prepared.prepareSeconds.toFixed(1)} s`);
   const busyBefore = await quiet();
   // debug: the service logs each flush's duration (one line per flush)
   const s = await startService(brokers, topic, { LOG_LEVEL: 'debug', FLUSH_INTERVAL_MS: String(FRESHNESS_FLUSH_MS) });
@@ -517,35 +595,23 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
       await sleep(100);
     }
     say(`freshness: producing ${rate} events/s for ${FRESHNESS_SECONDS} s with a marker session every 250 ms`);
-    const cpuBefore = treeCpuSeconds(s.child.pid ?? 0);
-    const machineBefore = machineBusySeconds();
     const phaseStart = new Date(Date.now() - 60_000).toISOString().replace('T', ' ').replace('Z', '');
-    const load = spawn(
-      process.execPath,
-      [
-        LOADGEN,
-        '--topic',
-        topic,
-        '--brokers',
-        brokers,
-        '--format',
-        'posthog-events',
-        '--events',
-        String(rate * FRESHNESS_SECONDS),
-        '--rate',
-        String(rate),
-        '--now',
-        '--active-sessions',
-        String(Math.max(200, 17 * rate)),
-        '--seed',
-        '5',
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
+    const loadDoneLine = loadLine('DONE ');
+    // The load's CPU is read when it reports DONE; it waits for EXIT before it exits.
+    const loadCpu = loadDoneLine.then(
+      () => {
+        const c = treeCpuSeconds(load.pid ?? 0) - loadCpuBefore;
+        load.stdin.end('EXIT\n');
+        return c;
+      },
+      () => 0, // the error is reported where DONE is awaited
     );
-    let loadSummary = '';
-    load.stdout.on('data', (d: Buffer) => (loadSummary += d.toString()));
     const producer = kafka.producer();
     await producer.connect();
+    const cpuBefore = treeCpuSeconds(s.child.pid ?? 0);
+    const loadCpuBefore = treeCpuSeconds(load.pid ?? 0);
+    const machineBefore = machineBusySeconds();
+    load.stdin.write('GO\n');
     /** sent: wall clock (ms since epoch) when the produce call started; the poll compares it with ClickHouse's clock. */
     const pending = new Map<string, number>();
     const seen: { total: number; toInserted: number; insertedToSeen: number }[] = [];
@@ -599,7 +665,18 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
     await markers;
     await producer.disconnect();
     const cpu = treeCpuSeconds(s.child.pid ?? 0) - cpuBefore;
-    const others = machineBusySeconds() - machineBefore - cpu;
+    const loadReport = JSON.parse(await loadDoneLine) as {
+      events: number;
+      acknowledged: number;
+      seconds: number;
+      eventsPerSecond: number;
+      cpuSeconds: number;
+      cpuMicrosPerEvent: number;
+      maxBacklogEvents: number;
+      activeSessions: number;
+    };
+    const producerCpu = await loadCpu;
+    const others = machineBusySeconds() - machineBefore - cpu - producerCpu;
     // The poll read sessions_raw; the view must show the same sessions.
     const [inView] = await (
       await fetch(`http://127.0.0.1:${s.port}/query`, {
@@ -638,16 +715,23 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
     const insertedToSeen = seen.map((x) => x.insertedToSeen);
     const flushSeconds = flushes.map((f) => f.seconds ?? 0);
     const flushPart = (k: 'serialiseSeconds' | 'insertSeconds' | 'commitSeconds'): number[] => flushes.map((f) => f[k] ?? 0);
-    const produced = (() => {
-      try {
-        return JSON.parse(loadSummary.trim().split('\n').at(-1) ?? '{}') as { events?: number; seconds?: number; eventsPerSecond?: number };
-      } catch {
-        return {};
-      }
-    })();
     return {
       rate,
-      producedEventsPerSecond: produced.eventsPerSecond ?? null,
+      askedEventsPerSecond: rate,
+      // what the broker acknowledged, over the time the load took to produce it
+      producedEventsPerSecond: loadReport.eventsPerSecond,
+      producedEvents: loadReport.acknowledged,
+      loadActiveSessions: loadReport.activeSessions,
+      producer: {
+        how: 'fresh-load.ts: pre-generated, pre-serialised, pre-partitioned; paced by the clock every 50 ms; acks=1, no compression, up to 4 requests in flight',
+        prepareSeconds: round(prepared.prepareSeconds, 1),
+        produceSeconds: loadReport.seconds,
+        // utime+stime of the load process over its produce window, from /proc (and its own process.cpuUsage())
+        cpuSeconds: round(producerCpu, 2),
+        selfCpuSeconds: loadReport.cpuSeconds,
+        cpuMicrosPerEvent: round((producerCpu / Math.max(1, loadReport.acknowledged)) * 1e6, 1),
+        maxBacklogEvents: loadReport.maxBacklogEvents,
+      },
       loadSeconds: round(loadSeconds, 1),
       markers: seen.length,
       unseenMarkers: pending.size,
@@ -684,11 +768,12 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
       maxConsumerLagMessages: Math.max(0, ...lag),
       flushIntervalSeconds: FRESHNESS_FLUSH_MS / 1000,
       serviceCpuSeconds: round(cpu, 1),
-      // the load generator, the markers' producer and this poll loop, the broker, everyone else
+      // the markers' producer and this poll loop, the broker, everyone else (the load's producer is `producer.cpuSeconds`)
       otherCpuSeconds: round(others, 1),
       machineBusyCoresBefore: busyBefore,
     };
   } finally {
+    if (load.exitCode === null) load.kill('SIGTERM');
     await stopService(s);
     rmSync(s.dataDir, { recursive: true, force: true });
   }
@@ -762,8 +847,8 @@ try {
   const noSessionIdTopic = `bench_nosid_${RUN}`;
   const clientIdTopic = SERVER_N === N ? shortTopic : `bench_sid_${RUN}`;
   // Everything is preloaded and built before the first measurement: nothing else runs during one.
-  await preload(kafka, shortTopic, shortWorkload);
-  if (LONG_N > 0) await preload(kafka, longTopic, workload(LONG_N, 4));
+  if (!FRESHNESS_ONLY) await preload(kafka, shortTopic, shortWorkload);
+  if (LONG_N > 0 && !FRESHNESS_ONLY) await preload(kafka, longTopic, workload(LONG_N, 4));
   if (!SKIP.has('server-sessions')) {
     await preload(kafka, noSessionIdTopic, workload(SERVER_N, 1), withoutSessionId);
     if (clientIdTopic !== shortTopic) await preload(kafka, clientIdTopic, workload(SERVER_N, 1));
@@ -778,8 +863,8 @@ try {
     if (CHECK_N > 0 && !SKIP.has('check')) await preload(kafka, checkTopic, checkWorkload);
   }
   const peerRuns = new Map<string, PeerRun>();
-  const phases: [string, string, number][] = [['short', shortTopic, N]];
-  if (LONG_N > 0) phases.push(['long', longTopic, LONG_N]);
+  const phases: [string, string, number][] = FRESHNESS_ONLY ? [] : [['short', shortTopic, N]];
+  if (LONG_N > 0 && !FRESHNESS_ONLY) phases.push(['long', longTopic, LONG_N]);
   for (const [name, topic, events] of phases) {
     const phase: Record<string, unknown> = { events };
     if (!SKIP.has('baseline')) {
@@ -844,7 +929,8 @@ try {
     const f = await freshness(kafka, brokers, rate);
     report['freshness'] = f;
     say(
-      `freshness at ${rate} events/s (produced ${String(f['producedEventsPerSecond'])}/s): p50 ${String(f['freshnessP50Seconds'])} s, p99 ${String(f['freshnessP99Seconds'])} s, ` +
+      `freshness at ${rate} events/s asked, ${String(f['producedEventsPerSecond'])}/s produced ` +
+        `(the load's producer: ${String((f['producer'] as Record<string, unknown>)['cpuSeconds'])} CPU-s, ${String((f['producer'] as Record<string, unknown>)['cpuMicrosPerEvent'])} µs per event): p50 ${String(f['freshnessP50Seconds'])} s, p99 ${String(f['freshnessP99Seconds'])} s, ` +
         `max ${String(f['freshnessMaxSeconds'])} s (produce → inserted p99 ${String(f['producedToInsertedP99Seconds'])} s); ` +
         `${String(f['markers'])} markers seen, ${String(f['unseenMarkers'])} unseen; ${String(f['flushes'])} flushes, p50 ${String(f['flushP50Seconds'])} s, max ${String(f['flushMaxSeconds'])} s ` +
         `(p50 serialise ${String(f['flushSerialiseP50Seconds'])} s, insert ${String(f['flushInsertP50Seconds'])} s, commit ${String(f['flushCommitP50Seconds'])} s); ` +
