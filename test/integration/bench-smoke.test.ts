@@ -255,6 +255,98 @@ describe('benchmarks (smoke)', () => {
     expect(server.trackedKeyBytes.heapBytesPerKey).toBeGreaterThan(0);
   }, 420_000);
 
+  it('bench --freshness-only: the pre-generated load is produced in full, and the report has the asked and produced rates, the producer CPU and the markers', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-fresh-smoke-'));
+    try {
+      const r = await run(
+        [
+          '--import',
+          'tsx',
+          'test/bench/pipeline.ts',
+          '--freshness-only',
+          '--freshness-rate',
+          '400',
+          '--freshness-seconds',
+          '3',
+          '--settle-seconds',
+          '0',
+          '--out-dir',
+          dir,
+        ],
+        { KAFKA_BROKERS: kafkaBrokers().join(',') },
+      );
+      expect(r.code, r.stderr.slice(-2000)).toBe(0);
+      const json = (await readdir(dir)).find((f) => f.endsWith('.json'));
+      const report = JSON.parse(await readFile(join(dir, json ?? ''), 'utf8')) as Record<string, unknown>;
+      // no other phase ran
+      expect(report['sessionizer']).toBeUndefined();
+      const f = report['freshness'] as {
+        askedEventsPerSecond: number;
+        producedEventsPerSecond: number;
+        producedEvents: number;
+        producer: { cpuSeconds: number; cpuMicrosPerEvent: number; produceSeconds: number };
+        markers: number;
+        unseenMarkers: number;
+        markersInView: number;
+        flushes: number;
+      };
+      expect(f.askedEventsPerSecond).toBe(400);
+      // every prepared event was acknowledged by the broker
+      expect(f.producedEvents).toBe(1200);
+      expect(f.producedEventsPerSecond).toBeGreaterThan(0);
+      expect(f.producer.cpuSeconds).toBeGreaterThan(0);
+      expect(f.producer.cpuMicrosPerEvent).toBeGreaterThan(0);
+      expect(f.markers + f.unseenMarkers).toBeGreaterThan(0);
+      expect(f.markersInView).toBeGreaterThanOrEqual(f.markers);
+      expect(f.flushes).toBeGreaterThan(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+
+  it('bench refuses --freshness-only without --freshness-rate, and a rate that is not a positive integer', async () => {
+    const missing = await run(['--import', 'tsx', 'test/bench/pipeline.ts', '--freshness-only']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--freshness-only needs --freshness-rate');
+    for (const bad of ['0', '-5', '1.5', 'abc']) {
+      const r = await run(['--import', 'tsx', 'test/bench/pipeline.ts', '--freshness-only', `--freshness-rate=${bad}`]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr, bad).toContain('--freshness-rate must be a positive integer');
+    }
+    const active = await run([
+      '--import',
+      'tsx',
+      'test/bench/pipeline.ts',
+      '--freshness-only',
+      '--freshness-rate',
+      '10',
+      '--freshness-active-sessions',
+      '0',
+    ]);
+    expect(active.code).toBe(2);
+    expect(active.stderr).toContain('--freshness-active-sessions must be a positive integer');
+  });
+
+  it('the freshness load (fresh-load.ts) refuses missing and bad flags before it touches Kafka', async () => {
+    const cases: [string[], string][] = [
+      [['--topic', 't', '--rate', '10', '--seconds', '1'], '--brokers is required'],
+      [['--brokers', '127.0.0.1:1', '--rate', '10', '--seconds', '1'], '--topic is required'],
+      [['--brokers', '127.0.0.1:1', '--topic', 't', '--seconds', '1'], '--rate is required'],
+      [['--brokers', '127.0.0.1:1', '--topic', 't', '--rate', 'x', '--seconds', '1'], "--rate must be a positive number, got 'x'"],
+      [['--brokers', '127.0.0.1:1', '--topic', 't', '--rate', '10', '--seconds', '0'], "--seconds must be a positive number, got '0'"],
+      [
+        ['--brokers', '127.0.0.1:1', '--topic', 't', '--rate', '10', '--seconds', '1', '--tick-ms', ''],
+        "--tick-ms must be a positive number, got ''",
+      ],
+      [['--brokers', '127.0.0.1:1', '--topic', 't', '--rate', '10', '--seconds', '1', '--bogus'], "Unknown option '--bogus'"],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(['--import', 'tsx', 'test/bench/fresh-load.ts', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(message);
+    }
+  });
+
   it('bench:overview loads the overview page over a small dataset and reports page load and every panel', async () => {
     const r = await run(['--import', 'tsx', 'test/bench/overview.ts', '--smoke']);
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
