@@ -10,7 +10,7 @@
  *     with kafkajs's default (Java murmur2) partitioner, as the loadgen's producer would; then
  *     print `READY {…}` and wait for a line `GO` on stdin;
  *  2. produce, paced by the clock: every tick, everything due by then (`rate × elapsed`) goes out
- *     as one request of pre-built messages with an explicit partition (no partitioner, no JSON,
+ *     in requests of at most ~900 KB of pre-built messages with an explicit partition (no partitioner, no JSON,
  *     no string encoding on the way), `acks = 1`, no compression, a few requests in flight;
  *     a request that falls behind is not dropped: the backlog goes in the next one, and the
  *     produced rate is what the broker acknowledged over the time it took;
@@ -18,17 +18,19 @@
  *     seconds over the produce window (utime + stime) and per event, the largest backlog; then
  *     wait for a line `EXIT` (the bench reads this process's CPU from /proc meanwhile).
  *
- * `--no-wait` starts producing as soon as it is prepared and exits when done: a standalone
- * measurement of the producer's cost.
+ * Run by the bench; alone: `node --import tsx test/bench/fresh-load.ts --brokers H:P --topic T
+ * --rate R --seconds S [--active-sessions A] [--seed N] [--tick-ms 50] [--max-in-flight 4]
+ * [--no-wait]` (the topic must exist). `--no-wait` starts producing as soon as it is prepared and
+ * exits when done: a standalone measurement of the producer's cost.
  *
  * The markers whose latency is timed are not produced here: the bench stamps and sends them
  * itself, one at a time, at the moment it sends them (pipeline.ts).
  */
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import kafkajs, { type Message } from 'kafkajs';
 import { generate } from '@sessionizer/generator';
 import { createKafkaClient } from '@sessionizer/kafka';
+import { benchArgs } from './args.js';
 
 const { CompressionTypes, Partitioners } = kafkajs;
 
@@ -57,31 +59,22 @@ function positive(name: string, text: string | undefined, fallback?: number): nu
   return v;
 }
 
-function args(argv: string[]): FreshLoadArgs {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        brokers: { type: 'string' },
-        topic: { type: 'string' },
-        rate: { type: 'string' },
-        seconds: { type: 'string' },
-        'active-sessions': { type: 'string' },
-        seed: { type: 'string' },
-        'tick-ms': { type: 'string' },
-        'max-in-flight': { type: 'string' },
-        'no-wait': { type: 'boolean' },
-      },
-    }));
-  } catch (err) {
-    return fail(err instanceof Error ? err.message : String(err));
-  }
-  const str = (k: string): string | undefined => {
-    const v = values[k];
-    return typeof v === 'string' ? v : undefined;
-  };
+function args(): FreshLoadArgs {
+  const { values } = benchArgs(import.meta.url, {
+    strict: true,
+    options: {
+      brokers: { type: 'string' },
+      topic: { type: 'string' },
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
+      'active-sessions': { type: 'string' },
+      seed: { type: 'string' },
+      'tick-ms': { type: 'string' },
+      'max-in-flight': { type: 'string' },
+      'no-wait': { type: 'boolean' },
+    },
+  });
+  const str = (k: Exclude<keyof typeof values, 'no-wait'>): string | undefined => values[k];
   const rate = positive('rate', str('rate'));
   return {
     brokers: str('brokers') ?? fail('--brokers is required'),
@@ -104,7 +97,7 @@ export function dueAt(rate: number, elapsedMs: number, total: number): number {
 /** One request stays under the broker's default message.max.bytes (~1 MB) even if it all lands on one partition. */
 const MAX_REQUEST_BYTES = 900_000;
 
-const o = args(process.argv.slice(2));
+const o = args();
 const cpu = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;

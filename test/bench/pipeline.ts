@@ -26,12 +26,13 @@
  *     with SERVER_SESSIONS=all vs the same events with their client ids, and the heap bytes per
  *     tracked distinct_id (server-sessions-phase.ts).
  * Output: a table on stderr, bench-results/bench-<time>.json and .svg. Nothing is asserted.
+ * Options: README.md, Benchmarks; the freshness phase alone:
+ * `npm run bench -- --freshness-only --freshness-rate R [--freshness-seconds S]`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { uuidv7 } from 'uuidv7';
 import { generate, type GeneratorOptions } from '@sessionizer/generator';
@@ -49,6 +50,7 @@ import {
   type PeerCheck,
   type PeerCounts,
 } from './peer.js';
+import { benchArgs } from './args.js';
 import { BIN, ROOT, spawnService } from './service.js';
 import { flushPhase, flushSummary } from './flush-phase.js';
 import { withoutSessionId } from './no-session-id.js';
@@ -58,7 +60,7 @@ import { metricSum, scrape } from '../support/prometheus.js';
 /** The freshness phase's load: pre-generated, then produced at the asked rate (see that file). */
 const FRESH_LOAD = join(ROOT, 'test/bench/fresh-load.ts');
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     events: { type: 'string' },
     'long-events': { type: 'string' },
