@@ -9,10 +9,9 @@ import type { SessionEvent } from './event.js';
 import { toSession, type DeriveOptions, type Session } from './derive.js';
 import { addEvent, estimateStateBytes, factsOf, sessionKey, stateOf, type SessionState } from './session.js';
 
-/** A buffered state and its estimated bytes as last counted (so each event estimates once). */
+/** A buffered state. */
 interface Entry {
   readonly state: SessionState;
-  bytes: number;
 }
 
 export class SessionBuffer {
@@ -26,14 +25,11 @@ export class SessionBuffer {
     const entry = this.#sessions.get(key);
     if (entry === undefined) {
       const state = stateOf(event);
-      const bytes = estimateStateBytes(state);
-      this.#sessions.set(key, { state, bytes });
-      this.#bytes += bytes;
+      this.#sessions.set(key, { state });
+      this.#bytes += estimateStateBytes(state);
     } else {
-      addEvent(entry.state, event);
-      const bytes = estimateStateBytes(entry.state);
-      this.#bytes += bytes - entry.bytes;
-      entry.bytes = bytes;
+      // addEvent returns the change of the state's estimate: no recount of its slots per event
+      this.#bytes += addEvent(entry.state, event);
     }
     this.#events += 1;
   }

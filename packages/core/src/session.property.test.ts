@@ -6,12 +6,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { eventArbitrary, eventsArbitrary } from '../../../test/support/arbitraries.js';
+import { eventArbitrary, eventFor, eventsArbitrary } from '../../../test/support/arbitraries.js';
 import { SessionBuffer, stateToSession } from './buffer.js';
 import { compareSessions, type Session } from './derive.js';
 import type { SessionEvent } from './event.js';
 import { sessionize } from './oracle.js';
-import { merge, mergeInto, sessionKey, stateOf, type SessionState } from './session.js';
+import { addEvent, estimateStateBytes, merge, mergeInto, sessionKey, stateOf, type SessionState } from './session.js';
 
 const RUNS = { numRuns: 300, seed: 20261126 };
 
@@ -166,6 +166,60 @@ describe('streaming aggregation equals the oracle', () => {
         ).toEqual(sessionize(events));
         expect(buffer.size).toBe(0);
         expect(buffer.bytes).toBe(0);
+      }),
+      RUNS,
+    );
+  });
+});
+
+/**
+ * The buffer folds events with addEvent, which keeps its own count of the state's estimated bytes
+ * (its return value) instead of recounting the state per event: both must stay what
+ * `mergeInto(state, stateOf(e))` and `estimateStateBytes` give.
+ */
+describe('addEvent (the hot path) equals merging the event\'s own state', () => {
+  /** Folds the events one by one both ways; checks state and estimate after each. */
+  function check(events: readonly SessionEvent[]): void {
+    const [first, ...rest] = events;
+    if (first === undefined) return;
+    const folded = stateOf(first);
+    const merged = stateOf(first);
+    let bytes = estimateStateBytes(folded);
+    for (const e of rest) {
+      bytes += addEvent(folded, e);
+      mergeInto(merged, stateOf(e));
+      expect(canonical(folded)).toEqual(canonical(merged));
+      expect(bytes).toBe(estimateStateBytes(folded));
+    }
+  }
+
+  it('for any events of one session, duplicates included', () => {
+    const withDuplicates = fc
+      .array(eventArbitrary({ teams: [7], sessions: 1, uuids: 40, timeSlots: 6 }), { minLength: 1, maxLength: 40 });
+    fc.assert(fc.property(withDuplicates, check), RUNS);
+  });
+
+  it('past the small-array size and past a set cap (emails: 10, trimmed beyond 20)', () => {
+    // 60 events of one session with distinct emails, hosts and event uuids, in a shuffled time order
+    const events = Array.from({ length: 60 }, (_, i) => {
+      const e = eventFor(7, 0, i, { teams: [7], sessions: 1, uuids: 60, timeSlots: 40 });
+      return { ...e, props: { ...e.props, 'person_properties.email': `u${(i * 37) % 60}@example.com`, $host: `h${i}.example` } };
+    });
+    check(events);
+    check([...events].reverse());
+    const state = stateOf(events[0] as SessionEvent);
+    for (const e of events.slice(1)) addEvent(state, e);
+    expect(stateToSession(state).emails).toEqual(sessionize(events)[0]?.emails);
+  });
+
+  it("the buffer's bytes are the estimate of the states it holds", () => {
+    fc.assert(
+      fc.property(eventsArbitrary(), fc.array(fc.nat(), { maxLength: 20 }), (events, dupPicks) => {
+        const dups = events.length === 0 ? [] : dupPicks.map((i) => events[i % events.length] as SessionEvent);
+        const buffer = new SessionBuffer();
+        for (const e of [...events, ...dups]) buffer.add(e);
+        const bytes = buffer.bytes;
+        expect(bytes).toBe(buffer.drain().reduce((n, s) => n + estimateStateBytes(s), 0));
       }),
       RUNS,
     );

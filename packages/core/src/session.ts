@@ -13,7 +13,20 @@
  *   set union                 uuids (counts are set sizes) and capped value sets
  * ClickHouse keeps exactly the same functions as partial states (see packages/clickhouse).
  */
-import { ANY, COUNTS, ENTRY_EVENT, KEYED, SETS, appliesTo, compareUtf8, finalSet, type ScalarAggregation, type Value } from './catalog.js';
+import {
+  ANY,
+  COUNTS,
+  ENTRY_EVENT,
+  KEYED,
+  SETS,
+  appliesTo,
+  compareUtf8,
+  finalSet,
+  type ScalarAggregation,
+  type ScalarProperty,
+  type SetProperty,
+  type Value,
+} from './catalog.js';
 import type { SessionFacts } from './derive.js';
 import { isPageLike, type SessionEvent } from './event.js';
 import { uuidV7Millis } from './uuid.js';
@@ -149,38 +162,134 @@ export function stateOf(e: SessionEvent): SessionState {
   return state;
 }
 
-function addSets(state: SessionState, e: SessionEvent): void {
-  for (let i = 0; i < COUNTS.length; i += 1) {
-    if (COUNTS[i]?.applies.includes(e.event) === true) state.counts[i] = withValue(state.counts[i] ?? EMPTY, e.uuid);
+/** `v` added to `slots[i]` in place (withValue); the change of valuesBytes(slots[i]). */
+function addValue(slots: Values[], i: number, v: string): number {
+  const cur = slots[i] ?? EMPTY;
+  if (!Array.isArray(cur)) {
+    const set = cur as Set<string>;
+    const n = set.size;
+    set.add(v);
+    return set.size === n ? 0 : SET_VALUE_BYTES;
   }
-  for (let i = 0; i < SETS.length; i += 1) {
-    const p = SETS[i];
-    if (p !== undefined && appliesTo(p.applies, e.event)) addToSet(state, 'sets', i, p.read(e));
+  const arr = cur as string[];
+  if (arr.includes(v)) return 0;
+  if (arr === EMPTY) {
+    slots[i] = [v];
+    return ARRAY_BYTES + ARRAY_VALUE_BYTES;
   }
+  if (arr.length < SMALL) {
+    arr.push(v);
+    return ARRAY_VALUE_BYTES;
+  }
+  slots[i] = new Set([...arr, v]);
+  return SET_BYTES + SET_VALUE_BYTES * (SMALL + 1) - (ARRAY_BYTES + ARRAY_VALUE_BYTES * SMALL);
 }
 
-/** Fold one event into a state in place. Equivalent to `mergeInto(state, stateOf(e))`. */
-export function addEvent(state: SessionState, e: SessionEvent): void {
+/** Adds the event to the counts and sets; the change of their estimated bytes. */
+function addSets(state: SessionState, e: SessionEvent): number {
+  let delta = 0;
+  for (let i = 0; i < COUNTS.length; i += 1) {
+    if (COUNTS_APPLY[i]?.includes(e.event) === true) delta += addValue(state.counts, i, e.uuid);
+  }
+  const page = isPageLike(e.event);
+  for (let i = 0; i < SETS.length; i += 1) {
+    const p = SETS[i] as SetProperty;
+    const applies = p.applies;
+    if (applies !== 'all' && (applies === 'pageLike' ? !page : !applies.includes(e.event))) continue;
+    const values = p.read(e);
+    if (values.length === 0) continue;
+    for (const v of values) delta += addValue(state.sets, i, v);
+    // Values beyond the cap's smallest can never be shown: dropping them keeps memory bounded.
+    const cap = p.cap;
+    const cur = state.sets[i] ?? EMPTY;
+    if (cap !== null && sizeOf(cur) > 2 * cap) {
+      const trimmed = new Set([...cur].sort(compareUtf8).slice(0, cap));
+      delta += valuesBytes(trimmed) - valuesBytes(cur);
+      state.sets[i] = trimmed;
+    }
+  }
+  return delta;
+}
+
+/**
+ * Fold one event into a state in place. Equivalent to `mergeInto(state, stateOf(e))`. Returns the
+ * change of `estimateStateBytes(state)`, so the buffer need not count the whole state per event.
+ */
+export function addEvent(state: SessionState, e: SessionEvent): number {
   if (e.teamId !== state.teamId || e.sessionId !== state.sessionId) {
     throw new Error(`addEvent: event of ${sessionKey(e.teamId, e.sessionId)} into ${sessionKey(state.teamId, state.sessionId)}`);
   }
   const ts = e.timestamp;
   if (ts < state.startTs) state.startTs = ts;
   if (ts > state.endTs) state.endTs = ts;
-  const key = keyOf(e);
+  const page = isPageLike(e.event);
+  const uuid = e.uuid;
+  // made on the first candidate this event wins, and shared by all its candidates
+  let key: EventKey | null = null;
+  let delta = 0;
+  // Candidates of one event share its key: compare the event with each distinct key once per
+  // aggregation (most slots of a state hold the first event's values).
+  let lastKey: EventKey | null = null;
+  let lastAgg = -1;
+  let lastBeats = false;
+  const keyed = state.keyed;
   for (let i = 0; i < KEYED.length; i += 1) {
-    const p = KEYED[i] as (typeof KEYED)[number];
-    const current = state.keyed[i] ?? null;
-    if (current !== null && compareKeys(p.aggregation, key, current.key) >= 0) continue;
-    const value = valueOn(p, e);
-    if (value !== null) state.keyed[i] = { key, value };
+    const current = keyed[i] ?? null;
+    if (current !== null) {
+      const agg = KEYED_AGG[i] as number;
+      if (current.key !== lastKey || agg !== lastAgg) {
+        lastKey = current.key;
+        lastAgg = agg;
+        lastBeats = beats(agg, page, ts, uuid, current.key);
+      }
+      if (!lastBeats) continue;
+    }
+    const value = valueOn(KEYED[i] as ScalarProperty, e);
+    if (value === null) continue;
+    key ??= { page, ts, uuid };
+    keyed[i] = { key, value };
+    delta += bytesOf(value) - (current === null ? -CANDIDATE_BYTES : bytesOf(current.value));
   }
-  if (compareKeys('entryEvent', key, state.entryEvent.key) < 0) state.entryEvent = entryEventOf(e, key);
+  if (beats(AGG_ENTRY, page, ts, uuid, state.entryEvent.key)) {
+    const before = state.entryEvent.value;
+    state.entryEvent = entryEventOf(e, key ?? { page, ts, uuid });
+    delta += entryBytes(state.entryEvent.value) - entryBytes(before);
+  }
   for (let i = 0; i < ANY.length; i += 1) {
-    const p = ANY[i] as (typeof ANY)[number];
+    const p = ANY[i] as ScalarProperty;
     state.any[i] = minValue(state.any[i] ?? null, valueOn(p, e));
   }
-  addSets(state, e);
+  return delta + addSets(state, e);
+}
+
+const AGG_ENTRY = 0;
+const AGG_EXIT = 1;
+const AGG_FIRST = 2;
+const AGG_LAST = 3;
+const AGG_CODE: Partial<Record<ScalarAggregation, number>> = { entry: AGG_ENTRY, exit: AGG_EXIT, first: AGG_FIRST, last: AGG_LAST };
+/** KEYED's aggregations as small integers. */
+const KEYED_AGG: readonly number[] = KEYED.map((p) => {
+  const code = AGG_CODE[p.aggregation];
+  if (code === undefined) throw new Error(`session: ${p.column} is keyed but aggregated by ${p.aggregation}`);
+  return code;
+});
+const COUNTS_APPLY: readonly (readonly string[])[] = COUNTS.map((p) => p.applies);
+
+/**
+ * Whether an event with this key is a better candidate than `k` for the aggregation: exactly
+ * `compareKeys(aggregation, { page, ts, uuid }, k) < 0`, without the key object.
+ */
+function beats(agg: number, page: boolean, ts: number, uuid: string, k: EventKey): boolean {
+  switch (agg) {
+    case AGG_ENTRY:
+      return page !== k.page ? page : ts !== k.ts ? ts < k.ts : uuid < k.uuid;
+    case AGG_EXIT:
+      return page !== k.page ? page : ts !== k.ts ? ts > k.ts : uuid > k.uuid;
+    case AGG_FIRST:
+      return ts !== k.ts ? ts < k.ts : uuid < k.uuid;
+    default:
+      return ts !== k.ts ? ts > k.ts : uuid > k.uuid;
+  }
 }
 
 /** Merge `source` into `target` in place. `source` is not modified. */
@@ -215,23 +324,38 @@ export function merge(a: SessionState, b: SessionState): SessionState {
   return out;
 }
 
+// The estimate's constants: an array of up to SMALL values ~ 32 bytes + 8 a slot, a Set ~ 160 +
+// 40 a value; a candidate object 24 bytes (the key object is shared by the candidates of one
+// event); strings are mostly shared with the event they came from.
+const ARRAY_BYTES = 32;
+const ARRAY_VALUE_BYTES = 8;
+const SET_BYTES = 160;
+const SET_VALUE_BYTES = 40;
+const CANDIDATE_BYTES = 24;
+
 function valuesBytes(values: Values): number {
   const n = sizeOf(values);
   if (n === 0) return 0;
-  return Array.isArray(values) ? 32 + 8 * n : 160 + 40 * n;
+  return Array.isArray(values) ? ARRAY_BYTES + ARRAY_VALUE_BYTES * n : SET_BYTES + SET_VALUE_BYTES * n;
 }
 
 // V8 keeps ASCII strings at one byte per character.
 const bytesOf = (v: Value): number => (typeof v === 'string' ? 16 + v.length : 8);
 
-/** A rough count of the bytes a state holds in the V8 heap, for flush-by-bytes accounting. */
+function entryBytes(values: readonly Value[]): number {
+  let bytes = 0;
+  for (const v of values) bytes += 8 + (typeof v === 'string' ? v.length : 0);
+  return bytes;
+}
+
+/**
+ * A rough count of the bytes a state holds in the V8 heap, for flush-by-bytes accounting. The
+ * buffer counts it once per state and then adds addEvent's changes, which keep it exact.
+ */
 export function estimateStateBytes(s: SessionState): number {
   let bytes = 0;
-  // a candidate object (the key object is shared by the candidates of one event)
-  for (const c of s.keyed) if (c !== null) bytes += 24 + bytesOf(c.value);
-  for (const v of s.entryEvent.value) bytes += 8 + (typeof v === 'string' ? v.length : 0);
-  // an array of up to SMALL values ~ 32 bytes + 8 a slot, a Set ~ 160 + 40 a value; strings
-  // are mostly shared with the event they came from (indexed loops: this runs twice per event)
+  for (const c of s.keyed) if (c !== null) bytes += CANDIDATE_BYTES + bytesOf(c.value);
+  bytes += entryBytes(s.entryEvent.value);
   for (let i = 0; i < s.counts.length; i += 1) bytes += valuesBytes(s.counts[i] ?? EMPTY);
   for (let i = 0; i < s.sets.length; i += 1) bytes += valuesBytes(s.sets[i] ?? EMPTY);
   // Calibrated against the V8 heap (npm run bench:core, 100k generated events: heap 2,420–2,615
