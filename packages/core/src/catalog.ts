@@ -26,7 +26,7 @@
  *   set         distinct values, sorted by their UTF-8 bytes; with a cap, the `cap` smallest
  */
 import type { SessionEvent } from './event.js';
-import { attributionSites, hasClickId } from './channel/index.js';
+import { attributionSites, hasClickId, type AttributionSites } from './channel/index.js';
 
 export type Value = string | number | boolean | null;
 /** ClickHouse type of a stored scalar (always Nullable in storage). */
@@ -77,6 +77,9 @@ export interface SetProperty extends Documented {
   readonly applies: Applies;
   /** At most this many values (the smallest by UTF-8 bytes); null: no cap. */
   readonly cap: number | null;
+  /** Its values on one event, in order, each handed to `add` (the hot path: no array per event). */
+  each(e: SessionEvent, add: (value: string) => void): void;
+  /** The same values as an array (made from `each`). */
   read(e: SessionEvent): readonly string[];
 }
 
@@ -138,6 +141,28 @@ const derived = (column: DerivedColumn, viewType: string, doc: string, posthog: 
   doc,
 });
 
+/** A set property: `read` collects what `each` hands on, so the two never differ. */
+const set = (p: Omit<SetProperty, 'kind' | 'read'>): SetProperty => ({
+  kind: 'set',
+  ...p,
+  read: (e) => {
+    const values: string[] = [];
+    p.each(e, (v) => values.push(v));
+    return values;
+  },
+});
+
+/** The registrable domains of the last event asked: both channel_*_site columns read them. */
+let sitesEvent: SessionEvent | null = null;
+let sites: AttributionSites = { sourceSite: null, referringSite: null };
+function sitesOf(e: SessionEvent): AttributionSites {
+  if (e !== sitesEvent) {
+    sites = attributionSites(e);
+    sitesEvent = e;
+  }
+  return sites;
+}
+
 /** An event property read as it is: `first` non-null by time (PostHog's argMin by timestamp). */
 const firstOf = (column: string, property: string, type: ValueType = 'String'): ScalarProperty =>
   scalar(column, 'first', property, (e) => prop(e, property), `\`${property}\` of the first event that has it (by time, then uuid)`, {
@@ -198,17 +223,16 @@ export const CATALOG: readonly CatalogEntry[] = [
     '`distinct_id` of the latest event (by time, then uuid), e.g. after `identify`',
     { viewType: 'String' },
   ),
-  {
-    kind: 'set',
+  set({
     column: 'distinct_ids',
     posthog: 'distinct_ids',
     viewType: 'Array(String)',
     source: 'distinct_id',
     applies: 'all',
     cap: null,
-    read: (e) => [e.distinctId],
+    each: (e, add) => { add(e.distinctId); },
     doc: 'every distinct `distinct_id` of the session, sorted',
-  },
+  }),
   {
     kind: 'builtin',
     column: 'start_timestamp',
@@ -251,17 +275,18 @@ export const CATALOG: readonly CatalogEntry[] = [
   }),
   derived('exit_pathname', NULL_STRING, '`path(exit_current_url)`', '$end_pathname'),
   derived('exit_hostname', NULL_STRING, '`domain(exit_current_url)`', '$end_hostname'),
-  {
-    kind: 'set',
+  set({
     column: 'urls',
     posthog: '$urls',
     viewType: 'Array(String)',
     source: '$current_url',
     applies: 'pageLike',
     cap: 2000,
-    read: (e) => (e.currentUrl === null ? [] : [e.currentUrl]),
+    each: (e, add) => {
+      if (e.currentUrl !== null) add(e.currentUrl);
+    },
     doc: 'distinct `$current_url` of page-like events, sorted; at most 2,000 (the smallest by bytes)',
-  },
+  }),
   derived('num_uniq_urls', 'UInt64', '`length(urls)`', '$num_uniq_urls'),
   scalar(
     'last_external_click_url',
@@ -350,67 +375,66 @@ export const CATALOG: readonly CatalogEntry[] = [
     'NULL without a page-like event; false with two or more of them, any `$autocapture`, or a duration of at least the bounce threshold (10 s; per team: `BOUNCE_THRESHOLD_SECONDS_BY_TEAM`); else true',
     '$is_bounce',
   ),
-  {
-    kind: 'set',
+  set({
     column: 'event_names',
     posthog: null,
     viewType: 'Array(String)',
     source: 'event',
     applies: 'all',
     cap: 2000,
-    read: (e) => [e.event],
+    each: (e, add) => { add(e.event); },
     doc: "distinct event names, sorted; at most 2,000 (the smallest by bytes). Sessions where X happened: `has(event_names, 'X')`",
-  },
-  {
-    kind: 'set',
+  }),
+  set({
     column: 'flag_keys',
     posthog: null,
     viewType: 'Array(String)',
     source: '$feature/<key>',
     applies: 'all',
     cap: null,
-    read: (e) => (e.flags ?? []).map(([key]) => key),
+    each: (e, add) => {
+      if (e.flags !== undefined) for (const [key] of e.flags) add(key);
+    },
     doc: 'the keys of every `$feature/<key>` property seen, sorted',
-  },
-  {
-    kind: 'set',
+  }),
+  set({
     column: 'flag_key_values',
     posthog: null,
     viewType: 'Array(String)',
     source: '$feature/<key>',
     applies: 'all',
     cap: null,
-    read: (e) => (e.flags ?? []).map(([key, value]) => `${key}=${value}`),
+    each: (e, add) => {
+      if (e.flags !== undefined) for (const [key, value] of e.flags) add(`${key}=${value}`);
+    },
     doc: '`key=value` of every `$feature/<key>` property seen (booleans as `true`/`false`), sorted',
-  },
-  {
-    kind: 'set',
+  }),
+  set({
     column: 'hosts',
     posthog: null,
     viewType: 'Array(String)',
     source: '$host',
     applies: 'all',
     cap: 100,
-    read: (e) => {
+    each: (e, add) => {
       const v = prop(e, '$host');
-      return typeof v === 'string' ? [v] : [];
+      if (typeof v === 'string') add(v);
     },
     doc: 'distinct `$host`, sorted; at most 100 (the smallest by bytes)',
-  },
-  {
-    kind: 'set',
+  }),
+  set({
     column: 'emails',
     posthog: null,
     viewType: 'Array(String)',
     source: 'person_properties.email',
     applies: 'all',
     cap: 10,
-    read: (e) => {
+    each: (e, add) => {
       const v = prop(e, 'person_properties.email');
-      return typeof v === 'string' ? [v] : [];
+      if (typeof v === 'string') add(v);
     },
     doc: 'distinct `person_properties.email` (posthog-capture: `$set.email`), sorted; at most 10 (the smallest by bytes)',
-  },
+  }),
   scalar(
     'session_id_source',
     'any',
@@ -433,8 +457,8 @@ export const CATALOG: readonly CatalogEntry[] = [
   channelInput('channel_utm_campaign', 'utm_campaign', (e) => e.utmCampaign),
   channelInput('channel_referring_domain', '$referring_domain', (e) => e.referringDomain),
   channelInput('channel_gad_source', 'gad_source', (e) => e.gadSource),
-  channelInput('channel_source_site', 'registrable domain of utm_source', (e) => attributionSites(e).sourceSite),
-  channelInput('channel_referring_site', 'registrable domain of $referring_domain', (e) => attributionSites(e).referringSite),
+  channelInput('channel_source_site', 'registrable domain of utm_source', (e) => sitesOf(e).sourceSite),
+  channelInput('channel_referring_site', 'registrable domain of $referring_domain', (e) => sitesOf(e).referringSite),
 ];
 
 // ---- views of the catalog ----------------------------------------------------------------------

@@ -185,9 +185,18 @@ function addValue(slots: Values[], i: number, v: string): number {
   return SET_BYTES + SET_VALUE_BYTES * (SMALL + 1) - (ARRAY_BYTES + ARRAY_VALUE_BYTES * SMALL);
 }
 
+/** Where the sets' `each` hands its values: one function, no closure per event. */
+let sinkSlots: Values[] = [];
+let sinkIndex = 0;
+let sinkDelta = 0;
+function sink(v: string): void {
+  sinkDelta += addValue(sinkSlots, sinkIndex, v);
+}
+
 /** Adds the event to the counts and sets; the change of their estimated bytes. */
 function addSets(state: SessionState, e: SessionEvent): number {
   let delta = 0;
+  sinkDelta = 0;
   for (let i = 0; i < COUNTS.length; i += 1) {
     if (COUNTS_APPLY[i]?.includes(e.event) === true) delta += addValue(state.counts, i, e.uuid);
   }
@@ -196,9 +205,9 @@ function addSets(state: SessionState, e: SessionEvent): number {
     const p = SETS[i] as SetProperty;
     const applies = p.applies;
     if (applies !== 'all' && (applies === 'pageLike' ? !page : !applies.includes(e.event))) continue;
-    const values = p.read(e);
-    if (values.length === 0) continue;
-    for (const v of values) delta += addValue(state.sets, i, v);
+    sinkSlots = state.sets;
+    sinkIndex = i;
+    p.each(e, sink);
     // Values beyond the cap's smallest can never be shown: dropping them keeps memory bounded.
     const cap = p.cap;
     const cur = state.sets[i] ?? EMPTY;
@@ -208,7 +217,7 @@ function addSets(state: SessionState, e: SessionEvent): number {
       state.sets[i] = trimmed;
     }
   }
-  return delta;
+  return delta + sinkDelta;
 }
 
 /**
