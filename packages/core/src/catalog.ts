@@ -230,7 +230,9 @@ export const CATALOG: readonly CatalogEntry[] = [
     source: 'distinct_id',
     applies: 'all',
     cap: null,
-    each: (e, add) => { add(e.distinctId); },
+    each: (e, add) => {
+      add(e.distinctId);
+    },
     doc: 'every distinct `distinct_id` of the session, sorted',
   }),
   {
@@ -382,7 +384,9 @@ export const CATALOG: readonly CatalogEntry[] = [
     source: 'event',
     applies: 'all',
     cap: 2000,
-    each: (e, add) => { add(e.event); },
+    each: (e, add) => {
+      add(e.event);
+    },
     doc: "distinct event names, sorted; at most 2,000 (the smallest by bytes). Sessions where X happened: `has(event_names, 'X')`",
   }),
   set({

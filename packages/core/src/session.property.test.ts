@@ -177,7 +177,7 @@ describe('streaming aggregation equals the oracle', () => {
  * (its return value) instead of recounting the state per event: both must stay what
  * `mergeInto(state, stateOf(e))` and `estimateStateBytes` give.
  */
-describe('addEvent (the hot path) equals merging the event\'s own state', () => {
+describe("addEvent (the hot path) equals merging the event's own state", () => {
   /** Folds the events one by one both ways; checks state and estimate after each. */
   function check(events: readonly SessionEvent[]): void {
     const [first, ...rest] = events;
@@ -194,8 +194,7 @@ describe('addEvent (the hot path) equals merging the event\'s own state', () => 
   }
 
   it('for any events of one session, duplicates included', () => {
-    const withDuplicates = fc
-      .array(eventArbitrary({ teams: [7], sessions: 1, uuids: 40, timeSlots: 6 }), { minLength: 1, maxLength: 40 });
+    const withDuplicates = fc.array(eventArbitrary({ teams: [7], sessions: 1, uuids: 40, timeSlots: 6 }), { minLength: 1, maxLength: 40 });
     fc.assert(fc.property(withDuplicates, check), RUNS);
   });
 
