@@ -5,12 +5,14 @@
  *   node --cpu-prof --import tsx test/bench/hot-path.ts --events 300000   (or npm run bench:hot-path)
  * Prints the CPU µs per event of each step (process.cpuUsage, GC included). Nothing is asserted.
  */
-import { parseArgs } from 'node:util';
 import { generate } from '@sessionizer/generator';
 import { decodeRecord, SessionBuffer, type SessionEvent, type SessionState } from '@sessionizer/core';
 import { toPartialRow } from '@sessionizer/clickhouse/testing';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string' }, 'flush-every': { type: 'string' }, rounds: { type: 'string' } } });
+const { values } = benchArgs(import.meta.url, {
+  options: { events: { type: 'string' }, 'flush-every': { type: 'string' }, rounds: { type: 'string' } },
+});
 const N = Number(values.events ?? 300_000);
 const FLUSH_EVERY = Number(values['flush-every'] ?? 100_000);
 const ROUNDS = Number(values.rounds ?? 3);

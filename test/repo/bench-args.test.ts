@@ -23,8 +23,12 @@ const run = (script: string, ...args: string[]) =>
   });
 
 describe('bench scripts', () => {
-  it('read their options through benchArgs', () => {
-    expect(SCRIPTS.length).toBeGreaterThanOrEqual(8);
+  it('read their options through benchArgs, none with parseArgs directly', () => {
+    expect(SCRIPTS.length).toBeGreaterThanOrEqual(12);
+    const direct = readdirSync(BENCH).filter(
+      (f) => f.endsWith('.ts') && f !== 'args.ts' && /\bparseArgs\(/.test(readFileSync(join(BENCH, f), 'utf8')),
+    );
+    expect(direct).toEqual([]);
   });
 
   it.each(SCRIPTS)('%s --help prints its doc comment and exits 0', (script) => {
