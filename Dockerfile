@@ -33,7 +33,7 @@ RUN node services/sessionizer/bin/sessionizer.mjs --help > /dev/null
 # A young generation of 2 x 64 MiB instead of V8's 2 x 16 MiB: the session states live until the
 # next flush (~5 s), so with the default most of them are promoted and the old generation is
 # marked every second or so; with 64 MiB `sessionizer run` spent ~21 % less CPU per event, for
-# 90-350 MiB more peak RSS (BENCHMARKS.md, "The service's main thread beyond decode and
+# 90-470 MiB more peak RSS (BENCHMARKS.md, "The service's main thread beyond decode and
 # aggregate"). A V8 heap setting cannot be changed once node runs, so it is a node flag here;
 # `npm run bench*` read it from this line. Override with `-e NODE_OPTIONS=`.
 ENV NODE_OPTIONS="--max-semi-space-size=64"
