@@ -116,31 +116,32 @@ class MemoryStore implements ServerSessionStore {
   }
 }
 
-describe('ServerSessionStage with a store', () => {
-  const batchOf = (events: SessionEvent[], from: number): PartitionBatch => ({
+/** Partition 0 of topic 't', one record per event from offset `from`, keyed as the capture API does. */
+const batchOf = (events: SessionEvent[], from: number): PartitionBatch => ({
+  topic: 't',
+  partition: 0,
+  records: events.map((e, i) => ({
     topic: 't',
     partition: 0,
-    records: events.map((e, i) => ({
-      topic: 't',
-      partition: 0,
-      offset: String(from + i),
-      key: Buffer.from(`phc:${e.distinctId}`),
-      value: null,
-      headers: {},
-    })),
-    lagAfter: 0,
-  });
-  const decodeFrom =
-    (events: SessionEvent[], from: number) =>
-    (r: { offset: string }): Normalized => ({ ok: true, event: events[Number(r.offset) - from] as SessionEvent, warnings: [] });
-  /** As the consumer: prepare, apply every event, then processed (the aggregator's synchronous step). */
-  const run = async (stage: ServerSessionStage, events: SessionEvent[], from: number): Promise<string[]> => {
-    await stage.prepare(batchOf(events, from), decodeFrom(events, from));
-    const ids = events.map((e) => stage.apply('t', 0, e).sessionId);
-    if (events.length > 0) stage.processed('t', 0, String(from + events.length - 1));
-    return ids;
-  };
+    offset: String(from + i),
+    key: Buffer.from(`phc:${e.distinctId}`),
+    value: null,
+    headers: {},
+  })),
+  lagAfter: 0,
+});
+const decodeFrom =
+  (events: SessionEvent[], from: number) =>
+  (r: { offset: string }): Normalized => ({ ok: true, event: events[Number(r.offset) - from] as SessionEvent, warnings: [] });
+/** As the consumer: prepare, apply every event, then processed (the aggregator's synchronous step). */
+const run = async (stage: ServerSessionStage, events: SessionEvent[], from: number): Promise<string[]> => {
+  await stage.prepare(batchOf(events, from), decodeFrom(events, from));
+  const ids = events.map((e) => stage.apply('t', 0, e).sessionId);
+  if (events.length > 0) stage.processed('t', 0, String(from + events.length - 1));
+  return ids;
+};
 
+describe('ServerSessionStage with a store', () => {
   it('a re-delivery from an earlier offset meets the state of that offset, not of memory', async () => {
     const events = [unassigned(1, 0), unassigned(2, 10), unassigned(3, 100), unassigned(4, 50), unassigned(5, 101)];
     const expected = assignServerSessionsOracle(events);
@@ -219,28 +220,6 @@ class FilteringStore extends MemoryStore {
 }
 
 describe('ServerSessionStage with a store that filters its keys', () => {
-  const batchOf = (events: SessionEvent[], from: number): PartitionBatch => ({
-    topic: 't',
-    partition: 0,
-    records: events.map((e, i) => ({
-      topic: 't',
-      partition: 0,
-      offset: String(from + i),
-      key: Buffer.from(`phc:${e.distinctId}`),
-      value: null,
-      headers: {},
-    })),
-    lagAfter: 0,
-  });
-  const decodeFrom =
-    (events: SessionEvent[], from: number) =>
-    (r: { offset: string }): Normalized => ({ ok: true, event: events[Number(r.offset) - from] as SessionEvent, warnings: [] });
-  const run = async (stage: ServerSessionStage, events: SessionEvent[], from: number): Promise<string[]> => {
-    await stage.prepare(batchOf(events, from), decodeFrom(events, from));
-    const ids = events.map((e) => stage.apply('t', 0, e).sessionId);
-    if (events.length > 0) stage.processed('t', 0, String(from + events.length - 1));
-    return ids;
-  };
   const flush = async (stage: ServerSessionStage): Promise<void> => {
     const checkpoint = stage.takeChanges();
     if (checkpoint === undefined) throw new Error('no checkpoint');
