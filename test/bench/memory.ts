@@ -9,11 +9,24 @@
  * read-only /query endpoint on the embedded engine). It keeps sampling --tail-seconds after the
  * group has committed everything, when background merges of the grown table still run.
  *
+ * It also splits the RSS (/metrics and the engine's own figures): V8's heap as committed (its new
+ * space and the rest: old, large-object, code spaces), the memory outside the heap that node
+ * counts (external, which holds array buffers), the engine's `MemoryTracking` (system.metrics:
+ * what ClickHouse's allocations hold, merges and caches included), `MarkCacheBytes` and what its
+ * allocator keeps resident (`resident:` of system.jemalloc_stats; "rest" is RSS minus V8's
+ * committed heap, external and that: node's own mallocs, code, libchdb's mapping), and V8's
+ * mark-compacts so far (`nodejs_gc_duration_seconds_count{kind="major"}`).
+ *
  * It prints, per tenth of the events consumed, the largest RSS and heap seen and the partial rows
- * written by then, then the peak merge memory and one JSON line `BENCH-MEMORY {...}`.
- * Nothing here is asserted: it reports.
+ * written by then, then the split at the largest sampled RSS, the peak merge memory and one JSON
+ * line `BENCH-MEMORY {...}`. Nothing here is asserted: it reports.
+ *
+ * `--node-options '<flags>'` runs the service with these node flags instead of the image's
+ * `NODE_OPTIONS` (the Dockerfile's; `--node-options ''` for none), for an A/B of V8 flags;
+ * `--samples-out <file>` writes every sample as JSON; `--topic <name>` reads that topic, preloaded
+ * only when it is empty (so that runs can share one preload).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from '@sessionizer/generator';
@@ -30,6 +43,9 @@ const { values } = benchArgs(import.meta.url, {
     partitions: { type: 'string' },
     'sample-ms': { type: 'string' },
     'tail-seconds': { type: 'string' },
+    'node-options': { type: 'string' },
+    'samples-out': { type: 'string' },
+    topic: { type: 'string' },
   },
 });
 const EVENTS = Number(values.events ?? 2_000_000);
@@ -37,6 +53,8 @@ const ACTIVE = Number(values['active-sessions'] ?? 2_000);
 const PARTITIONS = Number(values.partitions ?? 3);
 const SAMPLE_MS = Number(values['sample-ms'] ?? 250);
 const TAIL_SECONDS = Number(values['tail-seconds'] ?? 15);
+const NODE_OPTIONS = values['node-options'];
+const SAMPLES_OUT = values['samples-out'];
 const MiB = 1024 * 1024;
 
 const say = (m: string): void => {
@@ -53,6 +71,17 @@ interface Sample {
   readonly mergeMemory: number;
   readonly merges: number;
   readonly parts: number;
+  /** V8's committed heap: all spaces, and the new space alone. */
+  readonly heapTotal: number;
+  readonly newSpace: number;
+  readonly oldSpaceUsed: number;
+  readonly external: number;
+  /** ClickHouse's memory tracker (system.metrics MemoryTracking) and its mark cache. */
+  readonly chTracked: number;
+  readonly markCache: number;
+  /** What the engine's allocator (jemalloc) holds resident: its allocations plus pages freed but not yet returned. */
+  readonly jemallocResident: number;
+  readonly markCompacts: number;
 }
 
 function procStatus(pid: number, key: string): number {
@@ -65,24 +94,42 @@ const metricValue = metricSum;
 const CLICKHOUSE_SQL = `SELECT
   (SELECT sum(memory_usage) FROM system.merges) AS merge_memory,
   (SELECT count() FROM system.merges) AS merges,
-  (SELECT count() FROM system.parts WHERE active AND database = 'sessionizer' AND table = 'sessions_raw') AS parts`;
+  (SELECT count() FROM system.parts WHERE active AND database = 'sessionizer' AND table = 'sessions_raw') AS parts,
+  (SELECT value FROM system.metrics WHERE metric = 'MemoryTracking') AS tracked,
+  (SELECT value FROM system.metrics WHERE metric = 'MarkCacheBytes') AS mark_cache,
+  (SELECT toUInt64OrZero(extract(stats, 'resident: ([0-9]+)')) FROM system.jemalloc_stats) AS jemalloc_resident`;
 
 const provisioned = await provisionKafka({ brokers: process.env['KAFKA_BROKERS'], log: say });
 const brokers = provisioned.brokers.join(',');
 const kafka = createKafkaClient({ brokers, clientId: 'bench-memory' });
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-memory-'));
 try {
-  const topic = `bench_memory_${Date.now().toString(36)}`;
-  await ensureTopic(kafka, topic, PARTITIONS);
-  const t = performance.now();
-  await produceAll(kafka, topic, generate({ seed: 11, format: 'posthog-events', events: EVENTS, activeSessions: ACTIVE }), {
-    batchSize: 2_000,
-  });
-  say(`preloaded ${EVENTS} events (${ACTIVE} active sessions) into ${topic} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const topic = values.topic ?? `bench_memory_${Date.now().toString(36)}`;
+  const { end } = await groupProgress(kafka, `probe_${Date.now()}`, topic).catch(() => ({ end: new Map<number, bigint>() }));
+  const present = [...end.values()].reduce((a, b) => a + Number(b), 0);
+  if (present === EVENTS) say(`topic ${topic} holds ${present} events: not preloaded again`);
+  else if (present > 0) throw new Error(`topic ${topic} holds ${present} events, not ${EVENTS}`);
+  else {
+    await ensureTopic(kafka, topic, PARTITIONS);
+    const t = performance.now();
+    await produceAll(kafka, topic, generate({ seed: 11, format: 'posthog-events', events: EVENTS, activeSessions: ACTIVE }), {
+      batchSize: 2_000,
+    });
+    say(`preloaded ${EVENTS} events (${ACTIVE} active sessions) into ${topic} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
 
   const port = await freePort();
   const group = `bench_memory_${topic}`;
-  const child = spawnService({ brokers, topic, group, dataDir, port, logLevel: 'warn' });
+  const child = spawnService({
+    brokers,
+    topic,
+    group,
+    dataDir,
+    port,
+    logLevel: 'warn',
+    ...(NODE_OPTIONS === undefined ? {} : { extra: { NODE_OPTIONS } }),
+  });
+  say(`service NODE_OPTIONS: ${NODE_OPTIONS ?? "(the image's)"}`);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4_000);
@@ -93,12 +140,19 @@ try {
   const t0 = performance.now();
   const sample = async (): Promise<void> => {
     let text = '';
-    let ch = { merge_memory: 0, merges: 0, parts: 0 };
+    let ch = { merge_memory: 0, merges: 0, parts: 0, tracked: 0, mark_cache: 0, jemalloc_resident: 0 };
     try {
       text = await (await fetch(`${base}/metrics`)).text();
       const body = await (await fetch(`${base}/query`, { method: 'POST', body: CLICKHOUSE_SQL })).text();
       const row = JSON.parse(body.split('\n')[0] ?? '{}') as Record<string, string | number>;
-      ch = { merge_memory: Number(row['merge_memory'] ?? 0), merges: Number(row['merges'] ?? 0), parts: Number(row['parts'] ?? 0) };
+      ch = {
+        merge_memory: Number(row['merge_memory'] ?? 0),
+        merges: Number(row['merges'] ?? 0),
+        parts: Number(row['parts'] ?? 0),
+        tracked: Number(row['tracked'] ?? 0),
+        mark_cache: Number(row['mark_cache'] ?? 0),
+        jemalloc_resident: Number(row['jemalloc_resident'] ?? 0),
+      };
     } catch {
       return; // not listening yet
     }
@@ -111,6 +165,14 @@ try {
       mergeMemory: ch.merge_memory,
       merges: ch.merges,
       parts: ch.parts,
+      heapTotal: metricValue(text, 'sessionizer_nodejs_heap_size_total_bytes'),
+      newSpace: metricValue(text, 'sessionizer_nodejs_heap_space_size_total_bytes', { space: 'new' }),
+      oldSpaceUsed: metricValue(text, 'sessionizer_nodejs_heap_space_size_used_bytes', { space: 'old' }),
+      external: metricValue(text, 'sessionizer_nodejs_external_memory_bytes'),
+      chTracked: ch.tracked,
+      markCache: ch.mark_cache,
+      jemallocResident: ch.jemalloc_resident,
+      markCompacts: metricValue(text, 'sessionizer_nodejs_gc_duration_seconds_count', { kind: 'major' }),
     });
   };
 
@@ -142,6 +204,9 @@ try {
       samples: inside.length,
       maxRssMiB: Math.round(Math.max(0, ...inside.map((s) => s.rss)) / MiB),
       maxHeapMiB: Math.round(Math.max(0, ...inside.map((s) => s.heap)) / MiB),
+      maxHeapTotalMiB: Math.round(Math.max(0, ...inside.map((s) => s.heapTotal)) / MiB),
+      maxClickhouseMiB: Math.round(Math.max(0, ...inside.map((s) => s.chTracked)) / MiB),
+      maxJemallocResidentMiB: Math.round(Math.max(0, ...inside.map((s) => s.jemallocResident)) / MiB),
       maxMergeMiB: Math.round(Math.max(0, ...inside.map((s) => s.mergeMemory)) / MiB),
       rowsWritten: Math.max(0, ...inside.map((s) => s.rows)),
     };
@@ -151,6 +216,28 @@ try {
     samples[0] ?? { mergeMemory: 0, rss: 0, parts: 0, t: 0, received: 0 },
   );
   const withoutMerges = samples.filter((s) => s.merges === 0);
+  const maxOf = (f: (s: Sample) => number): number => Math.max(0, ...samples.map(f));
+  const atPeak = samples.reduce<Sample | undefined>((a, s) => (a === undefined || s.rss > a.rss ? s : a), undefined);
+  const split = (s: Sample | undefined): Record<string, number> =>
+    s === undefined
+      ? {}
+      : {
+          ms: s.t,
+          receivedEvents: s.received,
+          rssBytes: s.rss,
+          heapTotalBytes: s.heapTotal,
+          newSpaceBytes: s.newSpace,
+          heapUsedBytes: s.heap,
+          oldSpaceUsedBytes: s.oldSpaceUsed,
+          externalBytes: s.external,
+          clickhouseTrackedBytes: s.chTracked,
+          markCacheBytes: s.markCache,
+          jemallocResidentBytes: s.jemallocResident,
+          mergeMemoryBytes: s.mergeMemory,
+          restBytes: s.rss - s.heapTotal - s.external - s.jemallocResident,
+          parts: s.parts,
+          markCompacts: s.markCompacts,
+        };
   const report = {
     events: EVENTS,
     activeSessions: ACTIVE,
@@ -161,22 +248,43 @@ try {
     maxSampledRssBytes: Math.max(0, ...samples.map((s) => s.rss)),
     maxSampledRssWithoutMergeBytes: Math.max(0, ...withoutMerges.map((s) => s.rss)),
     maxHeapBytes: Math.max(0, ...samples.map((s) => s.heap)),
+    nodeOptions: NODE_OPTIONS ?? null,
+    maxHeapTotalBytes: maxOf((s) => s.heapTotal),
+    maxNewSpaceBytes: maxOf((s) => s.newSpace),
+    maxOldSpaceUsedBytes: maxOf((s) => s.oldSpaceUsed),
+    maxExternalBytes: maxOf((s) => s.external),
+    maxClickhouseTrackedBytes: maxOf((s) => s.chTracked),
+    maxMarkCacheBytes: maxOf((s) => s.markCache),
+    maxJemallocResidentBytes: maxOf((s) => s.jemallocResident),
+    markCompacts: samples[samples.length - 1]?.markCompacts ?? 0,
+    atPeak: split(atPeak),
     peakMergeMemoryBytes: peakMerge.mergeMemory,
     peakMergeAt: { ms: peakMerge.t, receivedEvents: peakMerge.received, rssBytes: peakMerge.rss, parts: peakMerge.parts },
     finalParts: samples[samples.length - 1]?.parts ?? 0,
     rowsWritten: Math.max(0, ...samples.map((s) => s.rows)),
     deciles,
   };
-  console.log('tenth of events  samples  max RSS MiB  max heap MiB  max merge MiB  partial rows written');
+  console.log(
+    'tenth of events  samples  max RSS MiB  max heap MiB  heap committed MiB  ClickHouse tracked MiB  jemalloc resident MiB  max merge MiB  partial rows written',
+  );
   for (const d of deciles) {
     console.log(
-      `${String(d.tenth).padStart(16)}  ${String(d.samples).padStart(7)}  ${String(d.maxRssMiB).padStart(11)}  ${String(d.maxHeapMiB).padStart(12)}  ${String(d.maxMergeMiB).padStart(13)}  ${String(d.rowsWritten).padStart(20)}`,
+      `${String(d.tenth).padStart(16)}  ${String(d.samples).padStart(7)}  ${String(d.maxRssMiB).padStart(11)}  ${String(d.maxHeapMiB).padStart(12)}  ${String(d.maxHeapTotalMiB).padStart(18)}  ${String(d.maxClickhouseMiB).padStart(22)}  ${String(d.maxJemallocResidentMiB).padStart(21)}  ${String(d.maxMergeMiB).padStart(13)}  ${String(d.rowsWritten).padStart(20)}`,
     );
   }
+  const p = report.atPeak;
+  const m = (k: string): number => Math.round((p[k] ?? 0) / MiB);
+  console.log(
+    `at the largest sampled RSS (${m('rssBytes')} MiB, ${p['receivedEvents'] ?? 0} events): V8 heap committed ${m('heapTotalBytes')} MiB ` +
+      `(new space ${m('newSpaceBytes')}, used ${m('heapUsedBytes')}, old space used ${m('oldSpaceUsedBytes')}), external ${m('externalBytes')}, ` +
+      `ClickHouse tracked ${m('clickhouseTrackedBytes')}, its allocator resident ${m('jemallocResidentBytes')} (mark cache ${m('markCacheBytes')}, merges ${m('mergeMemoryBytes')}), rest ${m('restBytes')} MiB; ` +
+      `${p['markCompacts'] ?? 0} mark-compacts by then, ${report.markCompacts} in all`,
+  );
   console.log(
     `peak RSS ${Math.round(peakRss / MiB)} MiB; sampled max ${Math.round(report.maxSampledRssBytes / MiB)} MiB, ${Math.round(report.maxSampledRssWithoutMergeBytes / MiB)} MiB while no merge ran; ` +
       `peak merge memory ${Math.round(peakMerge.mergeMemory / MiB)} MiB at ${peakMerge.received} events (${peakMerge.parts} parts)`,
   );
+  if (SAMPLES_OUT !== undefined) writeFileSync(SAMPLES_OUT, JSON.stringify(samples));
   console.log(`BENCH-MEMORY ${JSON.stringify(report)}`);
 } finally {
   await provisioned.stop();
