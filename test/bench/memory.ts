@@ -21,8 +21,9 @@
  * written by then, then the split at the largest sampled RSS, the peak merge memory and one JSON
  * line `BENCH-MEMORY {...}`. Nothing here is asserted: it reports.
  *
- * `--node-options '<flags>'` runs the service with these node flags instead of the image's
- * `NODE_OPTIONS` (the Dockerfile's; `--node-options ''` for none), for an A/B of V8 flags;
+ * `--node-options='<flags>'` (with the `=`: the flags start with `--`) runs the service with
+ * these node flags instead of the image's `NODE_OPTIONS` (the Dockerfile's; `--node-options=`
+ * for none), for an A/B of V8 flags;
  * `--samples-out <file>` writes every sample as JSON; `--topic <name>` reads that topic, preloaded
  * only when it is empty (so that runs can share one preload).
  */
