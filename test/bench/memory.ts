@@ -120,7 +120,7 @@ try {
   }
 
   const port = await freePort();
-  const group = `bench_memory_${topic}`;
+  const group = `bench_memory_${topic}_${Date.now().toString(36)}`;
   const child = spawnService({
     brokers,
     topic,
