@@ -34,7 +34,9 @@ RUN node services/sessionizer/bin/sessionizer.mjs --help > /dev/null
 # next flush (~5 s), so with the default most of them are promoted and the old generation is
 # marked every second or so; with 64 MiB `sessionizer run` spent ~21 % less CPU per event, for
 # 90-470 MiB more peak RSS (BENCHMARKS.md, "The service's main thread beyond decode and
-# aggregate"). A V8 heap setting cannot be changed once node runs, so it is a node flag here;
+# aggregate"): V8 then lets the old generation grow to ~3x its live size between mark-compacts,
+# which shows after ~10 s of full-speed consuming ("Why the 64 MiB semi-space costs RSS at 1M
+# events"); bounding that growth gave the CPU back in the run measured. A V8 heap setting cannot be changed once node runs, so it is a node flag here;
 # `npm run bench*` read it from this line. Override with `-e NODE_OPTIONS=`.
 ENV NODE_OPTIONS="--max-semi-space-size=64"
 VOLUME ["/data"]
