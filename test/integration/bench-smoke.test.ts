@@ -104,6 +104,11 @@ describe('benchmarks (smoke)', () => {
       maxHeapBytes?: number;
       rowsWritten?: number;
       deciles?: { samples: number }[];
+      maxHeapTotalBytes?: number;
+      maxNewSpaceBytes?: number;
+      maxClickhouseTrackedBytes?: number;
+      maxJemallocResidentBytes?: number;
+      atPeak?: { rssBytes?: number; heapTotalBytes?: number };
     };
     expect(report.events).toBe(3000);
     expect(report.peakRssBytes).toBeGreaterThan(0);
@@ -111,6 +116,12 @@ describe('benchmarks (smoke)', () => {
     expect(report.rowsWritten).toBeGreaterThan(0);
     expect(report.deciles).toHaveLength(10);
     expect(report.deciles?.reduce((a, d) => a + d.samples, 0)).toBeGreaterThan(0);
+    // the split of the RSS: V8's heap, its new space, the engine's tracked and resident memory
+    expect(report.maxHeapTotalBytes).toBeGreaterThan(0);
+    expect(report.maxNewSpaceBytes).toBeGreaterThan(0);
+    expect(report.maxClickhouseTrackedBytes).toBeGreaterThan(0);
+    expect(report.maxJemallocResidentBytes).toBeGreaterThan(0);
+    expect(report.atPeak?.rssBytes).toBeGreaterThan(report.atPeak?.heapTotalBytes ?? Infinity);
   });
 
   it('the peer check counts a changed column, a missing and an extra session, and different reject counts', () => {
