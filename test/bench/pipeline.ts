@@ -616,7 +616,7 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
     load.stdin.write('GO\n');
     /** sent: wall clock (ms since epoch) when the produce call started; the poll compares it with ClickHouse's clock. */
     const pending = new Map<string, number>();
-    const seen: { total: number; toInserted: number; insertedToSeen: number }[] = [];
+    const seen: { sent: number; inserted: number; total: number; toInserted: number; insertedToSeen: number }[] = [];
     const state = { producing: true, lastSent: Date.now() };
     const markers = (async () => {
       while (state.producing) {
@@ -641,11 +641,18 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
         const t = r.s === undefined ? undefined : pending.get(r.s);
         if (r.s === undefined || t === undefined) continue;
         const inserted = Number(r.inserted);
-        seen.push({ total: (now - t) / 1000, toInserted: (inserted - t) / 1000, insertedToSeen: (now - inserted) / 1000 });
+        seen.push({
+          sent: t,
+          inserted,
+          total: (now - t) / 1000,
+          toInserted: (inserted - t) / 1000,
+          insertedToSeen: (now - inserted) / 1000,
+        });
         pending.delete(r.s);
       }
     };
     const lag: number[] = [];
+    const lagAt: [number, number][] = [];
     const loadDone = new Promise<void>((resolve) =>
       load.on('close', () => {
         state.producing = false;
@@ -659,6 +666,7 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
       if (performance.now() - lastLagSample >= 1000) {
         lastLagSample = performance.now();
         lag.push(await metric(s, 'sessionizer_consumer_lag_messages'));
+        lagAt.push([Date.now(), lag.at(-1) ?? 0]);
       }
       await sleep(100);
     }
@@ -768,6 +776,9 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
         commit: round(f.commitSeconds ?? 0, 3),
       })),
       maxConsumerLagMessages: Math.max(0, ...lag),
+      // each marker's latency split at the flushes (below), the slowest first
+      markerBreakdown: markerBreakdown(seen, flushes),
+      lagSamples: lagAt.map(([t, n]) => [round((t - (seen[0]?.sent ?? t)) / 1000, 1), n]),
       flushIntervalSeconds: FRESHNESS_FLUSH_MS / 1000,
       serviceCpuSeconds: round(cpu, 1),
       // the markers' producer and this poll loop, the broker, everyone else (the load's producer is `producer.cpuSeconds`)
@@ -779,6 +790,88 @@ async function freshness(kafka: Kafka, brokers: string, rate: number): Promise<R
     await stopService(s);
     rmSync(s.dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Each marker's latency split at the flushes (from the service's 'flushed' lines: a flush's
+ * checkpoint is its end minus its duration): `missed` = from its produce to the last checkpoint it
+ * was produced before but not in (it was still in Kafka or in flight: consumer lag); `wait` = from
+ * then (or its produce) to the checkpoint of the flush that wrote it; `gapS` = that flush's start
+ * after the previous one's (the interval, or longer when it waited behind a slow flush); `write` =
+ * checkpoint → `max_inserted_at` (serialising and INSERTing the rows before it); `seen` = the rest
+ * of its INSERT and the poll. The ten slowest, and the p50 of each part over all markers.
+ */
+function markerBreakdown(
+  seen: readonly { sent: number; inserted: number; total: number }[],
+  flushes: readonly { ts?: string; seconds?: number }[],
+): Record<string, unknown> {
+  const windows = flushes
+    .map((f) => {
+      const end = Date.parse(f.ts ?? '');
+      return { start: end - (f.seconds ?? 0) * 1000, end };
+    })
+    .filter((w) => Number.isFinite(w.end))
+    .sort((a, b) => a.start - b.start);
+  const rows = seen.map((m) => {
+    // the flush whose checkpoint is the last before the marker's insert time
+    let i = -1;
+    for (let k = 0; k < windows.length; k += 1) if ((windows[k]?.start ?? Infinity) <= m.inserted) i = k;
+    const w = windows[i];
+    const prev = windows[i - 1];
+    if (w === undefined) return { total: m.total, flush: null };
+    const missed = prev !== undefined && prev.start > m.sent ? (prev.start - m.sent) / 1000 : 0;
+    const waitFrom = Math.max(m.sent, prev?.start ?? m.sent);
+    return {
+      total: m.total,
+      flush: i,
+      missed: round(missed, 2),
+      wait: round((w.start - waitFrom) / 1000, 2),
+      gapS: prev === undefined ? null : round((w.start - prev.start) / 1000, 2),
+      write: round((m.inserted - w.start) / 1000, 2),
+      seen: round(m.total - (m.inserted - m.sent) / 1000, 2),
+    };
+  });
+  const part = (k: 'missed' | 'wait' | 'write' | 'seen'): number | null =>
+    round(
+      quantile(
+        rows.map((r) => Number((r as Record<string, unknown>)[k] ?? 0)),
+        0.5,
+      ),
+    );
+  // per flush, its earliest marker: checkpoint → inserted, and → seen (the first chunk's time)
+  const first = new Map<number, { write: number; visible: number }>();
+  for (const r of rows) {
+    const w = (r as { write?: number | null }).write;
+    const sn = (r as { seen?: number | null }).seen;
+    if (r.flush === null || w === undefined || w === null) continue;
+    const f = first.get(r.flush);
+    if (f === undefined || w < f.write) first.set(r.flush, { write: w, visible: w + (sn ?? 0) });
+  }
+  const firsts = [...first.values()];
+  return {
+    p50: { missed: part('missed'), wait: part('wait'), write: part('write'), seen: part('seen') },
+    firstMarkerPerFlush: {
+      writeP50: round(
+        quantile(
+          firsts.map((f) => f.write),
+          0.5,
+        ),
+      ),
+      visibleP50: round(
+        quantile(
+          firsts.map((f) => f.visible),
+          0.5,
+        ),
+      ),
+      visibleMax: round(
+        quantile(
+          firsts.map((f) => f.visible),
+          1,
+        ),
+      ),
+    },
+    slowest: [...rows].sort((a, b) => b.total - a.total).slice(0, 10),
+  };
 }
 
 function svg(report: Record<string, unknown>): string {
