@@ -84,6 +84,7 @@ describe('ClickHouseSessionSink', () => {
       schema: { database: 'db' },
       maxRowsPerInsert: 3,
       yieldEveryRows: 1,
+      idleYieldEveryRows: 1,
       // one yield per row built: counts the rows built so far
       yieldToEventLoop: () => {
         built += 1;
@@ -138,12 +139,52 @@ describe('ClickHouseSessionSink', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('yields every yieldEveryRows while an INSERT runs, and only every idleYieldEveryRows while none does', async () => {
+    const log: string[] = [];
+    const { client, calls } = stubClient(log);
+    let yields = 0;
+    const sink = new ClickHouseSessionSink(client, {
+      schema: { database: 'db' },
+      maxRowsPerInsert: 4,
+      yieldEveryRows: 1,
+      idleYieldEveryRows: 3,
+      yieldToEventLoop: () => {
+        yields += 1;
+        log.push(`yield ${yields}`);
+        // INSERT 1 ends while chunk 2 (rows 5–8) is being built: its last rows wait for no batch
+        if (yields === 3) calls[0]?.resolve();
+        return new Promise((r) => setImmediate(r));
+      },
+    });
+    const input = states(12);
+    const write = sink.write(input);
+    await settle();
+    expect(log).toEqual([
+      'yield 1', // row 3: chunk 1 is built for an idle engine
+      'insert 1 started', // at row 5
+      'yield 2', // row 5
+      'yield 3', // row 6
+      'insert 1 done', // rows 7 and 8: no yield, the engine waits for them
+      'insert 2 started', // at row 9
+      'yield 4', // rows 9–11
+      'yield 5',
+      'yield 6',
+    ]);
+    calls[1]?.resolve();
+    await settle();
+    calls[2]?.resolve();
+    expect(await write).toMatchObject({ rows: 12, inserts: 3 });
+    const bodies = await Promise.all(calls.map((c) => c.body));
+    expect(bodies.flatMap(sessionIds)).toEqual(input.map((s) => s.sessionId));
+  });
+
   it('a write that fits one INSERT sends it once every row is built', async () => {
     const log: string[] = [];
     const { client, calls } = stubClient(log);
     const sink = new ClickHouseSessionSink(client, {
       schema: { database: 'db' },
-      yieldEveryRows: 2,
+      // no INSERT is in flight while its one chunk is built
+      idleYieldEveryRows: 2,
       yieldToEventLoop: () => {
         log.push('yield');
         return Promise.resolve();

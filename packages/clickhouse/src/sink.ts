@@ -29,8 +29,18 @@ export interface SinkOptions {
   readonly minRowsPerInsert?: number;
   readonly maxRowsPerInsert?: number;
   readonly maxBytesPerInsert?: number;
-  /** Rows serialised between two yields to the event loop (default 1 000). */
+  /**
+   * Rows serialised between two yields to the event loop while an INSERT is in flight (default
+   * 1 000): the chunk being built is not needed before that INSERT ends, so the consumer's
+   * batches get the main thread in between.
+   */
   readonly yieldEveryRows?: number;
+  /**
+   * Rows serialised between two yields while no INSERT is in flight (default 10 000): the
+   * engine is idle until this chunk is built (the write's first chunk, or one the previous
+   * INSERT finished before), so building it comes before the consumer's batches.
+   */
+  readonly idleYieldEveryRows?: number;
   /** How to yield to the event loop (default: setImmediate; tests pass their own). */
   readonly yieldToEventLoop?: () => Promise<void>;
   readonly retry?: RetryPolicy;
@@ -93,6 +103,7 @@ export class ClickHouseSessionSink implements SessionSink {
   readonly #split: { insertsPerWrite: number; minRowsPerInsert: number; maxRowsPerInsert: number };
   readonly #maxBytes: number;
   readonly #yieldEveryRows: number;
+  readonly #idleYieldEveryRows: number;
   readonly #yield: () => Promise<void>;
   readonly #retry: RetryPolicy;
   readonly #options: SinkOptions;
@@ -109,6 +120,7 @@ export class ClickHouseSessionSink implements SessionSink {
     };
     this.#maxBytes = options.maxBytesPerInsert ?? 64 * 1024 * 1024;
     this.#yieldEveryRows = Math.max(1, options.yieldEveryRows ?? 1_000);
+    this.#idleYieldEveryRows = Math.max(1, options.idleYieldEveryRows ?? 10_000);
     this.#yield = options.yieldToEventLoop ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
     this.#retry = options.retry ?? DEFAULT_RETRY;
     this.#options = options;
@@ -117,9 +129,12 @@ export class ClickHouseSessionSink implements SessionSink {
   /**
    * Serialises the states chunk by chunk and inserts the chunks in order, one INSERT in flight:
    * chunk k+1 is built while chunk k's INSERT runs (on the embedded engine the INSERT runs off
-   * the main thread), and the building yields to the event loop every `yieldEveryRows` rows so
-   * that the INSERT gets started and the consumer's I/O is not held up. Resolves when every chunk
-   * is in; on a failure, no later chunk is sent and the error is the write's.
+   * the main thread). While an INSERT is in flight the building yields to the event loop every
+   * `yieldEveryRows` rows, so that the consumer's I/O and batches are not held up; while none is
+   * (the first chunk, which holds the states that waited longest, or a chunk the previous INSERT
+   * finished before), only every `idleYieldEveryRows`, so that the engine does not wait for the
+   * consumer's batches (BENCHMARKS.md, freshness). Resolves when every chunk is in; on a
+   * failure, no later chunk is sent and the error is the write's.
    */
   async write(states: readonly SessionState[], signal?: AbortSignal): Promise<WriteStats> {
     const started = performance.now();
@@ -130,14 +145,24 @@ export class ClickHouseSessionSink implements SessionSink {
     let serialiseMs = 0;
     const maxRows = rowsPerInsert(states.length, this.#split);
     let inflight: Promise<void> | undefined;
+    /** An INSERT is running (the chunk being built is not awaited yet). */
+    const engine = { inserting: false };
     const send = (lines: readonly string[], size: number): Promise<void> => {
       const t = performance.now();
-      const p = this.#insertWithRetry(lines, signal).then((n) => {
-        attempts += n;
-        inserts += 1;
-        bytes += size;
-        insertMs += performance.now() - t;
-      });
+      engine.inserting = true;
+      const p = this.#insertWithRetry(lines, signal).then(
+        (n) => {
+          engine.inserting = false;
+          attempts += n;
+          inserts += 1;
+          bytes += size;
+          insertMs += performance.now() - t;
+        },
+        (err: unknown) => {
+          engine.inserting = false;
+          throw err;
+        },
+      );
       // awaited below (before the next chunk is sent, or at the end); until then a failure is held, not unhandled
       p.catch(() => undefined);
       return p;
@@ -145,6 +170,8 @@ export class ClickHouseSessionSink implements SessionSink {
     let chunk: string[] = [];
     let chunkBytes = 0;
     let sliceStart = performance.now();
+    /** Rows serialised since the last yield. */
+    let sinceYield = 0;
     for (let i = 0; i < states.length; i += 1) {
       const state = states[i] as SessionState;
       const line = JSON.stringify(toPartialRow(state));
@@ -158,7 +185,9 @@ export class ClickHouseSessionSink implements SessionSink {
       }
       chunk.push(line);
       chunkBytes += line.length + 1;
-      if ((i + 1) % this.#yieldEveryRows === 0 && i + 1 < states.length) {
+      sinceYield += 1;
+      if (sinceYield >= (engine.inserting ? this.#yieldEveryRows : this.#idleYieldEveryRows) && i + 1 < states.length) {
+        sinceYield = 0;
         serialiseMs += performance.now() - sliceStart;
         await this.#yield();
         signal?.throwIfAborted();
