@@ -6,7 +6,9 @@
  * same `sessions`, before and after the parts are merged. The states include one with every
  * column at its default (absent candidates, NULL any-values and entry-event values, empty counts
  * and sets; a second partial of its session carries the few values the view requires) and one
- * with every column set.
+ * with every column set. Twice: the sink as it writes to a server, and as it writes on the
+ * embedded engine (schema with migration 0004's settings; the INSERT also with
+ * `enable_analyzer = 0`, so the view's SELECT runs under the old analyzer).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
@@ -119,69 +121,89 @@ const rawAsValues = (database: string): string =>
   `SELECT * EXCEPT (max_inserted_at, ${SETS.map((p) => p.column).join(', ')}), ${SETS.map((p) => `arraySort(${p.column})`).join(', ')}
    FROM ${database}.sessions_raw`;
 
-describe('the sink’s INSERT gives the states and sessions of the statement before it', () => {
-  let before: TestDatabase;
-  let now: TestDatabase;
-  beforeAll(async () => {
-    before = await testDatabase('insert_before');
-    now = await testDatabase('insert_now');
-    for (const db of [before, now]) {
-      await migrate(db.handle.client, { database: db.database });
-      // the parts as the inserts wrote them, until the test merges them
-      await db.handle.client.command({ query: `SYSTEM STOP MERGES ${names({ database: db.database }).raw}` });
-    }
-  });
-  afterAll(async () => {
-    await before.drop();
-    await now.drop();
-  });
+// `embedded`: the service's schema and statement on the embedded engine (migration 0004's table
+// settings; the INSERT with `enable_analyzer = 0`), against the statement before it on a server's schema.
+describe.each([{ embedded: false }, { embedded: true }])(
+  'the sink’s INSERT gives the states and sessions of the statement before it (%o)',
+  ({ embedded }) => {
+    let before: TestDatabase;
+    let now: TestDatabase;
+    beforeAll(async () => {
+      before = await testDatabase('insert_before');
+      now = await testDatabase('insert_now');
+      for (const db of [before, now]) {
+        await migrate(db.handle.client, { database: db.database, embedded: db === now && embedded });
+        // the parts as the inserts wrote them, until the test merges them
+        await db.handle.client.command({ query: `SYSTEM STOP MERGES ${names({ database: db.database }).raw}` });
+      }
+    });
+    afterAll(async () => {
+      await before.drop();
+      await now.drop();
+    });
 
-  it('every column at its default, every column set, and generated sessions (two flushes)', async () => {
-    const { states, events } = generatedStates();
-    const special = [allDefault(), allSet()];
-    // the special rows are what they claim: all defaults, and nothing at a default
-    const isDefault = (v: unknown): boolean =>
-      v === null || (Array.isArray(v) && (v.length === 0 || (v.length === 2 && v[0] === 0 && v[1] === null)));
-    const columns = (s: SessionState): [string, unknown][] => toPartialRow(s).map((v, i) => [PARTIAL_COLUMNS[i] as string, v]);
-    const properties = ([c]: [string, unknown]): boolean =>
-      !['team_id', 'session_id', 'min_ts', 'max_ts', 'events', 'entry_event'].includes(c);
-    expect(
-      columns(allDefault())
-        .filter(properties)
-        .filter(([, v]) => !isDefault(v)),
-    ).toEqual([]);
-    expect(columns(allDefault()).find(([c]) => c === 'entry_event')).toEqual(['entry_event', [0, ENTRY_EVENT.map(() => null)]]);
-    expect(columns(allSet()).filter(([, v]) => isDefault(v) || (Array.isArray(v) && v.includes(null)))).toEqual([]);
+    it('every column at its default, every column set, and generated sessions (two flushes)', async () => {
+      const { states, events } = generatedStates();
+      const special = [allDefault(), allSet()];
+      // the special rows are what they claim: all defaults, and nothing at a default
+      const isDefault = (v: unknown): boolean =>
+        v === null || (Array.isArray(v) && (v.length === 0 || (v.length === 2 && v[0] === 0 && v[1] === null)));
+      const columns = (s: SessionState): [string, unknown][] => toPartialRow(s).map((v, i) => [PARTIAL_COLUMNS[i] as string, v]);
+      const properties = ([c]: [string, unknown]): boolean =>
+        !['team_id', 'session_id', 'min_ts', 'max_ts', 'events', 'entry_event'].includes(c);
+      expect(
+        columns(allDefault())
+          .filter(properties)
+          .filter(([, v]) => !isDefault(v)),
+      ).toEqual([]);
+      expect(columns(allDefault()).find(([c]) => c === 'entry_event')).toEqual(['entry_event', [0, ENTRY_EVENT.map(() => null)]]);
+      expect(columns(allSet()).filter(([, v]) => isDefault(v) || (Array.isArray(v) && v.includes(null)))).toEqual([]);
 
-    const half = Math.floor(states.length / 2);
-    const flushes = [
-      [...special, ...states.slice(0, half)],
-      [companion(), ...states.slice(half)],
-    ];
-    const sink = new ClickHouseSessionSink(now.handle.client, { schema: { database: now.database } });
-    for (const flush of flushes) {
-      await sink.write(flush);
-      const r = await before.handle.client.exec({
-        query: OLD_INSERT(names({ database: before.database }).input),
-        values: Readable.from([flush.map((s) => JSON.stringify(toPartialRow(s))).join('\n') + '\n'], { objectMode: true }),
-        clickhouse_settings: INSERT_CALL_SETTINGS,
+      const half = Math.floor(states.length / 2);
+      const flushes = [
+        [...special, ...states.slice(0, half)],
+        [companion(), ...states.slice(half)],
+      ];
+      const sent: string[] = [];
+      const recording = new Proxy(now.handle.client, {
+        get(target, prop, receiver) {
+          if (prop === 'exec') {
+            return (params: Parameters<typeof target.exec>[0]) => {
+              sent.push(params.query);
+              return target.exec(params);
+            };
+          }
+          return Reflect.get(target, prop, receiver) as unknown;
+        },
       });
-      r.stream.destroy();
-    }
+      const sink = new ClickHouseSessionSink(recording, { schema: { database: now.database, embedded } });
+      for (const flush of flushes) {
+        await sink.write(flush);
+        const r = await before.handle.client.exec({
+          query: OLD_INSERT(names({ database: before.database }).input),
+          values: Readable.from([flush.map((s) => JSON.stringify(toPartialRow(s))).join('\n') + '\n'], { objectMode: true }),
+          clickhouse_settings: INSERT_CALL_SETTINGS,
+        });
+        r.stream.destroy();
+      }
 
-    const beforeRaw = await text(before, rawAsValues(before.database));
-    expect(beforeRaw.length).toBe(states.length + special.length + 2);
-    expect(await text(now, rawAsValues(now.database))).toEqual(beforeRaw);
-    const sessions = await readSessions(now.handle.client, now.database);
-    expect(sessions).toEqual(await readSessions(before.handle.client, before.database));
-    // and the generated ones are the oracle's
-    expect(sessions.filter((s) => !special.some((x) => x.sessionId === s.session_id))).toEqual(sessionize(events));
+      expect(sent.length).toBeGreaterThan(0);
+      for (const q of sent) expect(/\benable_analyzer = 0\b/.test(q)).toBe(embedded);
 
-    for (const db of [before, now]) {
-      await db.handle.client.command({ query: `SYSTEM START MERGES ${names({ database: db.database }).raw}` });
-      await db.handle.client.command({ query: `OPTIMIZE TABLE ${names({ database: db.database }).raw} FINAL` });
-    }
-    expect(await text(now, rawAsValues(now.database))).toEqual(await text(before, rawAsValues(before.database)));
-    expect(await readSessions(now.handle.client, now.database)).toEqual(sessions);
-  });
-});
+      const beforeRaw = await text(before, rawAsValues(before.database));
+      expect(beforeRaw.length).toBe(states.length + special.length + 2);
+      expect(await text(now, rawAsValues(now.database))).toEqual(beforeRaw);
+      const sessions = await readSessions(now.handle.client, now.database);
+      expect(sessions).toEqual(await readSessions(before.handle.client, before.database));
+      // and the generated ones are the oracle's
+      expect(sessions.filter((s) => !special.some((x) => x.sessionId === s.session_id))).toEqual(sessionize(events));
+
+      for (const db of [before, now]) {
+        await db.handle.client.command({ query: `SYSTEM START MERGES ${names({ database: db.database }).raw}` });
+        await db.handle.client.command({ query: `OPTIMIZE TABLE ${names({ database: db.database }).raw} FINAL` });
+      }
+      expect(await text(now, rawAsValues(now.database))).toEqual(await text(before, rawAsValues(before.database)));
+      expect(await readSessions(now.handle.client, now.database)).toEqual(sessions);
+    });
+  },
+);

@@ -65,8 +65,16 @@ export function toPartialRow(s: SessionState): PartialRow {
  * `sessions` view sorts every set, and background merges fold the partials of a session as before,
  * so the results are the same; the insert costs ~30 % less CPU (BENCHMARKS.md, the partials' write
  * cost, 2026-12-01).
+ *
+ * `enable_analyzer = 0`, on the embedded engine only (`embedded`): every INSERT runs the
+ * materialized view's SELECT (~70 expressions) under the INSERT's settings, and ClickHouse's
+ * default (new) analyzer spends ~13 ms analysing it per INSERT, ~17 % of the INSERT's CPU at the
+ * sink's ~4 400-row INSERTs; the old analyzer gives the same states (BENCHMARKS.md, *The engine's
+ * cost of an INSERT*; test/integration/partial-insert.test.ts). Not sent to a server, whose
+ * version we do not pin (the setting's name is from ClickHouse 24.3 on).
  */
-export function partialInsertSql(table: string, options: { readonly distributed?: boolean } = {}): string {
+export function partialInsertSql(table: string, options: { readonly distributed?: boolean; readonly embedded?: boolean } = {}): string {
   const foreground = options.distributed === true ? ', distributed_foreground_insert = 1' : '';
-  return `INSERT INTO ${table} SETTINGS input_format_json_named_tuples_as_objects = 0, async_insert = 0, optimize_on_insert = 0${foreground} FORMAT JSONCompactEachRow`;
+  const analyzer = options.embedded === true ? ', enable_analyzer = 0' : '';
+  return `INSERT INTO ${table} SETTINGS input_format_json_named_tuples_as_objects = 0, async_insert = 0, optimize_on_insert = 0${analyzer}${foreground} FORMAT JSONCompactEachRow`;
 }

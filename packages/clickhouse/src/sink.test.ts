@@ -2,7 +2,8 @@
  * ClickHouseSessionSink's chunking against a stub client (its one call, `exec`, recorded and
  * resolved by the test): chunks go in order with one INSERT in flight, the next chunk is built
  * while the previous INSERT runs, and a failed INSERT is the write's error with nothing sent
- * after it. What the rows say is held by the integration tests (storage.test.ts).
+ * after it; the statement it sends per transport. What the rows say is held by the integration
+ * tests (storage.test.ts, partial-insert.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -195,5 +196,34 @@ describe('ClickHouseSessionSink', () => {
     expect(log).toEqual(['yield', 'yield', 'insert 1 started']);
     calls[0]?.resolve();
     expect(await write).toMatchObject({ rows: 5, inserts: 1 });
+  });
+});
+
+describe('the INSERT statement', () => {
+  /** The statements a sink sends for one small write. */
+  async function statements(schema: { database: string; embedded?: boolean; cluster?: string }): Promise<string[]> {
+    const sent: string[] = [];
+    const exec = async (params: { query: string; values: AsyncIterable<string> }): Promise<{ stream: { destroy: () => void } }> => {
+      let rows = 0;
+      for await (const chunk of params.values) rows += chunk.split('\n').length - 1;
+      sent.push(`${params.query} (${rows} rows)`);
+      return { stream: { destroy: () => undefined } };
+    };
+    await new ClickHouseSessionSink({ exec } as unknown as ClickHouseClient, { schema }).write(states(3));
+    return sent;
+  }
+
+  it('on the embedded engine also turns the analyzer off for the view’s SELECT; to a server it does not', async () => {
+    const embedded = await statements({ database: 'db', embedded: true });
+    expect(embedded).toHaveLength(1);
+    expect(embedded[0]).toMatch(
+      /^INSERT INTO db\.session_partials_in SETTINGS .*\benable_analyzer = 0\b.* FORMAT JSONCompactEachRow \(3 rows\)$/,
+    );
+    for (const schema of [{ database: 'db' }, { database: 'db', cluster: 'analytics' }]) {
+      const server = await statements(schema);
+      expect(server).toHaveLength(1);
+      expect(server[0]).toMatch(/\boptimize_on_insert = 0\b/);
+      expect(server[0]).not.toMatch(/enable_analyzer/);
+    }
   });
 });

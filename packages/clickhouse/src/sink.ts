@@ -111,7 +111,10 @@ export class ClickHouseSessionSink implements SessionSink {
   constructor(client: ClickHouseClient, options: SinkOptions) {
     this.#client = client;
     this.#table = names(options.schema).input;
-    this.#insertSql = partialInsertSql(this.#table, { distributed: options.schema.cluster !== undefined });
+    this.#insertSql = partialInsertSql(this.#table, {
+      distributed: options.schema.cluster !== undefined,
+      embedded: options.schema.embedded === true,
+    });
     this.#split = {
       insertsPerWrite: options.insertsPerWrite ?? DEFAULT_INSERT_SPLIT.insertsPerWrite,
       // a caller that bounds the rows (tests) gets chunks of at most that many

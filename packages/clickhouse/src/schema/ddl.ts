@@ -40,7 +40,7 @@ export interface SchemaContext {
   readonly bounceThresholdSecondsByTeam?: ReadonlyMap<number, number> | undefined;
   /** Custom channel rules per team (CHANNEL_RULES_FILE); in the view, so a change re-creates it. */
   readonly channelRules?: ChannelRules | undefined;
-  /** The embedded engine (no CLICKHOUSE_URL): its merges run in the service's process (migration 0004). */
+  /** The embedded engine (no CLICKHOUSE_URL): its merges run in the service's process (migration 0004); the sink's INSERT says `enable_analyzer = 0` (rows.ts). */
   readonly embedded?: boolean | undefined;
 }
 
