@@ -13,11 +13,24 @@
  *   omit      JSONEachRow with every field at its column's default left out of its row
  *   tsv       TabSeparated (arrays and tuples in their quoted text form)
  *   noopt     compact with `optimize_on_insert = 0` (no merge of the inserted block)
+ * The variants above write into the schema as a ClickHouse server gets it (`migrate()` without
+ * `embedded`: wide parts). The service on the embedded engine also has migration 0004's table
+ * settings (compact parts); the variants below use that schema and the sink's statement
+ * (`partialInsertSql`), plus one change each (issue 17, the engine's insert cost):
+ *   sink         the sink's statement on the embedded engine (`partialInsertSql(t, { embedded: true })`)
+ *                into the embedded schema: what `sessionizer run` writes
+ *   analyzer     sink without `enable_analyzer = 0` (the statement before 2026-12-02, and a server's)
+ *   wide         sink into the server's schema (wide parts: 0004 not applied)
+ *   serialparse  sink + `input_format_parallel_parsing = 0`
+ *   onethread    sink + `max_threads = 1, max_insert_threads = 1`
+ *   nosparse     sink, table setting `ratio_of_defaults_for_sparse_serialization = 1`
+ *   nocodec      sink, table setting `default_compression_codec = 'NONE'`
+ * `--variants sink,analyzer,wide,…` picks them (the first is the reference of the comparison).
  * Per variant, summed over the flushes: CPU of the process (every thread) of the serialisation
  * (JavaScript), of a parse-only insert (a Null table without the view) and of the full insert
- * (input table → view → `sessions_raw` parts); the bytes. Afterwards every variant's
+ * (input table → view → `sessions_raw` parts) and the wall time of the full insert; the bytes. Afterwards every variant's
  * `sessions_raw` (all columns but max_inserted_at, each row as text, sorted) and `sessions` view
- * are compared with compact's, and as values (each set's state sorted: a set is its elements),
+ * are compared with the first variant's, and as values (each set's state sorted: a set is its elements),
  * and the bytes on disk of the parts are reported. Prints a table and one JSON line, ROW-FORMATS {…}.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,7 +42,14 @@ import { createChdbConnection } from 'chdb/connection';
 import { generate } from '@sessionizer/generator';
 import { normalize, SessionBuffer, SETS, type SessionState } from '@sessionizer/core';
 import { migrate } from '@sessionizer/clickhouse';
-import { COMMON_SETTINGS, INSERT_CALL_SETTINGS, names, PARTIAL_COLUMNS, toPartialRow } from '@sessionizer/clickhouse/testing';
+import {
+  COMMON_SETTINGS,
+  INSERT_CALL_SETTINGS,
+  names,
+  PARTIAL_COLUMNS,
+  partialInsertSql,
+  toPartialRow,
+} from '@sessionizer/clickhouse/testing';
 import { benchArgs } from './args.js';
 
 const { values } = benchArgs(import.meta.url, {
@@ -124,6 +144,32 @@ const serialise: Record<string, (states: readonly SessionState[]) => Body> = {
     body: states.map((s) => tsvLine(toPartialRow(s))).join('\n') + '\n',
   }),
 };
+/** The sink's statement (on the embedded engine, or as sent to a server) with more settings in its SETTINGS clause. */
+const sinkWith =
+  (extra: string, embedded = true) =>
+  (states: readonly SessionState[]): Body => ({
+    sql: (t) => partialInsertSql(t, { embedded }).replace(' FORMAT ', `${extra === '' ? '' : `, ${extra}`} FORMAT `),
+    body: states.map((s) => JSON.stringify(toPartialRow(s))).join('\n') + '\n',
+  });
+Object.assign(serialise, {
+  sink: sinkWith(''),
+  analyzer: sinkWith('', false),
+  wide: sinkWith(''),
+  serialparse: sinkWith('input_format_parallel_parsing = 0'),
+  onethread: sinkWith('max_threads = 1, max_insert_threads = 1'),
+  nosparse: sinkWith(''),
+  nocodec: sinkWith(''),
+});
+/** The schema a variant writes into: the embedded one (0004's settings), plus table settings. */
+const SCHEMA: Record<string, { embedded: boolean; tableSettings?: string }> = {
+  sink: { embedded: true },
+  analyzer: { embedded: true },
+  serialparse: { embedded: true },
+  onethread: { embedded: true },
+  nosparse: { embedded: true, tableSettings: 'ratio_of_defaults_for_sparse_serialization = 1' },
+  nocodec: { embedded: true, tableSettings: "default_compression_codec = 'NONE'" },
+};
+for (const v of VARIANTS) if (serialise[v] === undefined) throw new Error(`unknown variant ${v}`);
 
 // ---- run --------------------------------------------------------------------------------------
 const dir = mkdtempSync(join(tmpdir(), 'bench-row-formats-'));
@@ -133,25 +179,33 @@ const client: ClickHouseClient = createClient({
 });
 const db = (v: string): string => `rf_${v}`;
 for (const v of VARIANTS) {
-  await migrate(client, { database: db(v) });
+  const schema = SCHEMA[v] ?? { embedded: false };
+  await migrate(client, { database: db(v), embedded: schema.embedded });
+  if (schema.tableSettings !== undefined) {
+    await client.command({ query: `ALTER TABLE ${db(v)}.sessions_raw MODIFY SETTING ${schema.tableSettings}` });
+  }
   await client.command({ query: `CREATE TABLE ${db(v)}.parse_only AS ${db(v)}.session_partials_in ENGINE = Null` });
   await client.command({ query: `SYSTEM STOP MERGES ${db(v)}.sessions_raw` });
 }
+let lastWallMs = 0;
 async function exec(query: string, body: string): Promise<number> {
+  const start = performance.now();
   const cpu = process.cpuUsage();
   const r = await client.exec({ query, values: Readable.from([body], { objectMode: true }), clickhouse_settings: INSERT_CALL_SETTINGS });
   r.stream.destroy();
   const d = process.cpuUsage(cpu);
+  lastWallMs = performance.now() - start;
   return (d.user + d.system) / 1000;
 }
 interface Totals {
   serialiseCpuMs: number;
   parseCpuMs: number;
   insertCpuMs: number;
+  insertWallMs: number;
   bytes: number;
 }
 const totals: Record<string, Totals> = Object.fromEntries(
-  VARIANTS.map((v) => [v, { serialiseCpuMs: 0, parseCpuMs: 0, insertCpuMs: 0, bytes: 0 }]),
+  VARIANTS.map((v) => [v, { serialiseCpuMs: 0, parseCpuMs: 0, insertCpuMs: 0, insertWallMs: 0, bytes: 0 }]),
 );
 let rows = 0;
 let flushes = 0;
@@ -180,6 +234,7 @@ for (let done = false; !done; flushes += 1) {
     t.bytes += Buffer.byteLength(b.body);
     t.parseCpuMs += await exec(b.sql(`${db(v)}.parse_only`), b.body);
     t.insertCpuMs += await exec(b.sql(names({ database: db(v) }).input), b.body);
+    t.insertWallMs += lastWallMs;
   }
 }
 
@@ -196,7 +251,7 @@ const asValues = (v: string): string =>
   `SELECT * EXCEPT (max_inserted_at, ${SETS.map((p) => p.column).join(', ')}), ${setsSorted} FROM ${db(v)}.sessions_raw`;
 const refValues = await text(asValues(reference));
 const same: Record<string, { rawRows: number; rawDifferent: number; rawValuesDifferent: number; viewDifferent: number }> = {};
-const disk: Record<string, { parts: number; bytes: number }> = {};
+const disk: Record<string, { parts: number; bytes: number; compact: number }> = {};
 for (const v of VARIANTS) {
   const raw = await text(`SELECT * EXCEPT (max_inserted_at) FROM ${db(v)}.sessions_raw`);
   const values = await text(asValues(v));
@@ -209,10 +264,10 @@ for (const v of VARIANTS) {
     viewDifferent: diff(view, refView),
   };
   const rs = await client.query({
-    query: `SELECT count() AS parts, sum(bytes_on_disk) AS bytes FROM system.parts WHERE database = '${db(v)}' AND table = 'sessions_raw' AND active`,
+    query: `SELECT count() AS parts, sum(bytes_on_disk) AS bytes, countIf(part_type = 'Compact') AS compact FROM system.parts WHERE database = '${db(v)}' AND table = 'sessions_raw' AND active`,
     format: 'JSONEachRow',
   });
-  disk[v] = (await rs.json<{ parts: number; bytes: number }>())[0] ?? { parts: 0, bytes: 0 };
+  disk[v] = (await rs.json<{ parts: number; bytes: number; compact: number }>())[0] ?? { parts: 0, bytes: 0, compact: 0 };
 }
 await client.close();
 rmSync(dir, { recursive: true, force: true });
@@ -226,10 +281,12 @@ console.log(
   'parse only',
   'full insert',
   'ser+ins',
+  'insert wall µs/row',
   ' raw≠',
   'values≠',
   'view≠',
   'disk B/row',
+  'parts (compact)',
 );
 for (const v of VARIANTS) {
   const t = totals[v] as Totals;
@@ -241,10 +298,12 @@ for (const v of VARIANTS) {
     us(t.parseCpuMs).padStart(10),
     us(t.insertCpuMs).padStart(11),
     us(t.serialiseCpuMs + t.insertCpuMs).padStart(7),
+    us(t.insertWallMs).padStart(18),
     String(s?.rawDifferent).padStart(5),
     String(s?.rawValuesDifferent).padStart(7),
     String(s?.viewDifferent).padStart(5),
     String(Math.round((disk[v]?.bytes ?? 0) / rows)).padStart(10),
+    `${disk[v]?.parts} (${disk[v]?.compact})`.padStart(15),
   );
 }
 console.log(
