@@ -30,7 +30,7 @@ import { sessionize } from '@sessionizer/core/testing';
 import { generate } from '@sessionizer/generator';
 import { ClickHouseSessionSink, migrate } from '@sessionizer/clickhouse';
 import { INSERT_CALL_SETTINGS, names, PARTIAL_COLUMNS, toPartialRow } from '@sessionizer/clickhouse/testing';
-import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
+import { recordingExec, testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { readSessions } from '../support/sessions.js';
 
 /** The statement the sink sent until 2026-12-01 (rows.ts partialInsertSql before optimize_on_insert = 0). */
@@ -165,16 +165,8 @@ describe.each([{ embedded: false }, { embedded: true }])(
         [companion(), ...states.slice(half)],
       ];
       const sent: string[] = [];
-      const recording = new Proxy(now.handle.client, {
-        get(target, prop, receiver) {
-          if (prop === 'exec') {
-            return (params: Parameters<typeof target.exec>[0]) => {
-              sent.push(params.query);
-              return target.exec(params);
-            };
-          }
-          return Reflect.get(target, prop, receiver) as unknown;
-        },
+      const recording = recordingExec(now.handle.client, (params) => {
+        sent.push(params.query);
       });
       const sink = new ClickHouseSessionSink(recording, { schema: { database: now.database, embedded } });
       for (const flush of flushes) {

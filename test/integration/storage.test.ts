@@ -17,7 +17,7 @@ import {
   PARTIAL_COLUMNS,
 } from '@sessionizer/clickhouse/testing';
 import { eventFor } from '../support/arbitraries.js';
-import { testDatabase, type TestDatabase } from '../support/clickhouse.js';
+import { recordingExec, testDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { faults, faultyClient } from '../support/faults.js';
 import { readInsertedAt, readSessions } from '../support/sessions.js';
 
@@ -334,16 +334,8 @@ describe('the sink against a flaky ClickHouse (fault-injecting wrapper around th
     // carries what the insert needs instead, async_insert = 0 above all (rows in the table when
     // the write resolves), and optimize_on_insert = 0 (BENCHMARKS.md, freshness).
     const seen: { query: string; settings: Record<string, unknown> | undefined }[] = [];
-    const recording = new Proxy(db.handle.client, {
-      get(target, prop, receiver) {
-        if (prop === 'exec') {
-          return (params: Parameters<typeof target.exec>[0]) => {
-            seen.push({ query: params.query, settings: params.clickhouse_settings });
-            return target.exec(params);
-          };
-        }
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
+    const recording = recordingExec(db.handle.client, (params) => {
+      seen.push({ query: params.query, settings: params.clickhouse_settings });
     });
     const sink = new ClickHouseSessionSink(recording, { schema: { database: db.database } });
     await sink.write(states());
@@ -363,16 +355,8 @@ describe('the sink against a flaky ClickHouse (fault-injecting wrapper around th
     // No cluster runs here: the schema context names one, the insert goes to this single-node
     // database's input table, so the engine parses and applies the setting for real.
     const seen: string[] = [];
-    const recording = new Proxy(db.handle.client, {
-      get(target, prop, receiver) {
-        if (prop === 'exec') {
-          return (params: Parameters<typeof target.exec>[0]) => {
-            seen.push(params.query);
-            return target.exec(params);
-          };
-        }
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
+    const recording = recordingExec(db.handle.client, (params) => {
+      seen.push(params.query);
     });
     await db.handle.client.command({ query: `TRUNCATE TABLE ${names({ database: db.database }).raw}` });
     const clustered = new ClickHouseSessionSink(recording, { schema: { database: db.database, cluster: 'analytics' } });
@@ -384,16 +368,8 @@ describe('the sink against a flaky ClickHouse (fault-injecting wrapper around th
 
     const single: string[] = [];
     const plain = new ClickHouseSessionSink(
-      new Proxy(db.handle.client, {
-        get(target, prop, receiver) {
-          if (prop === 'exec') {
-            return (params: Parameters<typeof target.exec>[0]) => {
-              single.push(params.query);
-              return target.exec(params);
-            };
-          }
-          return Reflect.get(target, prop, receiver) as unknown;
-        },
+      recordingExec(db.handle.client, (params) => {
+        single.push(params.query);
       }),
       { schema: { database: db.database } },
     );

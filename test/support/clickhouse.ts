@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse, type ClickHouseHandle } from '@sessionizer/clickhouse';
 import { uniqueName } from './names.js';
 
@@ -41,4 +42,19 @@ export async function testDatabase(prefix = 'it'): Promise<TestDatabase> {
       await handle.client.command({ query: `DROP DATABASE IF EXISTS ${database} SYNC` });
     },
   };
+}
+
+/** `client`, with every `exec` (how the sink inserts) shown to `seen` before it runs. */
+export function recordingExec(client: ClickHouseClient, seen: (params: Parameters<ClickHouseClient['exec']>[0]) => void): ClickHouseClient {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === 'exec') {
+        return (params: Parameters<ClickHouseClient['exec']>[0]) => {
+          seen(params);
+          return target.exec(params);
+        };
+      }
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
 }
