@@ -19,6 +19,13 @@
  * (`client`, the default) and without it with SERVER_SESSIONS=all (`server`: a second topic of the
  * same messages, stripped like the bench's server-sessions phase), alternating too; each run also
  * prints what it wrote (partial rows, state rows, inserts, flushes) through the service's /query.
+ *
+ * `--memory-limit 1536M` runs the service inside a memory cgroup with that limit, as the
+ * Deployment's `resources.limits.memory` does (cgroup.ts: needs root; cgroup v1 or v2 memory
+ * controller); node then sizes V8's heap from it. `--memory-limit none,1536M` runs every checkout
+ * both ways, alternating. Each run also prints V8's heap limit as the service got it, its
+ * mark-compacts in the window (`nodejs_gc_duration_seconds_count{kind="major"}`), and in a cgroup
+ * how often the limit was hit (memory.failcnt; page cache counts) and the OOM kills.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -28,7 +35,8 @@ import { generate } from '@sessionizer/generator';
 import { createKafkaClient, ensureTopic, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
 import { freePort } from '@sessionizer/kafka/testing';
 import { Meter, settle, type Measured } from './measure.js';
-import { ROOT, serviceNodeOptions } from './service.js';
+import { heapSizeLimitMiB, ROOT, serviceNodeOptions } from './service.js';
+import { createMemoryCgroup, parseMemoryLimit, type CgroupCounters } from './cgroup.js';
 import { metricSum, scrape } from '../support/prometheus.js';
 import { benchArgs } from './args.js';
 import { withoutSessionId } from './no-session-id.js';
@@ -43,8 +51,12 @@ const { values } = benchArgs(import.meta.url, {
     'active-sessions': { type: 'string' },
     'settle-seconds': { type: 'string' },
     modes: { type: 'string' },
+    'memory-limit': { type: 'string' },
   },
 });
+const LIMITS = (values['memory-limit'] ?? 'none').split(',').map((l) => (l === 'none' ? undefined : parseMemoryLimit(l)));
+// fail now, not after the preload, where no memory cgroup can be made
+for (const l of LIMITS) if (l !== undefined) createMemoryCgroup(`bench-cpu-${process.pid}-probe`, l).remove();
 const EVENTS = Number(values.events ?? 500_000);
 const RUNS = Number(values.runs ?? 3);
 const ACTIVE = Number(values['active-sessions'] ?? 2_000);
@@ -82,9 +94,9 @@ async function preload(name: string, edit?: (value: string) => string): Promise<
 if (MODES.includes('client')) await preload(topic);
 if (MODES.includes('server')) await preload(serverTopic, withoutSessionId);
 
-async function metric(port: number, name: string): Promise<number> {
+async function metric(port: number, name: string, labels?: Record<string, string>): Promise<number> {
   try {
-    return metricSum(await scrape(`http://127.0.0.1:${port}`), name);
+    return metricSum(await scrape(`http://127.0.0.1:${port}`), name, labels);
   } catch {
     return 0;
   }
@@ -107,6 +119,10 @@ interface Run extends Measured {
   readonly mainThreadCpuSeconds: number;
   /** What the run wrote, from the service's metrics and its /query endpoint. */
   readonly written: Record<string, number | string>;
+  /** V8's heap limit the service started with (MiB), its mark-compacts in the window. */
+  readonly heapSizeLimitMiB: number;
+  readonly markCompacts: number;
+  readonly cgroup: CgroupCounters | null;
 }
 
 /** One number from the service's read-only /query endpoint (the embedded engine is locked by it). */
@@ -133,33 +149,36 @@ async function written(port: number, mode: string): Promise<Record<string, numbe
   };
 }
 
-async function once(root: string, n: number, mode: 'client' | 'server'): Promise<Run> {
+async function once(root: string, n: number, mode: 'client' | 'server', limit: number | undefined): Promise<Run> {
   const busy = await settle(0.3, SETTLE_SECONDS * 1000);
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-cpu-'));
   const group = `cpu_${Date.now().toString(36)}_${n}`;
   const [dir = root, flags = ''] = root.split('::');
-  const child = spawn(
+  const nodeArgs = [...NODE_ARGS, ...flags.split(',').filter(Boolean)];
+  const cgroup = limit === undefined ? undefined : createMemoryCgroup(`bench-cpu-${process.pid}-${n}`, limit);
+  const heapLimit = heapSizeLimitMiB(serviceNodeOptions(dir), nodeArgs, cgroup);
+  const [command, argv] = (cgroup?.wrap.bind(cgroup) ?? ((c: string, a: readonly string[]): [string, string[]] => [c, [...a]]))(
     process.execPath,
-    [...NODE_ARGS, ...flags.split(',').filter(Boolean), join(dir, 'services/sessionizer/bin/sessionizer.mjs'), 'run'],
-    {
-      cwd: dir,
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: brokers,
-        KAFKA_TOPICS: mode === 'server' ? serverTopic : topic,
-        ...(mode === 'server' ? { SERVER_SESSIONS: 'all' } : {}),
-        KAFKA_GROUP_ID: group,
-        SESSIONIZER_DATA_DIR: dataDir,
-        METRICS_PORT: String(port),
-        METRICS_HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        // the node flags of that checkout's image (its Dockerfile), as deployed
-        NODE_OPTIONS: serviceNodeOptions(dir),
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
+    [...nodeArgs, join(dir, 'services/sessionizer/bin/sessionizer.mjs'), 'run'],
   );
+  const child = spawn(command, argv, {
+    cwd: dir,
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: brokers,
+      KAFKA_TOPICS: mode === 'server' ? serverTopic : topic,
+      ...(mode === 'server' ? { SERVER_SESSIONS: 'all' } : {}),
+      KAFKA_GROUP_ID: group,
+      SESSIONIZER_DATA_DIR: dataDir,
+      METRICS_PORT: String(port),
+      METRICS_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      // the node flags of that checkout's image (its Dockerfile), as deployed
+      NODE_OPTIONS: serviceNodeOptions(dir),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const meter = new Meter(child.pid ?? 0, EVENTS);
   meter.busyBefore = busy;
   try {
@@ -169,28 +188,55 @@ async function once(root: string, n: number, mode: 'client' | 'server'): Promise
     }
     meter.start();
     const main0 = mainThreadCpu(child.pid ?? 0);
+    const majors0 = await metric(port, 'sessionizer_nodejs_gc_duration_seconds_count', { kind: 'major' });
     for (;;) {
       meter.sample(await metric(port, 'sessionizer_received_events_total'));
       const { committed, end } = await groupProgress(kafka, group, mode === 'server' ? serverTopic : topic);
       if ([...end].every(([p, e]) => (committed.get(p) ?? -1n) >= e)) break;
-      if (child.exitCode !== null) throw new Error('sessionizer exited before committing everything');
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(
+          `sessionizer exited (${child.exitCode ?? child.signalCode}) before committing everything${cgroup === undefined ? '' : `; cgroup ${JSON.stringify(cgroup.counters())}`}`,
+        );
       await sleep(200);
     }
     const main = mainThreadCpu(child.pid ?? 0) - main0;
     const finished = meter.finish();
-    return { ...finished, mainThreadCpuSeconds: Math.round(main * 100) / 100, written: await written(port, mode) };
+    const markCompacts = (await metric(port, 'sessionizer_nodejs_gc_duration_seconds_count', { kind: 'major' })) - majors0;
+    return {
+      ...finished,
+      mainThreadCpuSeconds: Math.round(main * 100) / 100,
+      written: await written(port, mode),
+      heapSizeLimitMiB: heapLimit,
+      markCompacts,
+      cgroup: cgroup?.counters() ?? null,
+    };
   } finally {
     child.kill('SIGTERM');
-    if (child.exitCode === null) await new Promise((r) => child.once('close', r));
+    if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('close', r));
     rmSync(dataDir, { recursive: true, force: true });
+    cgroup?.remove();
   }
 }
 
-const contenders = ROOTS.flatMap((root) => MODES.map((mode) => ({ root, mode, name: MODES.length > 1 ? `${root} [${mode}]` : root })));
+const contenders = ROOTS.flatMap((root) =>
+  MODES.flatMap((mode) =>
+    LIMITS.map((limit) => ({
+      root,
+      mode,
+      limit,
+      name:
+        root +
+        (MODES.length > 1 ? ` [${mode}]` : '') +
+        (values['memory-limit'] === undefined
+          ? ''
+          : ` [memory limit ${limit === undefined ? 'none' : `${Math.round(limit / 2 ** 20)} MiB`}]`),
+    })),
+  ),
+);
 const results = new Map<string, Run[]>(contenders.map((c) => [c.name, []]));
 for (let i = 0; i < RUNS; i += 1) {
-  for (const { root, mode, name } of contenders) {
-    const m = await once(root, i, mode);
+  for (const { root, mode, limit, name } of contenders) {
+    const m = await once(root, i, mode, limit);
     results.get(name)?.push(m);
     const top = Object.entries(m.threadCpuSeconds)
       .slice(0, 8)
@@ -198,7 +244,7 @@ for (let i = 0; i < RUNS; i += 1) {
       .join(' ');
     say(
       `${name} run ${i + 1}: ${m.cpuSecondsPerMillionEvents} CPU-s/M (steady ${m.steady?.cpuSecondsPerMillionEvents ?? '-'}), ` +
-        `${m.eventsPerSecond} events/s, main thread ${m.mainThreadCpuSeconds} CPU-s, peak RSS ${Math.round(m.peakRssBytes / 2 ** 20)} MiB, others ${m.otherCpuSeconds} CPU-s in ${m.seconds} s, busy before ${m.machineBusyCoresBefore}, load ${loadavg()[0]?.toFixed(2) ?? '?'}; ${top}; wrote ${JSON.stringify(m.written)}`,
+        `${m.eventsPerSecond} events/s, main thread ${m.mainThreadCpuSeconds} CPU-s, peak RSS ${Math.round(m.peakRssBytes / 2 ** 20)} MiB, others ${m.otherCpuSeconds} CPU-s in ${m.seconds} s, V8 heap limit ${m.heapSizeLimitMiB} MiB, ${m.markCompacts} mark-compacts${m.cgroup === null ? '' : `, cgroup limit hit ${m.cgroup.limitHits}x, ${m.cgroup.oomKills} OOM kills`}, busy before ${m.machineBusyCoresBefore}, load ${loadavg()[0]?.toFixed(2) ?? '?'}; ${top}; wrote ${JSON.stringify(m.written)}`,
     );
   }
 }
@@ -217,6 +263,9 @@ for (const [root, ms] of results) {
     mainThreadCpuSeconds: ms.map((m) => m.mainThreadCpuSeconds),
     mainThreadMedian: median(ms.map((m) => m.mainThreadCpuSeconds)),
     peakRssMiB: ms.map((m) => Math.round(m.peakRssBytes / 2 ** 20)),
+    heapSizeLimitMiB: ms.map((m) => m.heapSizeLimitMiB),
+    markCompacts: ms.map((m) => m.markCompacts),
+    cgroup: ms.map((m) => m.cgroup),
     written: ms.map((m) => m.written),
   };
   process.stdout.write(`BENCH-CPU ${JSON.stringify(line)}\n`);

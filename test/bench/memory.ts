@@ -26,6 +26,11 @@
  * for none), for an A/B of V8 flags;
  * `--samples-out <file>` writes every sample as JSON; `--topic <name>` reads that topic, preloaded
  * only when it is empty (so that runs can share one preload).
+ *
+ * `--memory-limit 1536M` runs the service inside a memory cgroup with that limit, as the
+ * Deployment's `resources.limits.memory` does (cgroup.ts: needs root; v1 or v2 memory controller):
+ * node then sizes V8's heap from the limit. The report adds V8's heap limit as the service got it,
+ * how often the cgroup hit its limit and its OOM kills.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +38,8 @@ import { join } from 'node:path';
 import { generate } from '@sessionizer/generator';
 import { createKafkaClient, ensureTopic, groupProgress, produceAll, provisionKafka } from '@sessionizer/kafka';
 import { freePort } from '@sessionizer/kafka/testing';
-import { spawnService } from './service.js';
+import { heapSizeLimitMiB, serviceNodeOptions, spawnService } from './service.js';
+import { createMemoryCgroup, parseMemoryLimit, type MemoryCgroup } from './cgroup.js';
 import { metricSum } from '../support/prometheus.js';
 import { benchArgs } from './args.js';
 
@@ -47,8 +53,10 @@ const { values } = benchArgs(import.meta.url, {
     'node-options': { type: 'string' },
     'samples-out': { type: 'string' },
     topic: { type: 'string' },
+    'memory-limit': { type: 'string' },
   },
 });
+const MEMORY_LIMIT = values['memory-limit'] === undefined ? undefined : parseMemoryLimit(values['memory-limit']);
 const EVENTS = Number(values.events ?? 2_000_000);
 const ACTIVE = Number(values['active-sessions'] ?? 2_000);
 const PARTITIONS = Number(values.partitions ?? 3);
@@ -100,6 +108,9 @@ const CLICKHOUSE_SQL = `SELECT
   (SELECT value FROM system.metrics WHERE metric = 'MarkCacheBytes') AS mark_cache,
   (SELECT toUInt64OrZero(extract(stats, 'resident: ([0-9]+)')) FROM system.jemalloc_stats) AS jemalloc_resident`;
 
+// first: a machine without a usable memory controller fails here, before any preload
+const cgroup: MemoryCgroup | undefined =
+  MEMORY_LIMIT === undefined ? undefined : createMemoryCgroup(`bench-memory-${process.pid}`, MEMORY_LIMIT);
 const provisioned = await provisionKafka({ brokers: process.env['KAFKA_BROKERS'], log: say });
 const brokers = provisioned.brokers.join(',');
 const kafka = createKafkaClient({ brokers, clientId: 'bench-memory' });
@@ -129,8 +140,14 @@ try {
     port,
     logLevel: 'warn',
     ...(NODE_OPTIONS === undefined ? {} : { extra: { NODE_OPTIONS } }),
+    cgroup,
   });
-  say(`service NODE_OPTIONS: ${NODE_OPTIONS ?? "(the image's)"}`);
+  const heapLimitMiB = heapSizeLimitMiB(NODE_OPTIONS ?? serviceNodeOptions(), [], cgroup);
+  say(
+    `service NODE_OPTIONS: ${NODE_OPTIONS ?? "(the image's)"}; ` +
+      `${cgroup === undefined ? 'no memory cgroup' : `memory cgroup v${cgroup.version} ${cgroup.path}, limit ${Math.round(cgroup.limitBytes / MiB)} MiB`}; ` +
+      `V8 heap limit ${heapLimitMiB} MiB`,
+  );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4_000);
@@ -179,7 +196,10 @@ try {
 
   let doneAt: number | undefined;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited (${child.exitCode}): ${stderr}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const oom = cgroup === undefined ? '' : `; cgroup ${JSON.stringify(cgroup.counters())}`;
+      throw new Error(`the service exited (${child.exitCode ?? child.signalCode})${oom}: ${stderr}`);
+    }
     await sample();
     if (doneAt === undefined) {
       // the group's coordinator may not be known yet right after start-up: not done, then
@@ -250,6 +270,9 @@ try {
     maxSampledRssWithoutMergeBytes: Math.max(0, ...withoutMerges.map((s) => s.rss)),
     maxHeapBytes: Math.max(0, ...samples.map((s) => s.heap)),
     nodeOptions: NODE_OPTIONS ?? null,
+    memoryLimitBytes: cgroup?.limitBytes ?? null,
+    heapSizeLimitMiB: heapLimitMiB,
+    cgroup: cgroup?.counters() ?? null,
     maxHeapTotalBytes: maxOf((s) => s.heapTotal),
     maxNewSpaceBytes: maxOf((s) => s.newSpace),
     maxOldSpaceUsedBytes: maxOf((s) => s.oldSpaceUsed),
@@ -285,9 +308,20 @@ try {
     `peak RSS ${Math.round(peakRss / MiB)} MiB; sampled max ${Math.round(report.maxSampledRssBytes / MiB)} MiB, ${Math.round(report.maxSampledRssWithoutMergeBytes / MiB)} MiB while no merge ran; ` +
       `peak merge memory ${Math.round(peakMerge.mergeMemory / MiB)} MiB at ${peakMerge.received} events (${peakMerge.parts} parts)`,
   );
+  if (cgroup !== undefined) {
+    const c = cgroup.counters();
+    console.log(
+      `memory cgroup: limit ${Math.round(cgroup.limitBytes / MiB)} MiB, hit ${c.limitHits} times, ${c.oomKills} OOM kills, max usage ${c.maxUsageBytes === null ? '?' : Math.round(c.maxUsageBytes / MiB)} MiB (page cache included)`,
+    );
+  }
   if (SAMPLES_OUT !== undefined) writeFileSync(SAMPLES_OUT, JSON.stringify(samples));
   console.log(`BENCH-MEMORY ${JSON.stringify(report)}`);
 } finally {
   await provisioned.stop();
   rmSync(dataDir, { recursive: true, force: true });
+  try {
+    cgroup?.remove();
+  } catch (e) {
+    say(`could not remove ${cgroup?.path ?? ''}: ${String(e)}`);
+  }
 }

@@ -1,9 +1,10 @@
 /** `sessionizer run` as a subprocess for the benchmarks: the same settings in every bench, through the tests' one spawn of the CLI. */
-import type { ChildProcessByStdio } from 'node:child_process';
+import { spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { REPO_ROOT, SESSIONIZER_BIN, spawnCli } from '../support/cli.js';
+import type { MemoryCgroup } from './cgroup.js';
 
 export const ROOT = REPO_ROOT;
 export const BIN = SESSIONIZER_BIN;
@@ -17,6 +18,8 @@ export interface ServiceSpawn {
   readonly port: number;
   readonly logLevel: string;
   readonly extra?: Readonly<Record<string, string>>;
+  /** Run it inside this memory cgroup (`--memory-limit`, cgroup.ts), as in the Deployment. */
+  readonly cgroup?: MemoryCgroup | undefined;
 }
 
 /**
@@ -54,8 +57,19 @@ export function spawnService(o: ServiceSpawn): ChildProcessByStdio<Writable | nu
       NODE_OPTIONS: serviceNodeOptions(),
       ...o.extra,
     },
-    { inheritEnv: true },
+    { inheritEnv: true, ...(o.cgroup === undefined ? {} : { wrap: o.cgroup.wrap.bind(o.cgroup) }) },
   );
   child.stdout.resume();
   return child;
+}
+
+/**
+ * V8's heap limit (MiB) that node started with these flags, inside `cgroup` when given, gets:
+ * node sizes it from the cgroup's memory limit unless `--max-old-space-size` is set.
+ */
+export function heapSizeLimitMiB(nodeOptions: string, nodeArgs: readonly string[] = [], cgroup?: MemoryCgroup): number {
+  const args = [...nodeArgs, '-p', "Math.round(require('v8').getHeapStatistics().heap_size_limit / 2 ** 20)"];
+  const [command, argv] = cgroup === undefined ? [process.execPath, args] : cgroup.wrap(process.execPath, args);
+  const r = spawnSync(command, argv, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: nodeOptions } });
+  return Number(r.stdout.trim());
 }

@@ -30,13 +30,25 @@ export function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 export function spawnCli(
   args: readonly string[],
   env: Record<string, string> = {},
-  { inheritEnv = false, stdin = false } = {},
+  {
+    inheritEnv = false,
+    stdin = false,
+    wrap,
+  }: {
+    inheritEnv?: boolean;
+    stdin?: boolean;
+    /** Runs node through another command (the benchmarks' memory cgroup: test/bench/cgroup.ts). */
+    wrap?: (command: string, args: readonly string[]) => [string, string[]];
+  } = {},
 ): ChildProcessByStdio<Writable | null, Readable, Readable> {
   const options = { cwd: REPO_ROOT, env: inheritEnv ? { ...process.env, ...env } : cliEnv(env) };
-  const argv = [SESSIONIZER_BIN, ...args];
+  const [command, argv] = (wrap ?? ((c: string, a: readonly string[]): [string, string[]] => [c, [...a]]))(process.execPath, [
+    SESSIONIZER_BIN,
+    ...args,
+  ]);
   return stdin
-    ? spawn(process.execPath, argv, { ...options, stdio: ['pipe', 'pipe', 'pipe'] })
-    : spawn(process.execPath, argv, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn(command, argv, { ...options, stdio: ['pipe', 'pipe', 'pipe'] })
+    : spawn(command, argv, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export function startCli(
