@@ -63,7 +63,7 @@ describe('loadConfig defaults', () => {
       rebalanceTimeoutMs: 60_000,
     });
     expect(c.ready).toEqual({ kafkaSilenceMs: 15_000 });
-    expect(c.flush).toEqual({ intervalMs: 5_000, maxSessions: 100_000, maxBytes: 128 * 1024 * 1024 });
+    expect(c.flush).toEqual({ intervalMs: 5_000, maxSessions: 100_000, maxBytes: 128 * 1024 * 1024, gcOldSpaceMib: 128 });
     expect(c.metrics).toEqual({ port: 9464, host: '0.0.0.0' });
     expect(c.log).toEqual({ level: 'info' });
     expect(c.shutdownTimeoutMs).toBe(30_000);
@@ -201,6 +201,9 @@ const BAD: readonly { name: SettingName; value: string; allowed: RegExp }[] = [
   { name: 'flushMaxSessions', value: '0', allowed: /must be >= 1/ },
   { name: 'flushMaxSessions', value: '99999999999999999999', allowed: /must be <= 9007199254740991/ },
   { name: 'flushMaxBytes', value: '1000', allowed: /must be >= 1024/ },
+  { name: 'flushGcOldSpaceMib', value: '-1', allowed: /must be >= 0/ },
+  { name: 'flushGcOldSpaceMib', value: '1048577', allowed: /must be <= 1048576/ },
+  { name: 'flushGcOldSpaceMib', value: '128M', allowed: /must be an integer/ },
   { name: 'metricsPort', value: '65536', allowed: /must be <= 65535/ },
   { name: 'metricsPort', value: '80a', allowed: /must be an integer/ },
   { name: 'metricsHost', value: '', allowed: /must not be empty/ },
@@ -270,6 +273,7 @@ describe('every bad value is a ConfigError naming the key and the allowed values
         FLUSH_INTERVAL_MS: '10',
         FLUSH_MAX_SESSIONS: '1',
         FLUSH_MAX_BYTES: '1024',
+        FLUSH_GC_OLD_SPACE_MIB: '0',
         METRICS_PORT: '65535',
         SHUTDOWN_TIMEOUT_MS: '600000',
       },
@@ -278,7 +282,7 @@ describe('every bad value is a ConfigError naming the key and the allowed values
     expect(c.session.maxMessageBytes).toBe(1_024);
     expect(c.session.sessionIdToleranceMs).toBe(0);
     expect(c.session.sessionIdClientToleranceMs).toBe(86_400_000);
-    expect(c.flush).toEqual({ intervalMs: 10, maxSessions: 1, maxBytes: 1_024 });
+    expect(c.flush).toEqual({ intervalMs: 10, maxSessions: 1, maxBytes: 1_024, gcOldSpaceMib: 0 });
     expect(c.metrics.port).toBe(65_535);
     expect(c.shutdownTimeoutMs).toBe(600_000);
     expect(loadConfig({}, { MAX_MESSAGE_BYTES: ' 1073741824 ' }).session.maxMessageBytes).toBe(1_073_741_824);

@@ -71,6 +71,8 @@ export interface Config {
     readonly intervalMs: number;
     readonly maxSessions: number;
     readonly maxBytes: number;
+    /** FLUSH_GC_OLD_SPACE_MIB: a full GC after a flush above this much old space, MiB (0: never; service/heap-gc.ts). */
+    readonly gcOldSpaceMib: number;
   };
   /** /readyz: the longest time without a successful exchange with the brokers. */
   readonly ready: { readonly kafkaSilenceMs: number };
@@ -373,6 +375,15 @@ export const SETTINGS = {
     schema: int(1_024),
     default: String(128 * 1024 * 1024),
     help: 'flush when buffered state reaches this many bytes',
+  },
+  flushGcOldSpaceMib: {
+    target: 'flush.gcOldSpaceMib',
+    group: 'flush',
+    env: 'FLUSH_GC_OLD_SPACE_MIB',
+    flag: 'flush-gc-old-space-mib',
+    schema: int(0, 1_048_576),
+    default: '128',
+    help: "after a flush, a full GC when V8's old space holds more MiB than this and 1.5x what the previous one left (0: never)",
   },
   brokers: {
     target: 'kafka.brokers',
@@ -690,6 +701,7 @@ export function loadConfig(flags: Flags, env: Env, readText: (path: string) => s
       intervalMs: r('flushIntervalMs'),
       maxSessions: r('flushMaxSessions'),
       maxBytes: r('flushMaxBytes'),
+      gcOldSpaceMib: r('flushGcOldSpaceMib'),
     },
     ready: { kafkaSilenceMs: r('readyKafkaSilenceMs') },
     metrics: { port: r('metricsPort'), host: r('metricsHost') },

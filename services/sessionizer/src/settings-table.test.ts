@@ -28,6 +28,7 @@ const SAMPLE: Record<SettingName, string> = {
   flushIntervalMs: '1000',
   flushMaxSessions: '10',
   flushMaxBytes: '2048',
+  flushGcOldSpaceMib: '0',
   brokers: 'kafka:9092',
   topics: 'capture:posthog-capture',
   groupId: 'group',

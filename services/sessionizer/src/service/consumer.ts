@@ -33,6 +33,7 @@ import type { Metrics } from './metrics.js';
 import type { ServerSessionStage } from './server-sessions.js';
 import type { ConsumerState, Readiness } from './readiness.js';
 import { Telemetry } from './telemetry.js';
+import type { FlushGc } from './heap-gc.js';
 
 export type { ConsumerState } from './readiness.js';
 
@@ -54,6 +55,8 @@ export interface ConsumerOptions {
   readonly tickMs?: number;
   /** Monotonic milliseconds. */
   readonly now?: () => number;
+  /** The full GC after a flush (FLUSH_GC_OLD_SPACE_MIB, heap-gc.ts); none when undefined. */
+  readonly heapGc?: FlushGc | undefined;
 }
 
 export class SessionConsumer {
@@ -265,6 +268,7 @@ export class SessionConsumer {
         this.#inflight = undefined;
         this.#inflightSessions = 0;
         this.#inflightBytes = 0;
+        this.#collectGarbage();
         if (this.#paused && !this.#overLimit() && this.#state === 'running') this.#resume();
         this.#updateGauges();
         if (this.#state === 'running') {
@@ -274,6 +278,21 @@ export class SessionConsumer {
           }
         }
       });
+  }
+
+  /**
+   * The flush's states are unreachable now (written or lost): the moment when V8's old space is
+   * mostly garbage (heap-gc.ts).
+   */
+  #collectGarbage(): void {
+    const outcome = this.#o.heapGc?.afterFlush();
+    if (outcome !== undefined) {
+      this.#o.log.debug('full GC after the flush', {
+        oldSpaceBeforeMiB: Math.round(outcome.beforeBytes / 2 ** 20),
+        oldSpaceAfterMiB: Math.round(outcome.afterBytes / 2 ** 20),
+        ms: Math.round(outcome.ms),
+      });
+    }
   }
 
   /** A method, not an inline check: these flags change while a flush awaits. */

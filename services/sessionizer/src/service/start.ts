@@ -10,6 +10,7 @@ import { componentLog, type Logger } from '../log.js';
 import { overviewRoutes } from '../overview/handler.js';
 import { normalizeOptionsOf, openClickHouseWaiting, schemaOf, serverSessionStageOf, writeRetryPolicy } from '../wiring.js';
 import { SessionConsumer } from './consumer.js';
+import { FlushGc } from './heap-gc.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import { writeEndpointFile } from './endpoint-file.js';
 import { startHttp, type HttpEndpoint } from './http.js';
@@ -133,6 +134,7 @@ export async function startService(
         }),
       }),
       policy: config.flush,
+      heapGc: new FlushGc({ minOldSpaceBytes: config.flush.gcOldSpaceMib * 2 ** 20 }),
       dlqExcluded: config.kafka.dlqExcluded,
       readiness,
       metrics,
