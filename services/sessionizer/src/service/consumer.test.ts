@@ -28,6 +28,7 @@ import { serialize, TEST_TOKENS } from '../../../../test/support/stream.js';
 import { componentLog, createLogger, silentLogger, type Logger } from '../log.js';
 import { SessionConsumer, type ConsumerOptions } from './consumer.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
+import { FlushGc } from './heap-gc.js';
 import { Metrics } from './metrics.js';
 import { ServerSessionStage } from './server-sessions.js';
 import { Readiness } from './readiness.js';
@@ -315,6 +316,7 @@ async function harness(
     kafkaSilenceMs?: number;
     serverSessions?: ServerSessionStage;
     log?: Logger;
+    heapGc?: FlushGc;
   } = {},
 ): Promise<Harness> {
   const source = new FakeSource();
@@ -356,6 +358,7 @@ async function harness(
     log: o.log ?? silentLogger,
     tickMs: TICK,
     now,
+    heapGc: o.heapGc,
   };
   const consumer = new SessionConsumer(options);
   readiness.watch(source);
@@ -476,6 +479,55 @@ describe('SessionConsumer: flush triggers', () => {
     await settle();
     expect(h.source.commits).toEqual([[offset('events', 0, 1)]]);
     expect(await total(h.metrics.flushes, { reason: 'rebalance' })).toBe(1);
+  });
+});
+
+describe('SessionConsumer: the full GC after a flush (FLUSH_GC_OLD_SPACE_MIB)', () => {
+  /** A FlushGc over a fake old space, recording what was written and committed at each collection. */
+  function recordingGc(usedBytes: () => number, ref: { h?: Harness }) {
+    const at: { writes: number; commits: number }[] = [];
+    const gc = new FlushGc({
+      minOldSpaceBytes: 128 * 2 ** 20,
+      readOldSpaceUsed: usedBytes,
+      collect: () => at.push({ writes: ref.h?.sink.writes.length ?? -1, commits: ref.h?.source.commits.length ?? -1 }),
+      now: () => 0,
+    });
+    return { gc, at };
+  }
+
+  it('collects once the flush has written its states and committed, not while it writes', async () => {
+    const ref: { h?: Harness } = {};
+    const { gc, at } = recordingGc(() => 300 * 2 ** 20, ref);
+    const h = (ref.h = await harness({ heapGc: gc }));
+    h.sink.mode = 'hang';
+    await h.source.deliver('events', 0, sessions(1, 2));
+    await advance(INTERVAL + TICK);
+    expect(h.sink.pending).toBe(1);
+    expect(at).toEqual([]);
+    h.sink.release();
+    await settle();
+    expect(at).toEqual([{ writes: 1, commits: 1 }]);
+  });
+
+  it('does not collect when the old space is below the setting', async () => {
+    const ref: { h?: Harness } = {};
+    const { gc, at } = recordingGc(() => 100 * 2 ** 20, ref);
+    const h = (ref.h = await harness({ heapGc: gc }));
+    await h.source.deliver('events', 0, sessions(1));
+    await advance(INTERVAL + TICK);
+    expect(h.source.commits).toHaveLength(1);
+    expect(at).toEqual([]);
+  });
+
+  it('collects after a failed flush too (its states are dropped either way)', async () => {
+    const ref: { h?: Harness } = {};
+    const { gc, at } = recordingGc(() => 300 * 2 ** 20, ref);
+    const h = (ref.h = await harness({ heapGc: gc }));
+    h.sink.mode = new SinkError('Code: 27. Cannot parse input', { retriable: false, code: '27' });
+    await h.source.deliver('events', 0, sessions(1));
+    await advance(INTERVAL + TICK);
+    expect(h.failures).toHaveLength(1);
+    expect(at).toEqual([{ writes: 1, commits: 0 }]);
   });
 });
 
