@@ -36,9 +36,18 @@ RUN node services/sessionizer/bin/sessionizer.mjs --help > /dev/null
 # 90-470 MiB more peak RSS (BENCHMARKS.md, "The service's main thread beyond decode and
 # aggregate"): V8 then lets the old generation grow to ~3x its live size between mark-compacts,
 # which shows after ~10 s of full-speed consuming ("Why the 64 MiB semi-space costs RSS at 1M
-# events"); bounding that growth gave the CPU back in the run measured. A V8 heap setting cannot be changed once node runs, so it is a node flag here;
-# `npm run bench*` read it from this line. Override with `-e NODE_OPTIONS=`.
-ENV NODE_OPTIONS="--max-semi-space-size=64"
+# events"); bounding that growth gave the CPU back in the run measured. The service now collects
+# that slack itself right after each flush (FLUSH_GC_OLD_SPACE_MIB, BENCHMARKS.md "A full GC
+# after the flush").
+# --max-old-space-size=2048: without it node sizes the old generation from the container's memory
+# limit (half of it: 768 MiB in the Deployment's 1.5 GiB), and below 2 GiB V8 also lowers its
+# heap-growing factor (1.5 at 768 instead of 4): inside a 1.5 GiB cgroup the service then did
+# 38-50 mark-compacts per 500 000 events instead of 3-4 and spent +35-50 % CPU (BENCHMARKS.md,
+# same section). Set here, the heap is the same in every container and in the benches. It is a
+# ceiling, not a reservation: the RSS stays bounded by the flush GC and FLUSH_MAX_BYTES.
+# A V8 heap setting cannot be changed once node runs, so these are node flags here;
+# `npm run bench*` read them from this line. Override with `-e NODE_OPTIONS=`.
+ENV NODE_OPTIONS="--max-semi-space-size=64 --max-old-space-size=2048"
 VOLUME ["/data"]
 EXPOSE 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s \
