@@ -24,6 +24,7 @@ import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/ked
 import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { loadConfig, SETTINGS, type Config } from '../../services/sessionizer/src/config.js';
 import { REPO_ROOT } from '../support/cli.js';
+import { deployedNodeOptions } from '../bench/service.js';
 import { build, isObject, text, type Json, type JsonObject, type Resource } from '../support/kustomize.js';
 import {
   alertQueries,
@@ -322,6 +323,28 @@ describe('the image', () => {
       bin: { sessionizer: './bin/sessionizer.mjs' },
     });
     expect(dockerfile).not.toMatch(/^(ENTRYPOINT|CMD).*\bnp[mx]\b/m);
+  });
+
+  it("sizes V8's heap itself, so that the container's memory limit does not shrink it (what the benches measure is what runs)", () => {
+    // Without --max-old-space-size node derives the old generation from the cgroup's memory limit
+    // (half of it), and below 2 GiB V8 also lowers its heap-growing factor (1.5 at 768 MiB):
+    // inside the Deployment's 1.5 GiB the service did ~10x the mark-compacts for +35-50 % CPU
+    // (BENCHMARKS.md, "A full GC after the flush, and the heap inside the Deployment's limit").
+    const flags = deployedNodeOptions(REPO_ROOT).split(/\s+/);
+    const value = (name: string): number | undefined => {
+      const f = flags.find((x) => x.startsWith(`--${name}=`));
+      return f === undefined ? undefined : Number(f.slice(name.length + 3));
+    };
+    expect(value('max-old-space-size'), 'NODE_OPTIONS --max-old-space-size in the Dockerfile').toBeGreaterThanOrEqual(2048);
+    expect(value('max-semi-space-size')).toBe(64);
+    // the limit inside which this heap was measured (bench:cpu/bench:memory --memory-limit 1536M): a
+    // lower one was not
+    for (const dir of KUSTOMIZATIONS) {
+      const limits = obj(obj(container(build(join(K8S, dir)))['resources'], 'resources')['limits'], 'limits');
+      const m = /^(\d+)(Mi|Gi)$/.exec(text(limits['memory']));
+      expect(m, `${dir}: memory limit in Mi or Gi`).not.toBeNull();
+      expect(Number(m?.[1]) * (m?.[2] === 'Gi' ? 1024 : 1), `${dir}: memory limit (MiB)`).toBeGreaterThanOrEqual(1536);
+    }
   });
 });
 
