@@ -9,8 +9,11 @@
  * whatever runs on its own connection (an insert), not behind other connections' work.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { Readable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import { createClient, parseError, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 
 export interface ClickHouseOptions {
@@ -142,7 +145,7 @@ export function createClickHouse(options: ClickHouseOptions): ClickHouseHandle {
     throw err;
   }
   const embedded = (conn: ReturnType<typeof createChdbConnection>): ClickHouseHandle => {
-    const client = createClient({ ...common, connection: conn as unknown as ClientConnection });
+    const client = createClient({ ...common, connection: withBinaryInserts(conn, dataDir) as unknown as ClientConnection });
     return {
       client,
       transport: 'embedded',
@@ -153,4 +156,196 @@ export function createClickHouse(options: ClickHouseOptions): ClickHouseHandle {
     };
   };
   return embedded(connection);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binary INSERTs on the embedded engine
+
+/**
+ * An INSERT whose data is RowBinaryWithNamesAndTypes (the sink's rows on the embedded engine):
+ * `INSERT INTO <table> [SETTINGS …] FORMAT RowBinaryWithNamesAndTypes`.
+ */
+const BINARY_INSERT = /^(INSERT\s+INTO\s[\s\S]*?)\s+FORMAT\s+(RowBinaryWithNamesAndTypes)$/;
+
+/** The largest statement the binary-insert connection parses: the data is in it, as a string literal. */
+const BINARY_MAX_QUERY_SIZE = 2 ** 31;
+
+interface ChdbNative {
+  InsertRawAsyncConnection(
+    connection: unknown,
+    prefix: string,
+    data: Buffer,
+    countLines: boolean,
+  ): Promise<{ rowsWritten?: number; bytesWritten?: number; elapsed?: number }>;
+  QueryAsyncConnection(connection: unknown, sql: string, format: string): Promise<unknown>;
+}
+interface ChdbSession {
+  readonly connection: unknown;
+  close(): void;
+}
+
+/**
+ * chDB's native raw insert, which takes a statement's text as two arguments, a string and a
+ * Buffer, and runs them as one statement (chdb_query_n: with lengths, so any bytes, NUL included).
+ * chDB 3.4.0 (package-lock.json) has it as `InsertRawAsyncConnection` on its native addon, reached
+ * through chDB's own loader (`dist/loader.js`; no public entry point: its `session.insert({ values,
+ * format })` admits text formats only). `test/integration/partial-insert.test.ts` fails when a chDB
+ * upgrade changes this.
+ */
+export function chdbRawInsert(): { native: ChdbNative; Session: new (path: string) => ChdbSession; version: string } {
+  const require = createRequire(import.meta.url);
+  const chdbRequire = createRequire(require.resolve('chdb'));
+  const loader = chdbRequire('./dist/loader.js') as { loadNative(): Partial<ChdbNative> };
+  const native = loader.loadNative();
+  const version = (chdbRequire('./package.json') as { version: string }).version;
+  if (typeof native.InsertRawAsyncConnection !== 'function' || typeof native.QueryAsyncConnection !== 'function') {
+    throw new Error(
+      `chDB ${version}'s native addon has no InsertRawAsyncConnection/QueryAsyncConnection: binary inserts on the embedded engine need them (packages/clickhouse/src/client.ts)`,
+    );
+  }
+  const { Session } = chdbRequire('./index.js') as { Session: new (path: string) => ChdbSession };
+  return { native: native as ChdbNative, Session, version };
+}
+
+/**
+ * `data` as the body of a ClickHouse string literal: `\` and `'` escaped with a backslash, every
+ * other byte as it is (NUL, newlines, bytes that are no UTF-8: the lexer takes them).
+ */
+export function sqlStringBytes(data: Buffer): Buffer {
+  let n = 0;
+  for (let i = 0; i < data.length; i += 1) {
+    const b = data[i] as number;
+    if (b === 0x27 || b === 0x5c) n += 1;
+  }
+  if (n === 0) return data;
+  const out = Buffer.allocUnsafe(data.length + n);
+  let o = 0;
+  for (let i = 0; i < data.length; i += 1) {
+    const b = data[i] as number;
+    if (b === 0x27 || b === 0x5c) {
+      out[o] = 0x5c;
+      o += 1;
+    }
+    out[o] = b;
+    o += 1;
+  }
+  return out;
+}
+
+type Conn = ReturnType<typeof createChdbConnection>;
+type ExecParams = Parameters<Conn['exec']>[0];
+
+/**
+ * The chDB connection, with `exec` of an `INSERT … FORMAT RowBinaryWithNamesAndTypes` with values
+ * run as `INSERT … SELECT * FROM format(RowBinaryWithNamesAndTypes, '<the data>')`.
+ *
+ * Why not the INSERT with the data after it, as the JSON rows go: chDB runs a statement's text in
+ * the engine's multi-statement mode, where the data of an `INSERT … FORMAT X` ends at the first
+ * empty line ("\n\n"); what follows is read as the next statement. JSON rows never hold two
+ * newlines in a row; binary rows do (a string's bytes, a length of 10 followed by a string that
+ * starts with one, an Int64 or UUID byte pair 0x0a 0x0a: measured 2026-12-02, every such INSERT
+ * fails with CANNOT_READ_ALL_DATA; BENCHMARKS.md, *Binary partials on the embedded engine*). In a
+ * string literal the bytes are just bytes (the `format` table function reads the structure from
+ * the data's header).
+ *
+ * The statement goes through chDB's native raw insert (chdbRawInsert: the SQL text as a string,
+ * the literal as a Buffer, never decoded to a JavaScript string) on a chDB connection of its own
+ * to the same directory (opened on the first such INSERT; chDB allows several per directory, as
+ * readSession() uses), whose max_query_size is raised for the literal. One such INSERT runs at a
+ * time, and close() waits for the one in flight before closing it (chDB must not release a
+ * connection with a query running on it). The statement carries its settings (rows.ts
+ * partialInsertSql): per-call settings that are set are refused. The abort signal is checked
+ * before the INSERT starts; once started, it runs to its end, as chDB's own inserts do. Errors
+ * are the engine's, as ClickHouseError (code and type), like the other statements'.
+ */
+function withBinaryInserts(conn: Conn, dataDir: string): Conn {
+  let raw: { native: ChdbNative; session: ChdbSession } | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  const engineError = (err: unknown): Error => {
+    const message = err instanceof Error ? err.message : String(err);
+    const mapped = parseError(message);
+    if (mapped !== err) (mapped as Error & { cause?: unknown }).cause = err;
+    return mapped;
+  };
+  const binaryExec = async (params: ExecParams, statement: string, format: string): Promise<Awaited<ReturnType<Conn['exec']>>> => {
+    const set = Object.entries(params.clickhouse_settings ?? {}).filter(([, v]) => v !== undefined);
+    if (set.length > 0) {
+      throw new Error(
+        `a binary INSERT on the embedded engine takes its settings in its SETTINGS clause, not per call (${set.map(([k]) => k).join(', ')})`,
+      );
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of params.values as AsyncIterable<unknown>) {
+      if (!(chunk instanceof Uint8Array)) throw new Error(`a binary INSERT's data must be bytes, got ${typeof chunk}`);
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    }
+    const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+    const literal = Buffer.concat([Buffer.from(" '"), sqlStringBytes(data), Buffer.from("')")]);
+    const run = async (): Promise<{ rowsWritten?: number; bytesWritten?: number; elapsed?: number }> => {
+      params.abort_signal?.throwIfAborted();
+      if (raw === undefined) {
+        const { native, Session } = chdbRawInsert();
+        const session = new Session(dataDir);
+        try {
+          await native.QueryAsyncConnection(session.connection, `SET max_query_size = ${BINARY_MAX_QUERY_SIZE}`, 'CSV');
+        } catch (err) {
+          session.close();
+          throw engineError(err);
+        }
+        raw = { native, session };
+      }
+      try {
+        return await raw.native.InsertRawAsyncConnection(
+          raw.session.connection,
+          `${statement} SELECT * FROM format(${format},`,
+          literal,
+          false,
+        );
+      } catch (err) {
+        throw engineError(err);
+      }
+    };
+    const result = queue.then(run, run);
+    queue = result.catch(() => undefined);
+    const r = await result;
+    const rows = String(r.rowsWritten ?? 0);
+    const bytes = String(r.bytesWritten ?? data.length);
+    return {
+      stream: Readable.from([]),
+      query_id: params.query_id ?? randomUUID(),
+      response_headers: {},
+      http_status_code: 200,
+      summary: {
+        read_rows: rows,
+        read_bytes: bytes,
+        written_rows: rows,
+        written_bytes: bytes,
+        result_rows: '0',
+        result_bytes: '0',
+        total_rows_to_read: '0',
+        elapsed_ns: String(Math.round((r.elapsed ?? 0) * 1e9)),
+      },
+    };
+  };
+  return new Proxy(conn, {
+    get(target, prop) {
+      if (prop === 'exec') {
+        return (params: ExecParams) => {
+          const m = params.values === undefined ? null : BINARY_INSERT.exec(params.query.trim());
+          return m === null ? target.exec(params) : binaryExec(params, m[1] as string, m[2] as string);
+        };
+      }
+      if (prop === 'close') {
+        return async () => {
+          await queue;
+          raw?.session.close();
+          raw = undefined;
+          await target.close();
+        };
+      }
+      // the target as `this`: ChdbConnection keeps its state in private fields
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }

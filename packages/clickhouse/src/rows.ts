@@ -3,7 +3,21 @@
  * materialized view turns it into aggregate states. The columns follow the catalog
  * (schema/ddl.ts, PARTIAL_COLUMN_TYPES, says how each kind travels).
  *
- * Rows travel as JSONCompactEachRow: values in column order, named tuples as arrays (with
+ * Which format, by transport (the sink picks by SchemaContext.embedded; SinkOptions.format
+ * overrides it):
+ *
+ *   embedded engine (chDB)   RowBinary (row-binary.ts): encoded straight from the SessionState into
+ *                            one reused Buffer and handed to chDB's native raw insert as bytes
+ *                            (client.ts): no JSON text to build in JavaScript nor to parse in the
+ *                            engine (BENCHMARKS.md, *RowBinary partials on the embedded engine*).
+ *   ClickHouse server (HTTP) JSONCompactEachRow (toPartialRow below, JSON.stringify): RowBinary
+ *                            would work over HTTP too, but no server runs in our tests, so the
+ *                            server keeps the format they prove.
+ *
+ * Both formats carry the same values (test/integration/partial-insert.test.ts and
+ * row-binary.property.test.ts compare the states and sessions they give).
+ *
+ * JSONCompactEachRow: values in column order, named tuples as arrays (with
  * input_format_json_named_tuples_as_objects = 0 on the INSERT): fewer bytes and faster parsing
  * than JSONEachRow with keys (BENCHMARKS.md, the partials' format). Each candidate names its event
  * by an index into the row's `events` array, so a key (page, time, uuid) is written once per
@@ -73,8 +87,16 @@ export function toPartialRow(s: SessionState): PartialRow {
  * cost of an INSERT*; test/integration/partial-insert.test.ts). Not sent to a server, whose
  * version we do not pin (the setting's name is from ClickHouse 24.3 on).
  */
-export function partialInsertSql(table: string, options: { readonly distributed?: boolean; readonly embedded?: boolean } = {}): string {
+export function partialInsertSql(
+  table: string,
+  options: { readonly distributed?: boolean; readonly embedded?: boolean; readonly format?: PartialFormat } = {},
+): string {
   const foreground = options.distributed === true ? ', distributed_foreground_insert = 1' : '';
   const analyzer = options.embedded === true ? ', enable_analyzer = 0' : '';
-  return `INSERT INTO ${table} SETTINGS input_format_json_named_tuples_as_objects = 0, async_insert = 0, optimize_on_insert = 0${analyzer}${foreground} FORMAT JSONCompactEachRow`;
+  const format = options.format ?? 'JSONCompactEachRow';
+  const json = format === 'JSONCompactEachRow' ? 'input_format_json_named_tuples_as_objects = 0, ' : '';
+  return `INSERT INTO ${table} SETTINGS ${json}async_insert = 0, optimize_on_insert = 0${analyzer}${foreground} FORMAT ${format}`;
 }
+
+/** The two formats the partial rows travel in (see the top of this file). */
+export type PartialFormat = 'JSONCompactEachRow' | 'RowBinaryWithNamesAndTypes';

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { SessionBuffer, type SessionState } from '@sessionizer/core';
 import { eventFor } from '../../../test/support/arbitraries.js';
+import { PartialRowBinaryEncoder } from './row-binary.js';
 import { ClickHouseSessionSink, DEFAULT_INSERT_SPLIT, rowsPerInsert } from './sink.js';
 
 /** `n` states of distinct sessions. */
@@ -19,7 +20,8 @@ function states(n: number): SessionState[] {
 }
 
 interface Call {
-  readonly body: Promise<string>;
+  /** The INSERT's data: JSON text, or RowBinary bytes. */
+  readonly body: Promise<string | Buffer>;
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
 }
@@ -27,13 +29,13 @@ interface Call {
 /** A client whose every exec waits until the test settles it; `log` records the order of things. */
 function stubClient(log: string[]): { client: ClickHouseClient; calls: Call[] } {
   const calls: Call[] = [];
-  const exec = (params: { values: AsyncIterable<string> }): Promise<{ stream: { destroy: () => void } }> => {
+  const exec = (params: { values: AsyncIterable<string | Buffer> }): Promise<{ stream: { destroy: () => void } }> => {
     const n = calls.length + 1;
     log.push(`insert ${n} started`);
     const body = (async () => {
-      let text = '';
-      for await (const chunk of params.values) text += chunk;
-      return text;
+      const chunks: (string | Buffer)[] = [];
+      for await (const chunk of params.values) chunks.push(chunk);
+      return chunks.every((c) => typeof c === 'string') ? chunks.join('') : Buffer.concat(chunks as Buffer[]);
     })();
     return new Promise((resolve, reject) => {
       calls.push({
@@ -54,11 +56,47 @@ const settle = async (): Promise<void> => {
   for (let i = 0; i < 20; i += 1) await new Promise<void>((r) => setImmediate(r));
 };
 
-const sessionIds = (body: string): string[] =>
+const sessionIdsOfJson = (body: string): string[] =>
   body
     .trim()
     .split('\n')
     .map((l) => (JSON.parse(l) as unknown[])[1] as string);
+
+/**
+ * The session ids of the rows in RowBinaryWithNamesAndTypes INSERT bodies, in order: each body must be the header and whole rows,
+ * each row exactly the encoder's bytes for the next of `input` (the rows themselves are checked
+ * against the engine in test/integration/partial-insert.test.ts).
+ */
+function sessionIdsOfRowBinary(bodies: readonly Buffer[], input: readonly SessionState[]): string[][] {
+  const rows = input.map((s) => {
+    const e = new PartialRowBinaryEncoder();
+    e.encode(s);
+    return { id: s.sessionId, bytes: e.writer.copy(0, e.writer.off) };
+  });
+  const h = new PartialRowBinaryEncoder();
+  const header = h.writer.copy(0, h.header());
+  let next = 0;
+  return bodies.map((body) => {
+    const ids: string[] = [];
+    // every body starts with the header (column names and types)
+    if (!body.subarray(0, header.length).equals(header)) throw new Error('body does not start with the header');
+    let off = header.length;
+    while (off < body.length) {
+      const row = rows[next];
+      if (row === undefined || !body.subarray(off, off + row.bytes.length).equals(row.bytes))
+        throw new Error(`body does not hold row ${next} at ${off}`);
+      ids.push(row.id);
+      off += row.bytes.length;
+      next += 1;
+    }
+    return ids;
+  });
+}
+
+/** The session ids in each INSERT body, in order. */
+const idsPerBody = (bodies: readonly (string | Buffer)[], input: readonly SessionState[]): string[][] =>
+  bodies.every((b) => typeof b === 'string') ? bodies.map(sessionIdsOfJson) : sessionIdsOfRowBinary(bodies as Buffer[], input);
+const FORMATS = [{ format: 'JSONCompactEachRow' }, { format: 'RowBinaryWithNamesAndTypes' }] as const;
 
 describe('rowsPerInsert', () => {
   it('splits a write into up to 4 INSERTs of 5 000 to 50 000 rows by default', () => {
@@ -76,13 +114,14 @@ describe('rowsPerInsert', () => {
   });
 });
 
-describe('ClickHouseSessionSink', () => {
+describe.each(FORMATS)('ClickHouseSessionSink (%o)', ({ format }) => {
   it('builds the next chunk while the previous INSERT runs, and sends chunks in order with one in flight', async () => {
     const log: string[] = [];
     const { client, calls } = stubClient(log);
     let built = 0;
     const sink = new ClickHouseSessionSink(client, {
       schema: { database: 'db' },
+      format,
       maxRowsPerInsert: 3,
       yieldEveryRows: 1,
       idleYieldEveryRows: 1,
@@ -110,9 +149,27 @@ describe('ClickHouseSessionSink', () => {
     const stats = await write;
     expect(stats).toMatchObject({ rows: 7, inserts: 3, attempts: 3 });
     const bodies = await Promise.all(calls.map((c) => c.body));
-    expect(bodies.map((b) => sessionIds(b).length)).toEqual([3, 3, 1]);
-    expect(bodies.flatMap(sessionIds)).toEqual(input.map((s) => s.sessionId));
+    expect(idsPerBody(bodies, input).map((ids) => ids.length)).toEqual([3, 3, 1]);
+    expect(idsPerBody(bodies, input).flat()).toEqual(input.map((s) => s.sessionId));
     expect(stats.bytes).toBe(bodies.reduce((n, b) => n + b.length, 0));
+  });
+
+  it('keeps each INSERT within maxBytesPerInsert (a row larger than it goes alone)', async () => {
+    const { client, calls } = stubClient([]);
+    const input = states(9);
+    const maxBytes = format === 'RowBinaryWithNamesAndTypes' ? 4_000 : 1_500;
+    const sink = new ClickHouseSessionSink(client, { schema: { database: 'db' }, format, maxBytesPerInsert: maxBytes });
+    const write = sink.write(input);
+    for (let i = 0; i < 20 && !(await Promise.race([write.then(() => true), settle().then(() => false)])); i += 1) {
+      for (const c of calls) c.resolve();
+    }
+    const stats = await write;
+    const bodies = await Promise.all(calls.map((c) => c.body));
+    const ids = idsPerBody(bodies, input);
+    expect(ids.flat()).toEqual(input.map((s) => s.sessionId));
+    expect(bodies.length).toBeGreaterThan(1);
+    for (const [i, b] of bodies.entries()) if ((ids[i]?.length ?? 0) > 1) expect(b.length).toBeLessThanOrEqual(maxBytes);
+    expect(stats).toMatchObject({ rows: 9, inserts: bodies.length, bytes: bodies.reduce((n, b) => n + b.length, 0) });
   });
 
   it('a failed INSERT fails the write, and no later chunk is sent', async () => {
@@ -120,6 +177,7 @@ describe('ClickHouseSessionSink', () => {
     const { client, calls } = stubClient(log);
     const sink = new ClickHouseSessionSink(client, {
       schema: { database: 'db' },
+      format,
       maxRowsPerInsert: 2,
       yieldEveryRows: 1,
       yieldToEventLoop: () => new Promise((r) => setImmediate(r)),
@@ -146,6 +204,7 @@ describe('ClickHouseSessionSink', () => {
     let yields = 0;
     const sink = new ClickHouseSessionSink(client, {
       schema: { database: 'db' },
+      format,
       maxRowsPerInsert: 4,
       yieldEveryRows: 1,
       idleYieldEveryRows: 3,
@@ -176,7 +235,7 @@ describe('ClickHouseSessionSink', () => {
     calls[2]?.resolve();
     expect(await write).toMatchObject({ rows: 12, inserts: 3 });
     const bodies = await Promise.all(calls.map((c) => c.body));
-    expect(bodies.flatMap(sessionIds)).toEqual(input.map((s) => s.sessionId));
+    expect(idsPerBody(bodies, input).flat()).toEqual(input.map((s) => s.sessionId));
   });
 
   it('a write that fits one INSERT sends it once every row is built', async () => {
@@ -184,6 +243,7 @@ describe('ClickHouseSessionSink', () => {
     const { client, calls } = stubClient(log);
     const sink = new ClickHouseSessionSink(client, {
       schema: { database: 'db' },
+      format,
       // no INSERT is in flight while its one chunk is built
       idleYieldEveryRows: 2,
       yieldToEventLoop: () => {
@@ -201,28 +261,49 @@ describe('ClickHouseSessionSink', () => {
 
 describe('the INSERT statement', () => {
   /** The statements a sink sends for one small write. */
-  async function statements(schema: { database: string; embedded?: boolean; cluster?: string }): Promise<string[]> {
+  async function statements(
+    schema: { database: string; embedded?: boolean; cluster?: string },
+    format?: 'JSONCompactEachRow' | 'RowBinaryWithNamesAndTypes',
+  ): Promise<string[]> {
     const sent: string[] = [];
-    const exec = async (params: { query: string; values: AsyncIterable<string> }): Promise<{ stream: { destroy: () => void } }> => {
-      let rows = 0;
-      for await (const chunk of params.values) rows += chunk.split('\n').length - 1;
+    const input = states(3);
+    const exec = async (params: {
+      query: string;
+      values: AsyncIterable<string | Buffer>;
+    }): Promise<{ stream: { destroy: () => void } }> => {
+      const chunks: (string | Buffer)[] = [];
+      for await (const chunk of params.values) chunks.push(chunk);
+      const rows = chunks.every((c) => typeof c === 'string')
+        ? chunks.join('').split('\n').length - 1
+        : (sessionIdsOfRowBinary([Buffer.concat(chunks as Buffer[])], input)[0]?.length ?? 0);
       sent.push(`${params.query} (${rows} rows)`);
       return { stream: { destroy: () => undefined } };
     };
-    await new ClickHouseSessionSink({ exec } as unknown as ClickHouseClient, { schema }).write(states(3));
+    await new ClickHouseSessionSink({ exec } as unknown as ClickHouseClient, { schema, ...(format === undefined ? {} : { format }) }).write(
+      input,
+    );
     return sent;
   }
 
-  it('on the embedded engine also turns the analyzer off for the view’s SELECT; to a server it does not', async () => {
+  it('on the embedded engine writes RowBinaryWithNamesAndTypes and turns the analyzer off for the view’s SELECT; to a server JSONCompactEachRow, analyzer on', async () => {
     const embedded = await statements({ database: 'db', embedded: true });
     expect(embedded).toHaveLength(1);
     expect(embedded[0]).toMatch(
-      /^INSERT INTO db\.session_partials_in SETTINGS .*\benable_analyzer = 0\b.* FORMAT JSONCompactEachRow \(3 rows\)$/,
+      /^INSERT INTO db\.session_partials_in SETTINGS .*\benable_analyzer = 0\b.* FORMAT RowBinaryWithNamesAndTypes \(3 rows\)$/,
     );
+    expect(embedded[0]).toMatch(/\basync_insert = 0\b/);
+    expect(embedded[0]).toMatch(/\boptimize_on_insert = 0\b/);
+    // a JSON setting has no business with RowBinary
+    expect(embedded[0]).not.toMatch(/input_format_json/);
+    // the format can be chosen (tests, benchmarks)
+    expect(await statements({ database: 'db', embedded: true }, 'JSONCompactEachRow')).toEqual([
+      expect.stringMatching(/\benable_analyzer = 0\b.* FORMAT JSONCompactEachRow \(3 rows\)$/),
+    ]);
     for (const schema of [{ database: 'db' }, { database: 'db', cluster: 'analytics' }]) {
       const server = await statements(schema);
       expect(server).toHaveLength(1);
       expect(server[0]).toMatch(/\boptimize_on_insert = 0\b/);
+      expect(server[0]).toMatch(/\binput_format_json_named_tuples_as_objects = 0\b.* FORMAT JSONCompactEachRow \(3 rows\)$/);
       expect(server[0]).not.toMatch(/enable_analyzer/);
     }
   });

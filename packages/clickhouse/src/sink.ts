@@ -13,12 +13,18 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { SessionState } from '@sessionizer/core';
 import { COMMON_SETTINGS } from './client.js';
 import { classify, type SinkError } from './errors.js';
-import { partialInsertSql, toPartialRow, type PartialRow } from './rows.js';
+import { PartialRowBinaryEncoder } from './row-binary.js';
+import { partialInsertSql, toPartialRow, type PartialFormat, type PartialRow } from './rows.js';
 import { names, type SchemaContext } from './schema/ddl.js';
 import { DEFAULT_RETRY, retry, type RetryPolicy } from './retry.js';
 
 export interface SinkOptions {
   readonly schema: SchemaContext;
+  /**
+   * The rows' format (rows.ts): RowBinaryWithNamesAndTypes on the embedded engine (`schema.embedded`), else
+   * JSONCompactEachRow. Tests and benchmarks pass it to compare the two.
+   */
+  readonly format?: PartialFormat;
   /**
    * A write goes as up to `insertsPerWrite` INSERTs (default 4) of at least `minRowsPerInsert` rows
    * (default 5 000) and at most `maxRowsPerInsert` (default 50 000) and `maxBytesPerInsert`, one in
@@ -53,11 +59,12 @@ export interface SinkOptions {
 
 export interface WriteStats {
   readonly rows: number;
+  /** Bytes of the INSERTs' data: RowBinary bytes, or JSON text length (UTF-16 units). */
   readonly bytes: number;
   readonly inserts: number;
   readonly attempts: number;
   readonly durationMs: number;
-  /** Building the JSON text (JavaScript, main thread); overlaps insertMs when there are several INSERTs. */
+  /** Building the rows (RowBinary or JSON text; JavaScript, main thread); overlaps insertMs when there are several INSERTs. */
   readonly serialiseMs?: number;
   /** From each INSERT's start to its end, summed (retries and their backoff included). */
   readonly insertMs?: number;
@@ -107,14 +114,21 @@ export class ClickHouseSessionSink implements SessionSink {
   readonly #yield: () => Promise<void>;
   readonly #retry: RetryPolicy;
   readonly #options: SinkOptions;
+  readonly #format: PartialFormat;
+  /** RowBinary: the encoder and its buffer, reused by every write (one write at a time). */
+  readonly #encoder: PartialRowBinaryEncoder | undefined;
+  #encoderBusy = false;
 
   constructor(client: ClickHouseClient, options: SinkOptions) {
     this.#client = client;
     this.#table = names(options.schema).input;
+    this.#format = options.format ?? (options.schema.embedded === true ? 'RowBinaryWithNamesAndTypes' : 'JSONCompactEachRow');
     this.#insertSql = partialInsertSql(this.#table, {
       distributed: options.schema.cluster !== undefined,
       embedded: options.schema.embedded === true,
+      format: this.#format,
     });
+    this.#encoder = this.#format === 'RowBinaryWithNamesAndTypes' ? new PartialRowBinaryEncoder() : undefined;
     this.#split = {
       insertsPerWrite: options.insertsPerWrite ?? DEFAULT_INSERT_SPLIT.insertsPerWrite,
       // a caller that bounds the rows (tests) gets chunks of at most that many
@@ -150,15 +164,15 @@ export class ClickHouseSessionSink implements SessionSink {
     let inflight: Promise<void> | undefined;
     /** An INSERT is running (the chunk being built is not awaited yet). */
     const engine = { inserting: false };
-    const send = (lines: readonly string[], size: number): Promise<void> => {
+    const send = (body: ChunkBody): Promise<void> => {
       const t = performance.now();
       engine.inserting = true;
-      const p = this.#insertWithRetry(lines, signal).then(
+      const p = this.#insertWithRetry(body, signal).then(
         (n) => {
           engine.inserting = false;
           attempts += n;
           inserts += 1;
-          bytes += size;
+          bytes += body.bytes;
           insertMs += performance.now() - t;
         },
         (err: unknown) => {
@@ -170,42 +184,49 @@ export class ClickHouseSessionSink implements SessionSink {
       p.catch(() => undefined);
       return p;
     };
-    let chunk: string[] = [];
-    let chunkBytes = 0;
+    // the sink's encoder (its buffer grown to the usual chunk), or a new one for a write that overlaps another
+    const encoder =
+      this.#format === 'RowBinaryWithNamesAndTypes' ? (this.#encoderBusy ? new PartialRowBinaryEncoder() : this.#encoder) : undefined;
+    const owns = encoder !== undefined && encoder === this.#encoder;
+    if (owns) this.#encoderBusy = true;
+    const chunk: ChunkBuilder = encoder === undefined ? new JsonChunk() : new RowBinaryChunk(encoder);
     let sliceStart = performance.now();
     /** Rows serialised since the last yield. */
     let sinceYield = 0;
-    for (let i = 0; i < states.length; i += 1) {
-      const state = states[i] as SessionState;
-      const line = JSON.stringify(toPartialRow(state));
-      if (chunk.length > 0 && (chunk.length >= maxRows || chunkBytes + line.length + 1 > this.#maxBytes)) {
-        serialiseMs += performance.now() - sliceStart;
-        if (inflight !== undefined) await inflight;
-        inflight = send(chunk, chunkBytes);
-        chunk = [];
-        chunkBytes = 0;
-        sliceStart = performance.now();
+    try {
+      for (let i = 0; i < states.length; i += 1) {
+        const state = states[i] as SessionState;
+        chunk.add(state);
+        if (chunk.rows > 1 && (chunk.rows > maxRows || chunk.bytes > this.#maxBytes)) {
+          // the chunk without the row just added goes; that row starts the next one
+          const body = chunk.takeAllButLast();
+          serialiseMs += performance.now() - sliceStart;
+          if (inflight !== undefined) await inflight;
+          inflight = send(body);
+          sliceStart = performance.now();
+        }
+        sinceYield += 1;
+        if (sinceYield >= (engine.inserting ? this.#yieldEveryRows : this.#idleYieldEveryRows) && i + 1 < states.length) {
+          sinceYield = 0;
+          serialiseMs += performance.now() - sliceStart;
+          await this.#yield();
+          signal?.throwIfAborted();
+          sliceStart = performance.now();
+        }
       }
-      chunk.push(line);
-      chunkBytes += line.length + 1;
-      sinceYield += 1;
-      if (sinceYield >= (engine.inserting ? this.#yieldEveryRows : this.#idleYieldEveryRows) && i + 1 < states.length) {
-        sinceYield = 0;
-        serialiseMs += performance.now() - sliceStart;
-        await this.#yield();
-        signal?.throwIfAborted();
-        sliceStart = performance.now();
-      }
+      serialiseMs += performance.now() - sliceStart;
+      if (inflight !== undefined) await inflight;
+      if (chunk.rows > 0) await send(chunk.takeAll());
+    } finally {
+      chunk.reset();
+      if (owns) this.#encoderBusy = false;
     }
-    serialiseMs += performance.now() - sliceStart;
-    if (inflight !== undefined) await inflight;
-    if (chunk.length > 0) await send(chunk, chunkBytes);
     return { rows: states.length, bytes, inserts, attempts, durationMs: performance.now() - started, serialiseMs, insertMs };
   }
 
-  /** Insert one chunk (pre-serialised JSONCompactEachRow lines); returns the attempts it took. */
-  async #insertWithRetry(lines: readonly string[], signal?: AbortSignal): Promise<number> {
-    const body = lines.join('\n') + '\n';
+  /** Insert one chunk (pre-serialised rows); returns the attempts it took. */
+  async #insertWithRetry(chunk: ChunkBody, signal?: AbortSignal): Promise<number> {
+    const body = chunk.data;
     const { attempts } = await retry(
       async () => {
         // exec with the text as the stream's one chunk: the rows are already JSON text, and
@@ -213,7 +234,8 @@ export class ClickHouseSessionSink implements SessionSink {
         // itself on: the embedded transport joins the body's chunks into one string (the SQL
         // text it runs), and a byte stream would encode it to a Buffer only to decode it back
         // (~4% of the service's JavaScript time in a profile); the HTTP transport writes strings
-        // to the request as UTF-8.
+        // to the request as UTF-8. RowBinary: the Buffer, which the embedded transport hands to
+        // chDB's raw insert as it is (client.ts).
         const result = await this.#client.exec({
           query: this.#insertSql,
           values: Readable.from([body], { objectMode: true }),
@@ -225,7 +247,7 @@ export class ClickHouseSessionSink implements SessionSink {
       {
         policy: this.#retry,
         classify: (err) => {
-          const error = classify(err, `insert of ${lines.length} session partials into ${this.#table}`);
+          const error = classify(err, `insert of ${chunk.rows} session partials into ${this.#table}`);
           return error.retriable ? { retry: error } : { fail: error };
         },
         ...(this.#options.onRetry === undefined ? {} : { onRetry: this.#options.onRetry }),
@@ -235,6 +257,104 @@ export class ClickHouseSessionSink implements SessionSink {
       },
     );
     return attempts;
+  }
+}
+
+/** One INSERT's data. */
+interface ChunkBody {
+  readonly data: string | Buffer;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+/** The chunk being built: rows are added one by one; a take hands them over and starts the next chunk. */
+interface ChunkBuilder {
+  readonly rows: number;
+  /** Bytes of the chunk so far (JSON: text length in UTF-16 units, with the newlines). */
+  readonly bytes: number;
+  /** Adds a row; returns its bytes. */
+  add(state: SessionState): number;
+  takeAll(): ChunkBody;
+  /** All rows but the last added, which stays as the next chunk's first. */
+  takeAllButLast(): ChunkBody;
+  reset(): void;
+}
+
+class JsonChunk implements ChunkBuilder {
+  #lines: string[] = [];
+  bytes = 0;
+  get rows(): number {
+    return this.#lines.length;
+  }
+  add(state: SessionState): number {
+    const line = JSON.stringify(toPartialRow(state));
+    this.#lines.push(line);
+    this.bytes += line.length + 1;
+    return line.length + 1;
+  }
+  takeAll(): ChunkBody {
+    const body = { data: this.#lines.join('\n') + '\n', rows: this.#lines.length, bytes: this.bytes };
+    this.reset();
+    return body;
+  }
+  takeAllButLast(): ChunkBody {
+    const last = this.#lines.pop() as string;
+    const body = this.takeAll();
+    this.#lines.push(last);
+    this.bytes = last.length + 1;
+    return { ...body, bytes: body.bytes - (last.length + 1) };
+  }
+  reset(): void {
+    this.#lines = [];
+    this.bytes = 0;
+  }
+}
+
+/**
+ * RowBinary rows in the encoder's reused buffer; a take copies the chunk's bytes out (the buffer
+ * goes on to the next chunk while this one's INSERT runs, and an INSERT's retries send the same
+ * bytes again).
+ */
+class RowBinaryChunk implements ChunkBuilder {
+  readonly #encoder: PartialRowBinaryEncoder;
+  rows = 0;
+  #lastStart = 0;
+  /** Each chunk starts with RowBinaryWithNamesAndTypes's header (the column names and types). */
+  readonly #headerBytes: number;
+  constructor(encoder: PartialRowBinaryEncoder) {
+    this.#encoder = encoder;
+    encoder.writer.off = 0;
+    this.#headerBytes = encoder.header();
+  }
+  get bytes(): number {
+    return this.#encoder.writer.off;
+  }
+  add(state: SessionState): number {
+    this.#lastStart = this.#encoder.writer.off;
+    const n = this.#encoder.encode(state);
+    this.rows += 1;
+    return n;
+  }
+  takeAll(): ChunkBody {
+    const w = this.#encoder.writer;
+    const body = { data: w.copy(0, w.off), rows: this.rows, bytes: w.off };
+    this.reset();
+    return body;
+  }
+  takeAllButLast(): ChunkBody {
+    const w = this.#encoder.writer;
+    const body = { data: w.copy(0, this.#lastStart), rows: this.rows - 1, bytes: this.#lastStart };
+    // the last row moves to just after the header
+    w.buf.copyWithin(this.#headerBytes, this.#lastStart, w.off);
+    w.off = this.#headerBytes + (w.off - this.#lastStart);
+    this.rows = 1;
+    this.#lastStart = this.#headerBytes;
+    return body;
+  }
+  reset(): void {
+    this.#encoder.writer.off = this.#headerBytes;
+    this.rows = 0;
+    this.#lastStart = this.#headerBytes;
   }
 }
 

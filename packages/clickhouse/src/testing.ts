@@ -1,12 +1,15 @@
 /**
  * @sessionizer/clickhouse/testing: what only the tests, fuzzers and benchmarks reach into: table
- * names, the raw insert rows and settings, the DDL and checksums to build a v1 database by hand,
+ * names, the raw insert rows (JSON and RowBinary) and settings, the DDL and checksums to build a v1 database by hand,
  * the v1 upgrade's parts and the parser under the read-only check. A development entry point:
  * production code never imports it (scripts/boundaries.ts).
  */
-export { COMMON_SETTINGS } from './client.js';
+export { chdbRawInsert, COMMON_SETTINGS } from './client.js';
+export { classify } from './errors.js';
+export { PartialRowBinaryEncoder, parseChType, RowBinaryWriter, showChType } from './row-binary.js';
 export { parseAstDump, refusalOf } from './read-only.js';
 export { PARTIAL_COLUMNS, partialInsertSql, toPartialRow } from './rows.js';
+export { PARTIAL_COLUMN_TYPES } from './schema/ddl.js';
 export { INSERT_CALL_SETTINGS } from './sink.js';
 export { type ChannelSqlColumns, channelTypeSql } from './schema/channel-sql.js';
 export { createDatabaseSql, createMigrationsTableSql, names } from './schema/ddl.js';
