@@ -25,6 +25,11 @@
  *   onethread    sink + `max_threads = 1, max_insert_threads = 1`
  *   nosparse     sink, table setting `ratio_of_defaults_for_sparse_serialization = 1`
  *   nocodec      sink, table setting `default_compression_codec = 'NONE'`
+ *   rowbinary    the sink's statement and rows on the embedded engine from 2026-12-02: the same
+ *                settings, RowBinaryWithNamesAndTypes (row-binary.ts, the sink's encoder, into
+ *                its reused buffer and copied out), which the embedded transport runs as
+ *                `INSERT … SELECT * FROM format(…, '<the bytes>')` (client.ts); serialise = the
+ *                encoding, insert = the transport's escaping and the engine
  * `--variants sink,analyzer,wide,…` picks them (the first is the reference of the comparison).
  * Per variant, summed over the flushes: CPU of the process (every thread) of the serialisation
  * (JavaScript), of a parse-only insert (a Null table without the view) and of the full insert
@@ -37,16 +42,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { generate } from '@sessionizer/generator';
 import { normalize, SessionBuffer, SETS, type SessionState } from '@sessionizer/core';
-import { migrate } from '@sessionizer/clickhouse';
+import { createClickHouse, migrate } from '@sessionizer/clickhouse';
 import {
-  COMMON_SETTINGS,
   INSERT_CALL_SETTINGS,
   names,
   PARTIAL_COLUMNS,
+  PartialRowBinaryEncoder,
   partialInsertSql,
   toPartialRow,
 } from '@sessionizer/clickhouse/testing';
@@ -105,7 +109,7 @@ const tsvLine = (row: Row): string =>
 // ---- the variants -----------------------------------------------------------------------------
 interface Body {
   readonly sql: (table: string) => string;
-  readonly body: string;
+  readonly body: string | Buffer;
 }
 const SETTINGS = 'input_format_json_named_tuples_as_objects = 0, async_insert = 0';
 const serialise: Record<string, (states: readonly SessionState[]) => Body> = {
@@ -151,7 +155,15 @@ const sinkWith =
     sql: (t) => partialInsertSql(t, { embedded }).replace(' FORMAT ', `${extra === '' ? '' : `, ${extra}`} FORMAT `),
     body: states.map((s) => JSON.stringify(toPartialRow(s))).join('\n') + '\n',
   });
+const encoder = new PartialRowBinaryEncoder();
 Object.assign(serialise, {
+  rowbinary: (states: readonly SessionState[]): Body => {
+    const w = encoder.writer;
+    w.off = 0;
+    encoder.header();
+    for (const s of states) encoder.encode(s);
+    return { sql: (t) => partialInsertSql(t, { embedded: true, format: 'RowBinaryWithNamesAndTypes' }), body: w.copy(0, w.off) };
+  },
   sink: sinkWith(''),
   analyzer: sinkWith('', false),
   wide: sinkWith(''),
@@ -163,6 +175,7 @@ Object.assign(serialise, {
 /** The schema a variant writes into: the embedded one (0004's settings), plus table settings. */
 const SCHEMA: Record<string, { embedded: boolean; tableSettings?: string }> = {
   sink: { embedded: true },
+  rowbinary: { embedded: true },
   analyzer: { embedded: true },
   serialparse: { embedded: true },
   onethread: { embedded: true },
@@ -173,10 +186,9 @@ for (const v of VARIANTS) if (serialise[v] === undefined) throw new Error(`unkno
 
 // ---- run --------------------------------------------------------------------------------------
 const dir = mkdtempSync(join(tmpdir(), 'bench-row-formats-'));
-const client: ClickHouseClient = createClient({
-  clickhouse_settings: COMMON_SETTINGS,
-  connection: createChdbConnection({ path: dir }) as never,
-});
+// the service's client: chdb/connection, with binary INSERTs through chDB's raw insert (client.ts)
+const handle = createClickHouse({ dataDir: dir });
+const client: ClickHouseClient = handle.client;
 const db = (v: string): string => `rf_${v}`;
 for (const v of VARIANTS) {
   const schema = SCHEMA[v] ?? { embedded: false };
@@ -188,7 +200,7 @@ for (const v of VARIANTS) {
   await client.command({ query: `SYSTEM STOP MERGES ${db(v)}.sessions_raw` });
 }
 let lastWallMs = 0;
-async function exec(query: string, body: string): Promise<number> {
+async function exec(query: string, body: string | Buffer): Promise<number> {
   const start = performance.now();
   const cpu = process.cpuUsage();
   const r = await client.exec({ query, values: Readable.from([body], { objectMode: true }), clickhouse_settings: INSERT_CALL_SETTINGS });
@@ -269,7 +281,7 @@ for (const v of VARIANTS) {
   });
   disk[v] = (await rs.json<{ parts: number; bytes: number; compact: number }>())[0] ?? { parts: 0, bytes: 0, compact: 0 };
 }
-await client.close();
+await handle.close();
 rmSync(dir, { recursive: true, force: true });
 
 const us = (ms: number): string => ((ms * 1000) / rows).toFixed(1).padStart(9);

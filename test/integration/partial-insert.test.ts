@@ -393,6 +393,25 @@ describe('RowBinary partials on the embedded engine', () => {
     }
   });
 
+  it('in cluster mode too: the INSERT … SELECT keeps distributed_foreground_insert = 1, and the engine applies it', async () => {
+    // as storage.test.ts's cluster-mode test: no cluster runs here; the schema names one, and the
+    // insert goes to this single-node database's input table
+    const sent: string[] = [];
+    const sink = new ClickHouseSessionSink(
+      recordingExec(db.handle.client, (params) => {
+        sent.push(params.query);
+      }),
+      { schema: { database: db.database, cluster: 'analytics', embedded: true } },
+    );
+    expect(names({ database: db.database, cluster: 'analytics' }).input).toBe(names({ database: db.database }).input);
+    const { states, events } = generatedStates();
+    await sink.write(states);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatch(/ SETTINGS .*\bdistributed_foreground_insert = 1\b.* FORMAT RowBinaryWithNamesAndTypes$/);
+    expect(await readSessions(db.handle.client, db.database)).toEqual(sessionize(events));
+    await db.handle.client.command({ query: `TRUNCATE TABLE ${names({ database: db.database }).raw}` });
+  });
+
   it('a failed binary INSERT is classified and retried as before; a value it cannot encode is bad data', async () => {
     // the engine's own error for RowBinary it cannot read: not retriable, with its code
     const e = new PartialRowBinaryEncoder();

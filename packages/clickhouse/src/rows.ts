@@ -6,16 +6,23 @@
  * Which format, by transport (the sink picks by SchemaContext.embedded; SinkOptions.format
  * overrides it):
  *
- *   embedded engine (chDB)   RowBinary (row-binary.ts): encoded straight from the SessionState into
- *                            one reused Buffer and handed to chDB's native raw insert as bytes
- *                            (client.ts): no JSON text to build in JavaScript nor to parse in the
- *                            engine (BENCHMARKS.md, *RowBinary partials on the embedded engine*).
- *   ClickHouse server (HTTP) JSONCompactEachRow (toPartialRow below, JSON.stringify): RowBinary
- *                            would work over HTTP too, but no server runs in our tests, so the
- *                            server keeps the format they prove.
+ *   embedded engine (chDB)   RowBinaryWithNamesAndTypes (row-binary.ts): encoded straight from the
+ *                            SessionState into one reused Buffer; the statement the sink sends is
+ *                            `INSERT … FORMAT RowBinaryWithNamesAndTypes`, which the embedded
+ *                            transport runs as `INSERT … SELECT * FROM format(…, '<the bytes>')`
+ *                            through chDB's native raw insert (client.ts says why not the INSERT
+ *                            with the data after it: chDB ends such data at the first "\n\n").
+ *                            About 5 µs less JavaScript and 3–4 µs less engine CPU per row than
+ *                            the JSON rows (BENCHMARKS.md, *Binary partials on the embedded engine*).
+ *   ClickHouse server (HTTP) JSONCompactEachRow (toPartialRow below, JSON.stringify): a server takes
+ *                            RowBinary in the request body as it is, but no server runs in our
+ *                            tests, so the server keeps the format they prove.
  *
- * Both formats carry the same values (test/integration/partial-insert.test.ts and
- * row-binary.property.test.ts compare the states and sessions they give).
+ * Both carry the same values: test/integration/partial-insert.test.ts compares the states and
+ * sessions they give (the sink's rows against the statement before them, and a property test of
+ * generated states with awkward strings, NULLs, empty arrays and huge counts and sets). One
+ * difference: a lone UTF-16 surrogate (which the service's decoding already replaces, core
+ * limits.ts wellFormed) is stored as U+FFFD in binary, and fails the whole JSON INSERT (code 25).
  *
  * JSONCompactEachRow: values in column order, named tuples as arrays (with
  * input_format_json_named_tuples_as_objects = 0 on the INSERT): fewer bytes and faster parsing
