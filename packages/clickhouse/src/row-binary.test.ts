@@ -4,9 +4,10 @@
  * type changed, cannot drift silently); the writer's encodings. What the engine makes of the bytes
  * is held by test/integration/partial-insert.test.ts.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KEYED } from '@sessionizer/core';
-import { sqlStringBytes } from './client.js';
+import { binaryInsertLiteral } from './client.js';
 import { PartialRowBinaryEncoder, parseChType, RowBinaryValueError, RowBinaryWriter, showChType } from './row-binary.js';
 import { PARTIAL_COLUMNS } from './rows.js';
 import { PARTIAL_COLUMN_TYPES } from './schema/ddl.js';
@@ -180,14 +181,80 @@ describe('RowBinaryWriter', () => {
   });
 });
 
-describe('sqlStringBytes', () => {
+/**
+ * The reference decoder: the bytes a ClickHouse string literal `'…'` (as binaryInsertLiteral
+ * frames it: ` '…')`) stands for, when the only escapes are `\'` and `\\`; throws on anything else
+ * (an unescaped quote inside, a lone backslash, a wrong frame).
+ */
+function unescapeLiteral(literal: Buffer): Buffer {
+  if (literal.length < 4 || literal[0] !== 0x20 || literal[1] !== 0x27 || literal.at(-2) !== 0x27 || literal.at(-1) !== 0x29) {
+    throw new Error(`not framed as " '…')": ${literal.toString('hex')}`);
+  }
+  const out: number[] = [];
+  for (let i = 2; i < literal.length - 2; i += 1) {
+    const b = literal[i] as number;
+    if (b === 0x27) throw new Error(`unescaped quote at ${i}`);
+    if (b === 0x5c) {
+      const next = literal[i + 1];
+      if (i + 1 >= literal.length - 2 || (next !== 0x27 && next !== 0x5c)) throw new Error(`lone backslash at ${i}`);
+      out.push(next);
+      i += 1;
+    } else {
+      out.push(b);
+    }
+  }
+  return Buffer.from(out);
+}
+
+describe('binaryInsertLiteral', () => {
   it('escapes the quote and the backslash, and leaves every other byte as it is', () => {
     const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-    const out = sqlStringBytes(all);
-    expect(out.length).toBe(258);
-    expect(out.subarray(0x27, 0x29)).toEqual(Buffer.from("\\'"));
-    expect(out.subarray(0x5d, 0x5f)).toEqual(Buffer.from('\\\\'));
+    const out = binaryInsertLiteral(all);
+    expect(out.length).toBe(258 + 4);
+    expect(out.subarray(0, 2)).toEqual(Buffer.from(" '"));
+    expect(out.subarray(-2)).toEqual(Buffer.from("')"));
+    const body = out.subarray(2, -2);
+    expect(body.subarray(0x27, 0x29)).toEqual(Buffer.from("\\'"));
+    expect(body.subarray(0x5d, 0x5f)).toEqual(Buffer.from('\\\\'));
+    expect(unescapeLiteral(out)).toEqual(all);
     const plain = Buffer.from('no quotes\n\n\u0000');
-    expect(sqlStringBytes(plain)).toBe(plain);
+    expect(binaryInsertLiteral(plain)).toEqual(Buffer.concat([Buffer.from(" '"), plain, Buffer.from("')")]));
+  });
+
+  it('frames empty input and input that is, starts or ends with the escaped bytes', () => {
+    const cases: [string, string][] = [
+      ['', " '')"],
+      ["'", " '\\'')"],
+      ['\\', " '\\\\')"],
+      ["''", " '\\'\\'')"],
+      ["\\'\\", " '\\\\\\'\\\\')"],
+      ["'a\\", " '\\'a\\\\')"],
+      ["a\\'b", " 'a\\\\\\'b')"],
+    ];
+    for (const [input, literal] of cases) expect(binaryInsertLiteral(Buffer.from(input, 'latin1')).toString('latin1')).toBe(literal);
+  });
+
+  it('unescapes to its input, for any bytes (runs of quotes and backslashes included)', () => {
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 2_000 }),
+      // mostly the two escaped bytes, in runs, at either end, and a few neighbours
+      fc.uint8Array({ maxLength: 300 }).map((a) => a.map((x) => [0x27, 0x5c, 0x27, 0x5c, 0x00, 0x0a, 0x28, 0x5b][x % 8] as number)),
+    );
+    fc.assert(
+      fc.property(bytes, (a) => {
+        const input = Buffer.from(a);
+        const literal = binaryInsertLiteral(input);
+        const escaped = input.filter((x) => x === 0x27 || x === 0x5c).length;
+        expect(literal.length).toBe(input.length + escaped + 4);
+        expect(unescapeLiteral(literal)).toEqual(input);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('reads a subarray of a larger buffer from its own start and end', () => {
+    const big = Buffer.from("''ab'c\\d''", 'latin1');
+    const part = big.subarray(2, 8);
+    expect(unescapeLiteral(binaryInsertLiteral(part))).toEqual(Buffer.from("ab'c\\d", 'latin1'));
   });
 });

@@ -4,13 +4,13 @@
  * the v1 upgrade's parts and the parser under the read-only check. A development entry point:
  * production code never imports it (scripts/boundaries.ts).
  */
-export { chdbRawInsert, COMMON_SETTINGS } from './client.js';
+export { binaryInsertLiteral, chdbRawInsert, COMMON_SETTINGS } from './client.js';
 export { classify } from './errors.js';
 export { PartialRowBinaryEncoder, parseChType, RowBinaryWriter, showChType } from './row-binary.js';
 export { parseAstDump, refusalOf } from './read-only.js';
 export { PARTIAL_COLUMNS, partialInsertSql, toPartialRow } from './rows.js';
 export { PARTIAL_COLUMN_TYPES } from './schema/ddl.js';
-export { INSERT_CALL_SETTINGS } from './sink.js';
+export { DEFAULT_INSERT_SPLIT, INSERT_CALL_SETTINGS, rowsPerInsert } from './sink.js';
 export { type ChannelSqlColumns, channelTypeSql } from './schema/channel-sql.js';
 export { createDatabaseSql, createMigrationsTableSql, names } from './schema/ddl.js';
 export { createPartialStateTablesV1Sql } from './schema/ddl-v1.js';
