@@ -234,8 +234,9 @@ export class ClickHouseSessionSink implements SessionSink {
         // itself on: the embedded transport joins the body's chunks into one string (the SQL
         // text it runs), and a byte stream would encode it to a Buffer only to decode it back
         // (~4% of the service's JavaScript time in a profile); the HTTP transport writes strings
-        // to the request as UTF-8. RowBinary: the Buffer, which the embedded transport hands to
-        // chDB's raw insert as it is (client.ts).
+        // to the request as UTF-8. RowBinary: the Buffer, which the embedded transport escapes into
+        // the string literal of an `INSERT … SELECT * FROM format(…)` and hands to chDB's raw
+        // insert (client.ts, binaryInsertLiteral: inline binary data would end at a "\n\n").
         const result = await this.#client.exec({
           query: this.#insertSql,
           values: Readable.from([body], { objectMode: true }),
